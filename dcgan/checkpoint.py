@@ -1,0 +1,171 @@
+"""Checkpoints that describe themselves: the config travels with the weights.
+
+A full checkpoint (.pt) holds the config, G/D/optimiser states, the step, the fixed noise and
+the RNG state, so training resumes exactly. It is written atomically (temp file, fsync,
+os.replace) and read with torch.load(weights_only=True), so a file carrying code is refused.
+
+A generator export (.safetensors) holds only G's weights, in half precision by default, with
+the model config in its metadata: what the Space and the latent pages load.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pickle
+import tempfile
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorError, safe_open
+from safetensors.torch import load_file, save_file
+
+from .config import Config, ConfigError, ModelConfig
+from .models import Generator
+
+FORMAT_VERSION = 1
+
+
+class CheckpointError(ValueError):
+    """A checkpoint could not be used; the message says why and what to do."""
+
+
+def _atomic_write(path: Path, write) -> Path:
+    """Call write(tmp_path), fsync it, then os.replace onto path: never a half-written file."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        with open(tmp, "rb") as f:
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+    return path
+
+
+def save(state: dict, path: str | os.PathLike) -> Path:
+    """Write a full training checkpoint atomically."""
+    state = {**state, "format_version": FORMAT_VERSION}
+    return _atomic_write(Path(path), lambda tmp: torch.save(state, tmp))
+
+
+def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    """Read a full checkpoint safely; raise CheckpointError with a clear reason."""
+    path = Path(path)
+    if not path.exists():
+        raise CheckpointError(f"no checkpoint at {path}.")
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except pickle.UnpicklingError as e:
+        raise CheckpointError(
+            f"{path.name} was refused: it holds Python objects or code, not just tensors "
+            "(torch.load weights_only). Only load checkpoints this app wrote."
+        ) from e
+    except Exception as e:  # a damaged file can fail anywhere inside the unpickler
+        raise CheckpointError(
+            f"{path.name} is not a readable checkpoint (damaged or not a .pt file): {e}"
+        ) from e
+    if not isinstance(state, dict) or "config" not in state or "G" not in state:
+        raise CheckpointError(
+            f"{path.name} is a PyTorch file but not a DCGAN Playground checkpoint "
+            "(no config or generator weights inside)."
+        )
+    try:
+        Config.from_dict(state["config"]).validate()
+    except ConfigError as e:
+        raise CheckpointError(f"{path.name} carries an invalid config: {e}") from e
+    return state
+
+
+def export_generator(
+    G: torch.nn.Module | dict,
+    model_cfg: ModelConfig,
+    path: str | os.PathLike,
+    half: bool = True,
+    meta: dict | None = None,
+) -> Path:
+    """Save G's weights as safetensors with the model config (and meta) in the metadata."""
+    sd = G.state_dict() if isinstance(G, torch.nn.Module) else G
+    tensors = {}
+    for k, v in sd.items():
+        v = v.detach().cpu().contiguous()
+        if half and v.is_floating_point():
+            v = v.half()
+        tensors[k] = v
+    metadata = {
+        "format": "dcgan-playground-generator",
+        "format_version": str(FORMAT_VERSION),
+        "model_config": json.dumps(model_cfg.__dict__),
+    }
+    for k, v in (meta or {}).items():
+        metadata[k] = v if isinstance(v, str) else json.dumps(v)
+    return _atomic_write(Path(path), lambda tmp: save_file(tensors, tmp, metadata=metadata))
+
+
+def read_metadata(path: str | os.PathLike) -> dict:
+    """The metadata of a generator export, config decoded."""
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = dict(f.metadata() or {})
+    except (SafetensorError, OSError) as e:
+        raise CheckpointError(f"{Path(path).name} is not a readable safetensors file: {e}") from e
+    return meta
+
+
+def check_model(cfg: ModelConfig, expected: ModelConfig | None, name: str = "checkpoint"):
+    """Refuse a generator whose architecture differs from what the caller needs."""
+    if expected is None:
+        return
+    fields = ("image_size", "nz", "ngf", "nc")
+    diffs = [
+        f"{f} {getattr(cfg, f)} (expected {getattr(expected, f)})"
+        for f in fields
+        if getattr(cfg, f) != getattr(expected, f)
+    ]
+    if diffs:
+        raise CheckpointError(
+            f"{name} does not fit the current model: " + ", ".join(diffs) + ". "
+            "Pick matching settings, or load it on its own."
+        )
+
+
+def load_generator(
+    path: str | os.PathLike,
+    device: str | torch.device = "cpu",
+    expected: ModelConfig | None = None,
+) -> tuple[torch.nn.Module, ModelConfig, dict]:
+    """Rebuild a generator (eval mode, fp32) from a .safetensors export or a full .pt checkpoint."""
+    path = Path(path)
+    if path.suffix == ".safetensors":
+        meta = read_metadata(path)
+        if "model_config" not in meta:
+            raise CheckpointError(
+                f"{path.name} has no model_config in its metadata; it was not exported by "
+                "DCGAN Playground, so its architecture is unknown."
+            )
+        try:
+            cfg = ModelConfig(**json.loads(meta["model_config"]))
+            cfg.validate()
+        except (TypeError, ValueError) as e:
+            raise CheckpointError(f"{path.name} carries an invalid model config: {e}") from e
+        try:
+            sd = load_file(str(path))
+        except (SafetensorError, OSError) as e:
+            raise CheckpointError(f"{path.name} is damaged: {e}") from e
+    else:
+        state = load(path)
+        cfg = Config.from_dict(state["config"]).model
+        sd, meta = state["G"], {"step": str(state.get("step", 0))}
+    check_model(cfg, expected, path.name)
+    G = Generator(cfg)
+    try:
+        G.load_state_dict({k: v.float() for k, v in sd.items()})
+    except RuntimeError as e:
+        raise CheckpointError(
+            f"{path.name}: weights do not match the architecture in its own config ({e})."
+        ) from e
+    return G.to(device).eval(), cfg, meta

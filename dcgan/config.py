@@ -1,0 +1,218 @@
+"""Configuration dataclasses and the three presets (d2l, paper, classroom-cpu).
+
+Every UI (the CLI, the Streamlit widgets, the Gradio Space) builds one of these and hands
+it to the engine, so a default lives in exactly one place: here, with the reason beside it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+
+SUPPORTED_IMAGE_SIZES = (32, 64, 128)
+D_ACTIVATIONS = ("leaky_relu", "relu")
+INIT_SCHEMES = ("d2l", "paper")
+PRECISIONS = ("auto", "fp32", "bf16")
+REDUCTIONS = ("sum", "mean")
+
+
+class ConfigError(ValueError):
+    """A configuration value is invalid; the message names the field and a fix."""
+
+
+@dataclass
+class ModelConfig:
+    """The generator and discriminator architecture."""
+
+    image_size: int = 64  # the chapter's 64x64 sprites; 32 and 128 change the block count
+    nc: int = 3  # RGB, as every dataset here is converted to RGB
+    nz: int = 100  # the chapter's latent_dim
+    ngf: int = 64  # the chapter's n_G: generator width at the last block
+    ndf: int = 64  # the chapter's n_D: discriminator width at the first block
+    d_activation: str = "leaky_relu"  # the chapter's D; "relu" is its exercise 1
+    leaky_alpha: float = 0.2  # the chapter's and the paper's slope for negative inputs
+    d_first_bn: bool = True  # the chapter normalises every D block; the paper skips the first
+    init: str = "d2l"  # "d2l": N(0, .02) on every parameter; "paper": BN weights N(1, .02)
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first bad field."""
+        if self.image_size not in SUPPORTED_IMAGE_SIZES:
+            raise ConfigError(
+                f"model.image_size={self.image_size} is not supported; "
+                f"choose one of {SUPPORTED_IMAGE_SIZES}."
+            )
+        for name in ("nc", "nz", "ngf", "ndf"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1 or value > 4096:
+                raise ConfigError(f"model.{name}={value!r} must be a whole number from 1 to 4096.")
+        if self.d_activation not in D_ACTIVATIONS:
+            raise ConfigError(
+                f"model.d_activation={self.d_activation!r} is unknown; use one of {D_ACTIVATIONS}."
+            )
+        if not 0.0 <= self.leaky_alpha <= 1.0:
+            raise ConfigError(f"model.leaky_alpha={self.leaky_alpha} must lie in [0, 1].")
+        if self.init not in INIT_SCHEMES:
+            raise ConfigError(f"model.init={self.init!r} is unknown; use one of {INIT_SCHEMES}.")
+
+
+@dataclass
+class DataConfig:
+    """Where the training images come from and how they are presented."""
+
+    source: str = "shapes"  # built in and offline, so demos and tests never need a download
+    classes: tuple[int, ...] | None = None  # Fashion-MNIST class filter; None keeps all ten
+    limit: int | None = None  # cap on images kept, for quick demos; None keeps every image
+    flip: bool = False  # the chapter does not flip; the option doubles small datasets
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first bad field."""
+        if not isinstance(self.source, str) or not self.source.strip():
+            raise ConfigError("data.source is empty; name a dataset or a folder/zip of images.")
+        if self.limit is not None and self.limit < 1:
+            raise ConfigError(f"data.limit={self.limit} must be at least 1 (or None for all).")
+        if self.classes is not None:
+            bad = [c for c in self.classes if not 0 <= int(c) <= 9]
+            if bad:
+                raise ConfigError(f"data.classes has {bad}; Fashion-MNIST classes are 0 to 9.")
+
+
+@dataclass
+class TrainConfig:
+    """Optimisation, precision and bookkeeping."""
+
+    lr: float = 0.005  # the chapter's learning rate
+    beta1: float = 0.5  # the paper's momentum; Adam's 0.9 made DCGAN training oscillate
+    beta2: float = 0.999  # Adam's default, kept by the chapter and the paper
+    batch_size: int = 256  # the chapter's batch
+    epochs: int = 20  # the chapter's epoch count
+    steps: int | None = None  # when set, overrides epochs: exact step budgets for demos
+    loss_reduction: str = "sum"  # the chapter sums BCE over the batch; the paper averages
+    seed: int = 0  # one seed drives init, noise and data order, so runs repeat exactly
+    n_samples: int = 64  # fixed-noise images in the timeline grid: an 8x8 grid
+    sample_every: int = 50  # steps between timeline grids: ~40 frames in a 2,000-step run
+    log_every: int = 10  # steps between host syncs of the on-device metrics
+    checkpoint_every: int = 200  # steps between last-good checkpoints in a background job
+    precision: str = "auto"  # bf16 where the hardware has it (AVX512-BF16/AMX, CUDA), else fp32
+    channels_last: bool = True  # NHWC convs ran faster on the CPUs and GPUs measured
+    device: str = "auto"  # cuda, then mps, then cpu
+
+    def validate(self) -> None:
+        """Raise ConfigError naming the first bad field."""
+        if not self.lr > 0 or self.lr > 1:
+            raise ConfigError(f"train.lr={self.lr} must be greater than 0 and at most 1.")
+        for name in ("beta1", "beta2"):
+            value = getattr(self, name)
+            if not 0.0 <= value < 1.0:
+                raise ConfigError(f"train.{name}={value} must lie in [0, 1).")
+        positive = ("batch_size", "epochs", "n_samples", "sample_every", "log_every")
+        for name in positive + ("checkpoint_every",):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ConfigError(f"train.{name}={value!r} must be a whole number of at least 1.")
+        if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
+            raise ConfigError(f"train.steps={self.steps!r} must be at least 1 (or None).")
+        if self.loss_reduction not in REDUCTIONS:
+            raise ConfigError(
+                f"train.loss_reduction={self.loss_reduction!r} is unknown; use one of {REDUCTIONS}."
+            )
+        if self.precision not in PRECISIONS:
+            raise ConfigError(
+                f"train.precision={self.precision!r} is unknown; use one of {PRECISIONS}."
+            )
+        if self.device not in ("auto", "cpu", "cuda", "mps") and not self.device.startswith(
+            "cuda:"
+        ):
+            raise ConfigError(
+                f"train.device={self.device!r} is unknown; use auto, cpu, cuda, cuda:N or mps."
+            )
+
+
+@dataclass
+class Config:
+    """Everything one training run needs; it travels inside every checkpoint."""
+
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    preset: str = "d2l"  # which preset it started from, for labels and model cards
+
+    def validate(self) -> Config:
+        """Check every field; return self so calls chain."""
+        self.model.validate()
+        self.data.validate()
+        self.train.validate()
+        return self
+
+    def to_dict(self) -> dict:
+        """Plain dict of primitives, safe for torch.load(weights_only=True) and JSON."""
+        d = dataclasses.asdict(self)
+        if d["data"]["classes"] is not None:
+            d["data"]["classes"] = list(d["data"]["classes"])
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict) -> Config:
+        """Rebuild from to_dict() output, refusing unknown fields with a clear message."""
+        try:
+            data = dict(d.get("data", {}))
+            if data.get("classes") is not None:
+                data["classes"] = tuple(data["classes"])
+            return cls(
+                model=ModelConfig(**d.get("model", {})),
+                data=DataConfig(**data),
+                train=TrainConfig(**d.get("train", {})),
+                preset=d.get("preset", "custom"),
+            )
+        except TypeError as e:
+            raise ConfigError(f"config does not match this version of dcgan: {e}") from e
+
+    def replace(self, **overrides) -> Config:
+        """Copy with dotted overrides, e.g. replace(**{"train.lr": 1e-3})."""
+        new = Config.from_dict(self.to_dict())
+        for key, value in overrides.items():
+            section, _, name = key.rpartition(".")
+            target = getattr(new, section) if section else new
+            if not hasattr(target, name):
+                raise ConfigError(f"unknown config field {key!r}.")
+            setattr(target, name, value)
+        return new
+
+
+def _d2l() -> Config:
+    """The d2l.ai chapter exactly."""
+    return Config(preset="d2l")
+
+
+def _paper() -> Config:
+    """Radford et al. 2015 and the LearnOpenCV tutorial."""
+    return Config(
+        model=ModelConfig(d_first_bn=False, init="paper"),
+        train=TrainConfig(lr=0.0002, batch_size=128, loss_reduction="mean", epochs=25),
+        preset="paper",
+    )
+
+
+def _classroom_cpu() -> Config:
+    """Small and fast: recognisable samples on a 2-core laptop within a minute."""
+    return Config(
+        model=ModelConfig(image_size=32, ngf=32, ndf=32, d_first_bn=False, init="paper"),
+        train=TrainConfig(
+            lr=0.0005,
+            batch_size=64,
+            loss_reduction="mean",
+            epochs=5,
+            sample_every=25,
+            log_every=5,
+        ),
+        preset="classroom-cpu",
+    )
+
+
+PRESETS = {"d2l": _d2l, "paper": _paper, "classroom-cpu": _classroom_cpu}
+
+
+def preset(name: str) -> Config:
+    """A fresh Config for a named preset."""
+    if name not in PRESETS:
+        raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
+    return PRESETS[name]()

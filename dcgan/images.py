@@ -1,0 +1,66 @@
+"""Image grids, PNG/GIF encoding and tensor<->picture conversion, shared by every UI."""
+
+from __future__ import annotations
+
+import io
+import math
+
+import numpy as np
+import torch
+from PIL import Image
+
+
+def to_uint8(images: torch.Tensor) -> torch.Tensor:
+    """(N,3,H,W) in [-1, 1] (float) or already uint8 -> uint8 on the CPU."""
+    images = images.detach()
+    if images.dtype == torch.uint8:
+        return images.cpu()
+    return ((images.float().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).cpu()
+
+
+def grid_array(images: torch.Tensor, nrow: int | None = None, pad: int = 2) -> np.ndarray:
+    """Tile (N,3,H,W) images into one (H', W', 3) uint8 array on a white background."""
+    x = to_uint8(images)
+    n, c, h, w = x.shape
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    ncol_rows = max(1, math.ceil(n / nrow))
+    out = np.full((ncol_rows * (h + pad) + pad, nrow * (w + pad) + pad, 3), 255, np.uint8)
+    arr = x.permute(0, 2, 3, 1).numpy()
+    if c == 1:
+        arr = np.repeat(arr, 3, axis=-1)
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        y0, x0 = pad + r * (h + pad), pad + col * (w + pad)
+        out[y0 : y0 + h, x0 : x0 + w] = arr[i]
+    return out
+
+
+def grid_image(images: torch.Tensor, nrow: int | None = None, scale: int = 1) -> Image.Image:
+    """A PIL grid of images, optionally upscaled with nearest-neighbour for projectors."""
+    img = Image.fromarray(grid_array(images, nrow))
+    if scale > 1:
+        img = img.resize((img.width * scale, img.height * scale), Image.NEAREST)
+    return img
+
+
+def png_bytes(img: Image.Image | np.ndarray) -> bytes:
+    """Encode a picture as PNG bytes for download buttons."""
+    if isinstance(img, np.ndarray):
+        img = Image.fromarray(img)
+    buf = io.BytesIO()
+    img.save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def gif_bytes(frames: list[np.ndarray], ms_per_frame: int = 200, scale: int = 1) -> bytes:
+    """Encode (H,W,3) uint8 frames as a looping animated GIF."""
+    if not frames:
+        raise ValueError("no frames to encode; train for a few steps first.")
+    pics = [Image.fromarray(f) for f in frames]
+    if scale > 1:
+        pics = [p.resize((p.width * scale, p.height * scale), Image.NEAREST) for p in pics]
+    buf = io.BytesIO()
+    pics[0].save(
+        buf, format="GIF", save_all=True, append_images=pics[1:], duration=ms_per_frame, loop=0
+    )
+    return buf.getvalue()

@@ -1,0 +1,46 @@
+"""Shared fixtures: an isolated data cache per test session, and ../shared/data when present."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+
+def shared_data_dir() -> Path | None:
+    """../shared/data (or $DCGAN_SHARED_DATA) when it holds the real datasets."""
+    env = os.environ.get("DCGAN_SHARED_DATA")
+    for cand in ([Path(env)] if env else []) + [ROOT.parent / "shared" / "data"]:
+        if (cand / "pokemon.zip").exists():
+            return cand
+    return None
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _data_cache(tmp_path_factory):
+    """Every test session decodes into its own cache, never the user's ./data."""
+    path = tmp_path_factory.mktemp("dcgan-data")
+    os.environ["DCGAN_DATA_DIR"] = str(path)
+    yield path
+
+
+@pytest.fixture
+def shared_data() -> Path:
+    """The real datasets; tests that need them skip with a reason when absent."""
+    d = shared_data_dir()
+    if d is None:
+        pytest.skip("../shared/data is absent (set DCGAN_SHARED_DATA to run real-data tests)")
+    return d
+
+
+@pytest.fixture
+def data_dir(tmp_path, monkeypatch) -> Path:
+    """A fresh, empty DCGAN_DATA_DIR for tests that check what lands in the cache."""
+    d = tmp_path / "cache"
+    monkeypatch.setenv("DCGAN_DATA_DIR", str(d))
+    return d

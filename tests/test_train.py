@@ -1,0 +1,236 @@
+"""The engine: D learns, resume is exact, the background job answers its controls."""
+
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import torch
+
+from dcgan import checkpoint as ckpt
+from dcgan.config import ConfigError, preset
+from dcgan.data import make_shapes
+from dcgan.train import JobBusy, JobSlot, Trainer, TrainingJob
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(scope="module")
+def shapes32():
+    return make_shapes(32, n=512)
+
+
+def small_cfg(**over):
+    cfg = preset("classroom-cpu").replace(
+        **{
+            "model.ngf": 16,
+            "model.ndf": 16,
+            "train.batch_size": 32,
+            "train.sample_every": 10,
+            "train.log_every": 5,
+            **over,
+        }
+    )
+    return cfg.validate()
+
+
+def test_discriminator_learns_on_shapes(shapes32):
+    tr = Trainer(small_cfg(), shapes32)
+    tr.run(40)
+    h = tr.history.columns
+    gap_start = h["D_x"][0] - h["D_G_z1"][0]
+    gap_end = sum(h["D_x"][-10:]) / 10 - sum(h["D_G_z1"][-10:]) / 10
+    assert abs(gap_start) < 0.15, "an untrained D cannot tell real from fake"
+    assert gap_end > gap_start + 0.2, "after training D separates real from fake"
+    assert len(h["loss_D"]) == 40 and tr.history.step[-1] == 40
+    assert all(v > 0 for v in h["grad_norm_G"]) and h["examples_per_sec"][-1] > 0
+
+
+def test_timeline_records_fixed_noise_grids(shapes32):
+    tr = Trainer(small_cfg(), shapes32)
+    tr.run(20)
+    steps = [s for s, _ in tr.timeline]
+    assert steps == [1, 10, 20]
+    assert tr.timeline[0][1].shape == tr.timeline[-1][1].shape
+    assert (tr.timeline[0][1] != tr.timeline[-1][1]).any()
+
+
+@pytest.mark.parametrize("precision", ["fp32", "auto"])
+def test_resume_matches_uninterrupted_run(shapes32, tmp_path, precision):
+    cfg = small_cfg(**{"train.precision": precision, "data.flip": True})
+    # 512 images / 32 = 16 steps per epoch: 24 steps crosses an epoch, split at 11
+    full = Trainer(cfg, shapes32)
+    full.run(24)
+    first = Trainer(cfg, shapes32)
+    first.run(11)
+    ckpt.save(first.state_dict(), tmp_path / "c.pt")
+    second = Trainer(cfg, shapes32)
+    second.load_state_dict(ckpt.load(tmp_path / "c.pt"))
+    second.run(13)
+    assert second.history.columns["loss_D"] == full.history.columns["loss_D"]
+    assert second.history.columns["loss_G"] == full.history.columns["loss_G"]
+    for a, b in zip(full.G.state_dict().values(), second.G.state_dict().values(), strict=True):
+        assert torch.equal(a, b)
+
+
+def test_batch_larger_than_dataset_is_refused(shapes32):
+    with pytest.raises(ConfigError, match="batch_size=1024 is larger than the dataset"):
+        Trainer(small_cfg(**{"train.batch_size": 1024}), shapes32)
+
+
+def test_image_size_mismatch_is_refused(shapes32):
+    with pytest.raises(ConfigError, match="image_size=64"):
+        Trainer(small_cfg(**{"model.image_size": 64}), shapes32)
+
+
+def wait_for(pred, timeout=60.0):
+    t0 = time.time()
+    while time.time() - t0 < timeout:
+        if pred():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_job_start_pause_resume_stop_from_another_thread(shapes32, tmp_path):
+    job = TrainingJob(small_cfg(**{"train.steps": 10_000}), data=shapes32, out_dir=tmp_path)
+    controller_errors = []
+
+    def controller():
+        try:
+            job.start()
+            assert wait_for(lambda: job.snapshot().step >= 5)
+            job.pause()
+            time.sleep(0.3)
+            held = job.trainer.step_num
+            time.sleep(0.5)
+            assert job.trainer.step_num == held, "a paused job does not step"
+            assert job.snapshot().status == "paused"
+            job.resume()
+            assert wait_for(lambda: job.trainer.step_num > held + 3)
+            job.stop()
+            assert job.wait(10)
+        except AssertionError as e:
+            controller_errors.append(e)
+
+    t = threading.Thread(target=controller)
+    t.start()
+    t.join(120)
+    assert not controller_errors, controller_errors
+    snap = job.snapshot()
+    assert snap.status == "stopped" and snap.step < 10_000
+    assert snap.history("loss_D") and snap.latest_grid is not None
+    assert ckpt.load(tmp_path / "last.pt")["step"] == snap.step
+
+
+def test_stop_answers_within_one_step(shapes32):
+    job = TrainingJob(small_cfg(**{"train.steps": 10_000}), data=shapes32)
+    job.start()
+    assert wait_for(lambda: job.trainer is not None and job.trainer.step_num >= 3)
+    job.stop()
+    at_stop = job.trainer.step_num
+    assert job.wait(10)
+    assert job.trainer.step_num <= at_stop + 1
+
+
+def test_nan_guard_fails_job_and_keeps_last_good_checkpoint(shapes32, tmp_path):
+    def poison(tr):
+        if tr.step_num == 23:
+            with torch.no_grad():
+                tr.G[0][0].weight.fill_(float("nan"))
+
+    cfg = small_cfg(**{"train.steps": 100, "train.checkpoint_every": 10})
+    job = TrainingJob(cfg, data=shapes32, out_dir=tmp_path, fault=poison)
+    job.start()
+    assert job.wait(60)
+    snap = job.snapshot()
+    assert snap.status == "failed" and "NaN" in snap.error and "last.pt" in snap.error
+    good = ckpt.load(tmp_path / "last.pt")
+    assert good["step"] == 20
+    assert all(torch.isfinite(v).all() for v in good["G"].values() if v.is_floating_point())
+    assert all(v == v for v in snap.history("loss_G")), "no NaN reached the history"
+
+
+def test_job_slot_allows_one_job_per_process(shapes32):
+    slot = JobSlot()
+    job = slot.start(small_cfg(**{"train.steps": 10_000}), data=shapes32)
+    try:
+        with pytest.raises(JobBusy, match="already"):
+            slot.start(small_cfg(), data=shapes32)
+    finally:
+        job.stop()
+        job.wait(10)
+    slot.start(small_cfg(**{"train.steps": 2}), data=shapes32).wait(30)
+    assert slot.current().snapshot().status == "finished"
+
+
+def test_job_crash_is_reported_not_raised(shapes32):
+    def boom(tr):
+        raise RuntimeError("injected")
+
+    job = TrainingJob(small_cfg(), data=shapes32, fault=boom)
+    job.start()
+    assert job.wait(30)
+    assert job.snapshot().status == "failed" and "injected" in job.snapshot().error
+
+
+def cli(*args):
+    return subprocess.run(
+        [sys.executable, "-m", *args], cwd=ROOT, capture_output=True, text=True, timeout=600
+    )
+
+
+def test_cli_trains_then_samples(tmp_path):
+    out = tmp_path / "run"
+    r = cli(
+        "dcgan.train",
+        "--preset",
+        "classroom-cpu",
+        "--dataset",
+        "shapes",
+        "--epochs",
+        "1",
+        "--limit",
+        "256",
+        "--batch-size",
+        "32",
+        "--out",
+        str(out),
+        "--export",
+    )
+    assert r.returncode == 0, r.stderr
+    assert "epoch 1: loss_D" in r.stdout and "examples/sec" in r.stdout
+    grid = tmp_path / "grid.png"
+    for src in (out / "ckpt.pt", out / "generator.safetensors"):
+        r = cli(
+            "dcgan.sample", "--checkpoint", str(src), "--n", "16", "--seed", "0", "--out", str(grid)
+        )
+        assert r.returncode == 0, r.stderr
+        assert grid.stat().st_size > 0
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--lr", "0"], "train.lr=0.0"),
+        (["--batch-size", "999999"], "larger than the dataset"),
+        (["--image-size", "48"], "image_size=48"),
+        (["--dataset", "nope"], "unknown dataset"),
+    ],
+)
+def test_cli_bad_input_is_a_clear_message(args, message, tmp_path):
+    r = cli(
+        "dcgan.train",
+        "--preset",
+        "classroom-cpu",
+        "--steps",
+        "1",
+        "--out",
+        str(tmp_path),
+        *(["--dataset", "shapes"] if "--dataset" not in args else []),
+        *args,
+    )
+    assert r.returncode != 0
+    assert message in r.stderr and "Traceback" not in r.stderr
