@@ -10,7 +10,6 @@ STAMP := $(VENV)/.installed
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --upgrade pip -q
 	$(BIN)/python -m pip install -r requirements.txt -r requirements-dev.txt
 	touch $(STAMP)
 
