@@ -60,7 +60,7 @@ def random_walk(nz: int, frames: int, seed: int | torch.Generator = 0) -> torch.
     anchors = max(2, frames // 8 + 1)
     z = sample_z(anchors, nz, seed)
     per = max(2, round(frames / (anchors - 1)))
-    path = [interpolate(z[i], z[i + 1], per + 1)[:-1] for i in range(anchors - 1)]
+    path = [interpolate(z[i : i + 1], z[i + 1 : i + 2], per + 1)[:-1] for i in range(anchors - 1)]
     out = torch.cat(path + [z[-1:]])
     if len(out) < frames:
         out = torch.cat([out, out[-1:].repeat(frames - len(out), 1, 1, 1)])
