@@ -35,6 +35,7 @@ def interpolate(z0: torch.Tensor, z1: torch.Tensor, steps: int, mode: str = "sle
     if mode not in ("lerp", "slerp"):
         raise ValueError(f"mode must be 'lerp' or 'slerp', not {mode!r}.")
     t = torch.linspace(0, 1, max(2, int(steps)))
+    z0, z1 = z0.reshape(1, -1, 1, 1), z1.reshape(1, -1, 1, 1)  # any single latent's shape
     return (slerp if mode == "slerp" else lerp)(z0, z1, t)
 
 
