@@ -7,13 +7,18 @@ update then one G update per step, keeps metrics on the device and syncs them ev
 TrainingJob runs a Trainer in a thread with start/pause/resume/stop and a thread-safe
 `snapshot()`; the Streamlit page polls it and never shares objects with the worker.
 
+The CLI also runs under torchrun: each process trains on its own slice of every global batch,
+DistributedDataParallel averages the gradients, and only rank 0 prints and saves.
+
     python -m dcgan.train --preset d2l --dataset pokemon --epochs 20 --out checkpoints/runs/pokemon
+    torchrun --standalone --nproc_per_node 2 -m dcgan.train --preset d2l --dataset pokemon ...
 """
 
 from __future__ import annotations
 
 import argparse
 import math
+import os
 import sys
 import threading
 import time
@@ -26,7 +31,9 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.distributed as dist
 from torch import nn
+from torch.nn.parallel import DistributedDataParallel
 
 from . import checkpoint as ckpt
 from . import models
@@ -75,6 +82,29 @@ def pick_precision(name: str, device: torch.device) -> str:
     if device.type == "cpu":
         return "bf16" if cpu_has_bf16() else "fp32"
     return "fp32"
+
+
+def dist_world() -> tuple[int, int]:
+    """(rank, world size) of the initialised process group; (0, 1) without one."""
+    if dist.is_available() and dist.is_initialized():
+        return dist.get_rank(), dist.get_world_size()
+    return 0, 1
+
+
+def init_distributed(device: str = "auto") -> bool:
+    """Join the process group when launched by torchrun (WORLD_SIZE > 1): nccl on CUDA, else gloo.
+
+    Returns True when this process is one of several. Each CUDA process takes GPU LOCAL_RANK.
+    """
+    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():
+        return False
+    if dist.is_initialized():
+        return True
+    use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
+    if use_cuda:
+        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
+    dist.init_process_group(backend="nccl" if use_cuda else "gloo")
+    return True
 
 
 def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
@@ -129,12 +159,16 @@ class Trainer:
                 f"images are {images.shape[-1]}px but model.image_size={m.image_size}; "
                 "load the dataset at the model's size."
             )
-        if t.batch_size > len(images):
+        self.rank, self.world_size = dist_world()
+        if t.batch_size * self.world_size > len(images):
+            per = f" x {self.world_size} processes" if self.world_size > 1 else ""
             raise ConfigError(
-                f"train.batch_size={t.batch_size} is larger than the dataset "
+                f"train.batch_size={t.batch_size}{per} is larger than the dataset "
                 f"({len(images)} images); lower the batch size or add images."
             )
         self.device = pick_device(device or t.device)
+        if self.world_size > 1 and self.device.type == "cuda" and self.device.index is None:
+            self.device = torch.device("cuda", torch.cuda.current_device())  # LOCAL_RANK's GPU
         self.precision = pick_precision(t.precision, self.device)
         self.images = images.to(self.device)  # uint8 on the device: 4x smaller than float
         self.memory_format = torch.channels_last if t.channels_last else torch.contiguous_format
@@ -146,9 +180,16 @@ class Trainer:
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr, betas=betas, fused=fused)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr, betas=betas, fused=fused)
         self.loss = nn.BCEWithLogitsLoss(reduction=t.loss_reduction)
-        self.rng = torch.Generator(device=self.device).manual_seed(t.seed)
+        # noise and flips: rank 0 draws exactly what a single process draws; other ranks differ
+        self.rng = torch.Generator(device=self.device).manual_seed(t.seed + self.rank)
+        # the epoch permutation must agree across ranks, so under DDP it has its own generator
+        self._perm_rng = self.rng
+        if self.world_size > 1:
+            self._perm_rng = torch.Generator(device=self.device).manual_seed(t.seed)
         self.fixed_noise = sample_z(t.n_samples, m.nz, seed=t.seed + 1).to(self.device)
-        self.steps_per_epoch = len(images) // t.batch_size  # drop_last: BN never sees tiny batches
+        self.global_batch = t.batch_size * self.world_size  # one step consumes this many images
+        # drop_last: BN never sees tiny batches
+        self.steps_per_epoch = len(images) // self.global_batch
         self.total_steps = t.steps or t.epochs * self.steps_per_epoch
         self.step_num = 0
         self.epoch = 0
@@ -164,6 +205,18 @@ class Trainer:
         self._g_params = list(self.G.parameters())
         self._ones = torch.ones(t.batch_size, device=self.device)
         self._zeros = torch.zeros(t.batch_size, device=self.device)
+        # Ablation switches for bench/ablation.py; the defaults are what measured fastest
+        # (bench/README.md). Neither changes the gradients, only the work done per step.
+        self.reuse_fake = True  # one G(z) per step, shared by the D and G updates
+        self.freeze_d_in_g_step = True  # G's update needs grads through D, not D's weight grads
+        # Under DDP the step runs through wrappers that average gradients across ranks;
+        # self.G and self.D stay the plain modules for sampling, export and checkpoints.
+        self._G_step: nn.Module = self.G
+        self._D_step: nn.Module = self.D
+        if self.world_size > 1:
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            self._G_step = DistributedDataParallel(self.G, device_ids=ids)
+            self._D_step = DistributedDataParallel(self.D, device_ids=ids)
 
     # ------------------------------------------------------------------ events
 
@@ -185,13 +238,20 @@ class Trainer:
         )
 
     def _next_batch(self) -> torch.Tensor:
-        """The next shuffled batch, normalised to [-1, 1] on the device."""
+        """The next shuffled batch, normalised to [-1, 1] on the device.
+
+        Under DDP every rank holds the same permutation and takes its own slice of each
+        global batch, so the ranks together see each image once per epoch.
+        """
         bs = self.cfg.train.batch_size
         if self._perm is None:
-            self._perm = torch.randperm(len(self.images), generator=self.rng, device=self.device)
+            self._perm = torch.randperm(
+                len(self.images), generator=self._perm_rng, device=self.device
+            )
             self._pos = 0
-        idx = self._perm[self._pos : self._pos + bs]
-        self._pos += bs
+        start = self._pos + self.rank * bs
+        idx = self._perm[start : start + bs]
+        self._pos += self.global_batch
         x = to_model_range(self.images[idx], self.cfg.data.flip, self.rng)
         return x.contiguous(memory_format=self.memory_format)
 
@@ -204,13 +264,13 @@ class Trainer:
         ones, zeros = self._ones[:b], self._zeros[:b]
 
         with self._autocast():
-            fake = self.G(Z)  # computed once, reused by both updates
+            fake = self._G_step(Z)  # computed once, reused by both updates
 
         # (1) update D: maximise log D(x) + log(1 - D(G(z)))
         self.opt_D.zero_grad(set_to_none=True)
         with self._autocast():
-            real_logits = self.D(X).flatten()
-            fake_logits = self.D(fake.detach()).flatten()
+            real_logits = self._D_step(X).flatten()
+            fake_logits = self._D_step(fake.detach()).flatten()
         loss_D = (self.loss(real_logits.float(), ones) + self.loss(fake_logits.float(), zeros)) / 2
         loss_D.backward()
         gnorm_D = _grad_norm(self._d_params)
@@ -218,12 +278,19 @@ class Trainer:
 
         # (2) update G: maximise log D(G(z)), the non-saturating loss
         self.opt_G.zero_grad(set_to_none=True)
-        self.D.requires_grad_(False)  # G's step needs grads through D, not for D's weights
+        if not self.reuse_fake:  # the chapter's way: a second, identical G(z) (same weights, z)
+            with self._autocast():
+                fake = self._G_step(Z)
+        frozen = self.freeze_d_in_g_step
+        if frozen:
+            self.D.requires_grad_(False)  # G's step needs grads through D, not for D's weights
         with self._autocast():
-            fake_logits_2 = self.D(fake).flatten()
+            # a frozen D has nothing for DDP to average, so the plain module runs it
+            fake_logits_2 = (self.D if frozen else self._D_step)(fake).flatten()
         loss_G = self.loss(fake_logits_2.float(), ones)
         loss_G.backward()
-        self.D.requires_grad_(True)
+        if frozen:
+            self.D.requires_grad_(True)
         gnorm_G = _grad_norm(self._g_params)
         self.opt_G.step()
 
@@ -248,7 +315,7 @@ class Trainer:
             self.flush()
         if self.step_num % t.sample_every == 0 or self.step_num == 1:
             self.record_sample()
-        if self._pos + t.batch_size > len(self.images):
+        if self._pos + self.global_batch > len(self.images):
             self._perm = None
             self.epoch += 1
             self.flush()
@@ -314,6 +381,8 @@ class Trainer:
             "pos": self._pos,
             "fixed_noise": self.fixed_noise.cpu(),
             "rng": self.rng.get_state(),
+            "perm_rng": self._perm_rng.get_state(),
+            "world_size": self.world_size,
             "history": self.history.to_state(),
             "device": str(self.device),
             "precision": self.precision,
@@ -338,8 +407,14 @@ class Trainer:
         self.fixed_noise = state["fixed_noise"].to(self.device)
         try:
             self.rng.set_state(state["rng"])
+            if self.world_size > 1:
+                self._perm_rng.set_state(state.get("perm_rng", state["rng"]))
         except RuntimeError:
             self.rng.manual_seed(self.cfg.train.seed + self.step_num)  # other device type
+        if self.rank > 0:  # the checkpoint holds rank 0's noise stream; keep ranks distinct
+            self.rng.manual_seed(self.cfg.train.seed + self.rank + 7919 * self.step_num)
+        if int(state.get("world_size", 1)) != self.world_size:
+            self._perm, self._pos = None, 0  # a new world size starts a fresh epoch order
         if "history" in state:
             self.history = History.from_state(state["history"])
 
@@ -626,7 +701,7 @@ def build_config(a: argparse.Namespace) -> Config:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Train from the command line; print one line per epoch."""
+    """Train from the command line; print one line per epoch (rank 0 only under torchrun)."""
     from tqdm import tqdm
 
     p = argparse.ArgumentParser(prog="python -m dcgan.train", description="Train a DCGAN.")
@@ -655,24 +730,41 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--export", action="store_true", help="also write generator.safetensors")
     a = p.parse_args(argv)
 
+    distributed = False
     try:
+        distributed = init_distributed(a.device or "auto")
+        lead = dist_world()[0] == 0  # under torchrun only rank 0 prints and saves
         if a.resume and a.dataset is None:
             saved = Config.from_dict(ckpt.load(a.resume)["config"])
             a.dataset = saved.data.source
         cfg = build_config(a)
+        out = Path(a.out)
         t0 = time.perf_counter()
+        if distributed and not lead:
+            dist.barrier()  # rank 0 decodes first; the others then read its cache
         data = load(cfg.data.source, cfg.model.image_size, cfg.data.classes, cfg.data.limit)
+        if distributed and lead:
+            dist.barrier()
         tr = Trainer(cfg, data)
         if a.resume:
             tr.load_state_dict(ckpt.load(a.resume, map_location=tr.device))
-        out = Path(a.out)
-        print(
-            f"{len(data)} images from {cfg.data.source} ({time.perf_counter() - t0:.1f}s), "
-            f"preset {cfg.preset}, {tr.total_steps} steps of batch {cfg.train.batch_size}, "
-            f"device {tr.device}, {tr.precision}",
-            flush=True,
+        batch = f"batch {cfg.train.batch_size}"
+        if tr.world_size > 1:
+            batch += f" x {tr.world_size} processes"
+        if lead:
+            print(
+                f"{len(data)} images from {cfg.data.source} ({time.perf_counter() - t0:.1f}s), "
+                f"preset {cfg.preset}, {tr.total_steps} steps of {batch}, "
+                f"device {tr.device}, {tr.precision}",
+                flush=True,
+            )
+        bar = tqdm(
+            total=tr.total_steps,
+            initial=tr.step_num,
+            unit="step",
+            dynamic_ncols=True,
+            disable=not lead,
         )
-        bar = tqdm(total=tr.total_steps, initial=tr.step_num, unit="step", dynamic_ncols=True)
         epoch_t0 = [time.perf_counter(), tr.step_num]
 
         def on_step(trainer):
@@ -682,13 +774,15 @@ def main(argv: list[str] | None = None) -> int:
             h = trainer.history.columns
             n = max(1, trainer.step_num - epoch_t0[1])
             secs = time.perf_counter() - epoch_t0[0]
-            eps = n * cfg.train.batch_size / max(secs, 1e-9)
+            eps = n * trainer.global_batch / max(secs, 1e-9)  # all ranks together
+            epoch_t0[:] = [time.perf_counter(), trainer.step_num]
+            if not lead:
+                return
             tqdm.write(
                 f"epoch {trainer.epoch}: loss_D {np.mean(h['loss_D'][-n:]):.3f}, "
                 f"loss_G {np.mean(h['loss_G'][-n:]):.3f}, {eps:.0f} examples/sec, "
                 f"device {trainer.device}"
             )
-            epoch_t0[:] = [time.perf_counter(), trainer.step_num]
             ckpt.save(trainer.state_dict(), out / "ckpt.pt")
 
         tr.add_callback("on_step", on_step)
@@ -697,6 +791,8 @@ def main(argv: list[str] | None = None) -> int:
         tr.run()
         bar.close()
         wall = time.perf_counter() - run_t0
+        if not lead:
+            return 0
         path = ckpt.save(tr.state_dict(), out / "ckpt.pt")
         print(f"trained to step {tr.step_num} in {wall:.0f} s on {tr.device} ({tr.precision})")
         print(f"checkpoint written to {path}")
@@ -719,6 +815,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    finally:
+        if distributed and dist.is_initialized():
+            dist.destroy_process_group()
     return 0
 
 
