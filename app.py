@@ -1,7 +1,23 @@
-"""DCGAN Playground: the Streamlit entry point (`streamlit run app.py`)."""
+"""DCGAN Playground: the Streamlit entry point (`streamlit run app.py`, or `make run`).
+
+Each page teaches one idea of the d2l.ai DCGAN chapter. Pages are thin: widgets build a
+config, one call goes into the `dcgan` engine, and the result is drawn. Every page works on a
+CPU-only machine without internet; training uses the GPU when there is one.
+"""
+
+from pathlib import Path
 
 import streamlit as st
 
-st.set_page_config(page_title="DCGAN Playground", page_icon="🎨", layout="wide")
-st.title("DCGAN Playground")
-st.write("The pages arrive with the Streamlit issue; the engine lives in `dcgan/`.")
+from pages import common
+
+# Hidden: every page draws the same links itself (common.page_setup), so a deep link opened
+# before app.py ever ran (Streamlit then runs the page file alone) looks the same.
+page = st.navigation(
+    [
+        st.Page(path, title=title, icon=icon, url_path=Path(path).stem, default=i == 0)
+        for i, (path, title, icon) in enumerate(common.PAGES)
+    ],
+    position="hidden",
+)
+page.run()

@@ -74,3 +74,239 @@ def norm_figure(norms: dict[str, np.ndarray], nz: int) -> go.Figure:
         xaxis_title="t", yaxis_title="‖z‖", height=300, margin=dict(l=40, r=10, t=30, b=40)
     )
     return fig
+
+
+# ---------------------------------------------------------------- training charts
+
+MAX_POINTS = 600  # points per trace in live charts: plenty for a screen, fast to redraw
+
+
+def smooth(values, weight: float) -> np.ndarray:
+    """TensorBoard's debiased exponential moving average; weight 0 returns the values."""
+    v = np.asarray(values, dtype=np.float64)
+    if weight <= 0 or len(v) == 0:
+        return v
+    out = np.empty_like(v)
+    acc = 0.0
+    for i, x in enumerate(v):
+        acc = weight * acc + (1 - weight) * x
+        out[i] = acc / (1 - weight ** (i + 1))  # debias: early points are not pulled to 0
+    return out
+
+
+def downsample_index(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
+    """At most max_points indices spread evenly over range(n), always keeping the last."""
+    if n <= max_points:
+        return np.arange(n)
+    return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
+
+
+def _series_figure(
+    steps,
+    series: dict[str, list[float]],
+    smoothing: float,
+    title: str,
+    yaxis_title: str,
+    log_y: bool = False,
+    max_points: int = MAX_POINTS,
+) -> go.Figure:
+    """Raw values faint, smoothed values bold, one colour per series, downsampled."""
+    colours = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
+    steps = np.asarray(steps)
+    idx = downsample_index(len(steps), max_points)
+    fig = go.Figure()
+    for colour, (name, values) in zip(colours, series.items(), strict=False):
+        v = np.asarray(values, dtype=np.float64)
+        if smoothing > 0:
+            fig.add_scatter(
+                x=steps[idx],
+                y=v[idx],
+                mode="lines",
+                name=f"{name} (raw)",
+                line=dict(color=colour, width=1),
+                opacity=0.25,
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        fig.add_scatter(
+            x=steps[idx], y=smooth(v, smoothing)[idx], mode="lines", name=name, line_color=colour
+        )
+    fig.update_layout(
+        title=title,
+        xaxis_title="step",
+        yaxis_title=yaxis_title,
+        height=300,
+        margin=dict(l=40, r=10, t=40, b=40),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    if log_y:
+        fig.update_yaxes(type="log")
+    return fig
+
+
+def loss_figure(steps, loss_D, loss_G, smoothing: float = 0.6) -> go.Figure:
+    """loss_D and loss_G per step, raw and smoothed."""
+    return _series_figure(
+        steps, {"loss_D": loss_D, "loss_G": loss_G}, smoothing, "Losses", "BCE loss"
+    )
+
+
+def d_outputs_figure(steps, D_x, D_G_z, smoothing: float = 0.6) -> go.Figure:
+    """D(x) on real images and D(G(z)) on fakes; 0.5 is the equilibrium of the minimax game."""
+    fig = _series_figure(
+        steps, {"D(x)": D_x, "D(G(z))": D_G_z}, smoothing, "What D says", "probability 'real'"
+    )
+    fig.add_hline(y=0.5, line_dash="dot", annotation_text="0.5: D cannot tell")
+    fig.update_yaxes(range=[0, 1])
+    return fig
+
+
+def grad_norm_figure(steps, grad_G, grad_D, smoothing: float = 0.6) -> go.Figure:
+    """Total gradient norms of G and D on a log axis."""
+    return _series_figure(
+        steps, {"‖∇G‖": grad_G, "‖∇D‖": grad_D}, smoothing, "Gradient norms", "L2", log_y=True
+    )
+
+
+def throughput_figure(steps, examples_per_sec, device: str = "") -> go.Figure:
+    """Examples per second (each step sees one real and one fake batch)."""
+    where = f" on {device}" if device else ""
+    return _series_figure(
+        steps, {"examples/sec": examples_per_sec}, 0.0, f"Throughput{where}", "examples/sec"
+    )
+
+
+def diversity_figure(steps, values) -> go.Figure:
+    """Spread of the fixed-noise samples over training; a fall signals mode collapse."""
+    fig = go.Figure(go.Scatter(x=list(steps), y=list(values), mode="lines+markers"))
+    fig.update_layout(
+        title="Sample diversity (std across the fixed-noise samples)",
+        xaxis_title="step",
+        yaxis_title="diversity",
+        height=260,
+        margin=dict(l=40, r=10, t=40, b=40),
+    )
+    return fig
+
+
+# ---------------------------------------------------------------- teaching pictures
+
+
+def architecture_figure(rows: list[dict], title: str) -> go.Figure:
+    """Each layer's output drawn as a box: height follows H (log), width follows channels (log),
+    labelled C x H x W. `rows` come from dcgan.models.trace_shapes."""
+    fig = go.Figure()
+    x = 0.0
+    for i, r in enumerate(rows):
+        _, c, h, w = r["shape"]
+        height = 1 + np.log2(h)
+        width = 0.4 + 0.25 * np.log2(c)
+        colour = "#b9d3ee" if i == 0 else ("#f4c7a1" if h > rows[i - 1]["shape"][2] else "#c9e4c5")
+        fig.add_shape(
+            type="rect",
+            x0=x,
+            x1=x + width,
+            y0=-height / 2,
+            y1=height / 2,
+            fillcolor=colour,
+            line=dict(color="#555"),
+        )
+        label = "input" if i == 0 else r["op"].replace(" + ", "<br>")
+        fig.add_annotation(
+            x=x + width / 2, y=height / 2 + 0.2, text=label, showarrow=False, yanchor="bottom"
+        )
+        fig.add_annotation(
+            x=x + width / 2,
+            y=-height / 2 - 0.2,
+            text=f"<b>{c}×{h}×{w}</b>",
+            showarrow=False,
+            yanchor="top",
+        )
+        x += width + 1.1
+    fig.update_layout(
+        title=title,
+        xaxis=dict(visible=False, range=[-0.3, x - 0.8]),
+        yaxis=dict(visible=False, range=[-6.5, 8.5]),
+        height=330,
+        margin=dict(l=10, r=10, t=40, b=10),
+        plot_bgcolor="white",
+    )
+    return fig
+
+
+def dead_units_figure(pre_activations: np.ndarray, alpha: float) -> go.Figure:
+    """Each unit's largest pre-activation over a batch; a unit whose largest value is <= 0
+    gets zero gradient from every input under ReLU (alpha 0): it is dead."""
+    top = np.asarray(pre_activations).max(axis=0)
+    dead = top <= 0
+    colours = np.where(dead, "#d62728" if alpha == 0 else "#ff9896", "#1f77b4")
+    fig = go.Figure(go.Bar(x=np.arange(len(top)), y=top, marker_color=colours))
+    fig.add_hline(y=0, line_color="black")
+    n = int(dead.sum())
+    verdict = (
+        f"{n} dead" if alpha == 0 else f"{n} negative for every input, still learning (α={alpha:g})"
+    )
+    fig.update_layout(
+        title=f"Largest pre-activation of each of {len(top)} units: {verdict}",
+        xaxis_title="unit",
+        yaxis_title="max over the batch",
+        height=320,
+        margin=dict(l=40, r=10, t=40, b=40),
+    )
+    return fig
+
+
+def gan2d_figure(frame) -> go.Figure:
+    """Real and generated points over D's decision surface (a dcgan.gan2d.Frame)."""
+    fig = go.Figure(
+        go.Heatmap(
+            x=frame.xs,
+            y=frame.ys,
+            z=frame.surface,
+            colorscale="RdBu",
+            zmin=0,
+            zmax=1,
+            opacity=0.6,
+            colorbar=dict(title="D: P(real)"),
+        )
+    )
+    fig.add_scatter(
+        x=frame.real[:, 0],
+        y=frame.real[:, 1],
+        mode="markers",
+        name="real",
+        marker=dict(color="#1f3b73", size=6),
+    )
+    fig.add_scatter(
+        x=frame.fake[:, 0],
+        y=frame.fake[:, 1],
+        mode="markers",
+        name="generated",
+        marker=dict(color="#ff7f0e", size=6, symbol="x"),
+    )
+    fig.update_layout(
+        title=f"Epoch {frame.epoch}: real vs generated, D's decision surface behind",
+        xaxis_title="x₁",
+        yaxis=dict(title="x₂", scaleanchor="x"),
+        height=480,
+        margin=dict(l=40, r=10, t=40, b=40),
+        legend=dict(orientation="h", y=-0.15),
+    )
+    return fig
+
+
+def gan2d_loss_figure(frames) -> go.Figure:
+    """Per-example losses by epoch for the 2-D GAN; both settle near ln 2 at equilibrium."""
+    fr = [f for f in frames if f.epoch > 0]
+    fig = go.Figure()
+    fig.add_scatter(x=[f.epoch for f in fr], y=[f.loss_D for f in fr], name="loss_D")
+    fig.add_scatter(x=[f.epoch for f in fr], y=[f.loss_G for f in fr], name="loss_G")
+    fig.add_hline(y=float(np.log(2)), line_dash="dot", annotation_text="ln 2")
+    fig.update_layout(
+        title="Losses per example",
+        xaxis_title="epoch",
+        height=300,
+        margin=dict(l=40, r=10, t=40, b=40),
+        legend=dict(orientation="h", y=-0.3),
+    )
+    return fig

@@ -1,0 +1,181 @@
+"""Health hints for the classic GAN failures, read from a training job's history and timeline.
+
+Three checks, each a pure function on plain lists and arrays (no UI imports):
+
+- D wins outright: its loss collapses towards 0 while D(G(z)) sits near 0, so G gets
+  almost no useful signal;
+- G's loss keeps climbing over the recent window: D is pulling away;
+- sample diversity falls (mode collapse): the fixed-noise samples become alike even though
+  their noise vectors differ.
+
+`check(snapshot)` runs all three on a `dcgan.train.Snapshot` and returns a list of `Hint`s.
+Losses are compared per example, so the chapter's summed BCE and the paper's mean BCE share
+the same thresholds.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+D_COLLAPSE_LOSS = 0.1  # per-example loss_D: D(x) ~ 0.9 and D(G(z)) ~ 0.1 or better on average
+D_COLLAPSE_FAKE = 0.1  # mean D(G(z)) below this: G's samples are rejected almost surely
+G_CLIMB_MIN_RISE = 0.5  # per-example loss_G rise across the window worth a note (nats)
+G_CLIMB_RATIO = 1.5  # ... and the late mean is at least this multiple of the early mean
+MIN_STEPS = 40  # fewer logged steps than this: too early to judge anything
+DIVERSITY_DROP = 0.5  # latest diversity under half the run's peak: mode collapse
+
+
+@dataclass(frozen=True)
+class Hint:
+    """One note for the Train page: 'ok', 'info' or 'warning', with the numbers behind it."""
+
+    level: str
+    title: str
+    message: str
+    evidence: str = ""
+
+
+def per_example(values: list[float], reduction: str, batch_size: int) -> np.ndarray:
+    """Losses divided by the batch when the run sums BCE (the chapter's 'sum' reduction)."""
+    arr = np.asarray(values, dtype=np.float64)
+    return arr / batch_size if reduction == "sum" else arr
+
+
+def _window(n: int) -> int:
+    """Recent window: the last fifth of the run, between 20 and 300 steps."""
+    return int(min(300, max(20, n // 5)))
+
+
+def d_collapse(loss_D: np.ndarray, D_G_z: np.ndarray) -> Hint | None:
+    """D's per-example loss near 0 with D(G(z)) near 0 over the recent window."""
+    if len(loss_D) < MIN_STEPS:
+        return None
+    w = _window(len(loss_D))
+    ld, fake = float(np.mean(loss_D[-w:])), float(np.mean(D_G_z[-w:]))
+    if ld < D_COLLAPSE_LOSS and fake < D_COLLAPSE_FAKE:
+        return Hint(
+            "warning",
+            "D's loss is collapsing to 0",
+            "The discriminator rejects almost every generated image, so the generator's "
+            "gradient carries little information. Try a lower learning rate for D, fewer "
+            "D channels (ndf), or the 'paper' preset's smaller learning rate.",
+            f"last {w} steps: loss_D {ld:.3f} per example, D(G(z)) {fake:.3f}",
+        )
+    return None
+
+
+def g_climbing(loss_G: np.ndarray) -> Hint | None:
+    """G's per-example loss rising clearly across the recent window (after a warm-up)."""
+    n = len(loss_G)
+    if n < 2 * MIN_STEPS:
+        return None
+    w = max(_window(n), MIN_STEPS)
+    recent = loss_G[-w:]
+    q = max(5, w // 4)
+    early, late = float(np.mean(recent[:q])), float(np.mean(recent[-q:]))
+    if late - early > G_CLIMB_MIN_RISE and late > G_CLIMB_RATIO * max(early, 1e-6):
+        return Hint(
+            "warning",
+            "G's loss keeps climbing",
+            "The discriminator is pulling away from the generator. If the samples stop "
+            "improving, lower D's learning rate or β1, or restart from the last checkpoint.",
+            f"loss_G per example rose from {early:.2f} to {late:.2f} over the last {w} steps",
+        )
+    return None
+
+
+def grid_tiles(grid: np.ndarray, tile: int, pad: int = 2) -> np.ndarray:
+    """Cut a grid made by dcgan.images.grid_array back into its (N, tile, tile, 3) images."""
+    rows = (grid.shape[0] - pad) // (tile + pad)
+    cols = (grid.shape[1] - pad) // (tile + pad)
+    out = []
+    for r in range(rows):
+        for c in range(cols):
+            y, x = pad + r * (tile + pad), pad + c * (tile + pad)
+            t = grid[y : y + tile, x : x + tile]
+            if not (t == 255).all():  # an unfilled cell of the last row is pure white
+                out.append(t)
+    return np.stack(out) if out else np.zeros((0, tile, tile, 3), np.uint8)
+
+
+def diversity(tiles: np.ndarray) -> float:
+    """Mean per-pixel standard deviation across samples, in [0, 0.5]: 0 means identical images."""
+    if len(tiles) < 2:
+        return 0.0
+    return float((tiles.astype(np.float32) / 255.0).std(axis=0).mean())
+
+
+def diversity_series(timeline, tile: int, pad: int = 2) -> tuple[list[int], list[float]]:
+    """(steps, diversity) for each recorded grid of a timeline [(step, grid), ...]."""
+    steps = [int(s) for s, _ in timeline]
+    return steps, [diversity(grid_tiles(g, tile, pad)) for _, g in timeline]
+
+
+def mode_collapse(steps: list[int], values: list[float]) -> Hint | None:
+    """Diversity now under DIVERSITY_DROP of its peak, with the peak at least 3 frames back."""
+    if len(values) < 5:
+        return None
+    peak_i = int(np.argmax(values))
+    peak, now = values[peak_i], values[-1]
+    if peak > 0 and now < DIVERSITY_DROP * peak and len(values) - 1 - peak_i >= 3:
+        return Hint(
+            "warning",
+            "Sample diversity is falling (mode collapse)",
+            "The fixed-noise samples are becoming alike although their noise vectors differ: "
+            "the generator is collapsing onto a few outputs that fool D. Restart from an "
+            "earlier checkpoint, lower the learning rates, or try the 'paper' preset.",
+            f"diversity {now:.3f} at step {steps[-1]}, down from {peak:.3f} at step "
+            f"{steps[peak_i]}",
+        )
+    return None
+
+
+def check(snap, diversity: tuple[list[int], list[float]] | None = None) -> list[Hint]:
+    """Every hint for a dcgan.train.Snapshot; one 'ok' hint when nothing is wrong.
+
+    `diversity` may carry a precomputed diversity_series (the Train page caches it per frame).
+    """
+    cfg = snap.config or {}
+    train = cfg.get("train", {})
+    reduction = train.get("loss_reduction", "mean")
+    batch = int(train.get("batch_size", 1))
+    tile = int(cfg.get("model", {}).get("image_size", 64))
+    loss_D = per_example(snap.history("loss_D"), reduction, batch)
+    loss_G = per_example(snap.history("loss_G"), reduction, batch)
+    D_G_z = np.asarray(snap.history("D_G_z1"), dtype=np.float64)
+    if len(loss_D) < MIN_STEPS:
+        return [
+            Hint(
+                "info",
+                "Too early to judge",
+                f"Health hints start after {MIN_STEPS} logged steps.",
+                f"{len(loss_D)} steps so far",
+            )
+        ]
+    hints = [
+        h
+        for h in (
+            d_collapse(loss_D, D_G_z),
+            g_climbing(loss_G),
+            mode_collapse(*(diversity or diversity_series(snap.timeline, tile))),
+        )
+        if h is not None
+    ]
+    if not hints:
+        w = _window(len(loss_D))
+        hints.append(
+            Hint(
+                "ok",
+                "No classic failure in sight",
+                "D's loss is not collapsing, G's loss is not running away and the samples "
+                "stay diverse.",
+                f"last {w} steps: loss_D {np.mean(loss_D[-w:]):.3f}, "
+                f"loss_G {np.mean(loss_G[-w:]):.3f} per example "
+                f"(a coin-flipping D scores ln 2 = {math.log(2):.3f}); "
+                f"D(G(z)) {np.mean(D_G_z[-w:]):.2f}",
+            )
+        )
+    return hints

@@ -1,0 +1,124 @@
+"""Data: pick a dataset, see its first 20 images as the chapter shows them, and what was skipped."""
+
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+
+from dcgan import data as dcdata
+from dcgan.images import grid_array
+from pages import common
+
+common.page_setup()
+
+st.title("Data")
+st.markdown(
+    "A GAN learns whatever its training images have in common. Pick a dataset; it is "
+    "decoded once, resized and cached, so training never touches an image file again."
+)
+
+SOURCES = {
+    **common.SOURCE_LABELS,
+    "folder": "An image folder on this machine",
+    "upload": "Upload a zip of images",
+}
+c1, c2 = st.columns([3, 1])
+choice = c1.radio(
+    "Dataset", list(SOURCES), format_func=SOURCES.get, key="data_choice", horizontal=True
+)
+size = c2.selectbox("Image size", (32, 64, 128), index=1, key="data_size")
+
+source, classes = None, None
+if choice in ("shapes", "pokemon", "anime-faces", "fashion-mnist"):
+    source = choice
+if choice == "pokemon":
+    st.caption(
+        "Downloaded once from d2l.ai (about 50 MB) with a sha1 check. Offline, set "
+        "DCGAN_POKEMON_URL to a local copy (file:///path/to/pokemon.zip)."
+    )
+elif choice == "anime-faces":
+    st.caption(
+        "Needs a local copy (Kaggle login): set DCGAN_ANIME_FACES to its zip or folder, or "
+        "upload a zip below."
+    )
+elif choice == "fashion-mnist":
+    picked = st.multiselect(
+        "Classes (empty keeps all ten)",
+        list(range(10)),
+        format_func=lambda i: dcdata.FASHION_CLASSES[i],
+        key="data_classes",
+    )
+    classes = tuple(picked) or None
+elif choice == "folder":
+    folder = st.text_input("Folder path", key="data_folder", placeholder="/path/to/images")
+    source = folder.strip() or None
+elif choice == "upload":
+    up = st.file_uploader("Zip of images (ImageFolder layout or flat)", type=["zip"])
+    if up is not None:
+        source = str(common.save_upload(up.name, up.getvalue()))
+
+request = (source, size, classes)
+auto = source == "shapes"  # built in and fast: shown at once; others wait for a click
+if source and not auto and st.session_state.get("data_loaded", {}).get("request") != request:
+    if st.button(f"Load {Path(source).name if choice == 'upload' else source}", type="primary"):
+        st.session_state["data_go"] = request
+
+if source and (auto or st.session_state.get("data_go") == request):
+    cached = st.session_state.get("data_loaded", {})
+    if cached.get("request") != request:
+        bar = st.progress(0.0, text="Loading…")
+
+        def progress(done, total):
+            """Move the bar; the load runs in this script thread, so st calls are fine."""
+            frac = done / total if total else 0.0
+            of = f" of {total:,}" if total else ""
+            bar.progress(min(frac, 1.0), text=f"Loading… {done:,}{of}")
+
+        try:
+            s = dcdata.load(source, size, classes=classes, progress=progress)
+        except dcdata.DataError as e:
+            bar.empty()
+            st.error(str(e))
+            st.stop()
+        bar.empty()
+        cached = {
+            "request": request,
+            "grid": grid_array(s.images[:20], nrow=5),
+            "count": len(s),
+            "resolution": s.resolution,
+            "skipped": len(s.skipped),
+            "reasons": dict(s.skip_reasons()),
+            "examples": [f"{n}: {r}" for n, r in s.skipped[:10]],
+            "classes": s.class_names,
+            "from_cache": s.from_cache,
+        }
+        st.session_state["data_loaded"] = cached
+
+    c1, c2, c3 = st.columns(3)
+    c1.metric("Images", f"{cached['count']:,}")
+    c2.metric("Resolution", f"{cached['resolution']}×{cached['resolution']}")
+    c3.metric("Skipped", cached["skipped"])
+    scale = max(1, 480 // cached["grid"].shape[1])
+    st.image(
+        cached["grid"].repeat(scale, 0).repeat(scale, 1),
+        caption=f"The first 20 images of {Path(source).name}, in source order (4×5, as the "
+        "chapter shows them)",
+    )
+    if cached["skipped"]:
+        st.markdown("**Skipped files, by reason**")
+        st.dataframe(
+            pd.DataFrame({"reason": list(cached["reasons"]), "files": cached["reasons"].values()}),
+            hide_index=True,
+        )
+        with st.expander("First skipped files"):
+            st.code("\n".join(cached["examples"]))
+    if cached["classes"]:
+        st.caption("Classes: " + ", ".join(cached["classes"]))
+    if cached["from_cache"]:
+        st.caption("Read from the decoded cache (DCGAN_DATA_DIR), not the original files.")
+    if st.button("Train on this dataset", help="Selects it on the Train page"):
+        st.session_state["train_source"] = source
+        st.session_state["train_classes"] = classes
+        st.switch_page("pages/train.py")
+elif not source:
+    st.info("Choose a folder or upload a zip to see its images.")

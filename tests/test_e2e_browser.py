@@ -1,0 +1,212 @@
+"""End to end in a real browser: `streamlit run app.py`, headless Chromium, a short training run
+on the built-in shapes, and a screenshot of every page in artifacts/screenshots/.
+
+Skips with a reason when Chromium or Playwright's Python package is absent. `.ci/run` installs
+Debian's chromium; Playwright drives it through executable_path, so no browser download.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = os.environ.get("DCGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-quic",
+    "--disable-component-update",
+    "--disable-sync",
+]
+PAGES = ("home", "data", "train", "activations", "shapes", "latent", "gan_basics")
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    """A localhost port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """A real `streamlit run app.py` on a free port, with its own runs folder; stopped after."""
+    tmp = tmp_path_factory.mktemp("e2e")
+    port = free_port()
+    env = {
+        **os.environ,
+        "DCGAN_RUNS_DIR": str(tmp / "runs"),
+        # One intra-op thread: on a busy 2-core runner (Chromium drawing charts beside the
+        # trainer) two spinning OpenMP threads made training 20x slower in our measurements.
+        "OMP_NUM_THREADS": "1",
+    }
+    log = open(tmp / "streamlit.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+        + ["--server.port", str(port), "--server.address", "127.0.0.1"],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
+                    break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.time() > deadline:
+                log.flush()
+                pytest.fail("streamlit did not start:\n" + (tmp / "streamlit.log").read_text())
+            time.sleep(0.5)
+        yield url
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Debian's Chromium driven by Playwright."""
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+def settle(page, timeout: float = 60) -> None:
+    """Wait for the page's title, then for Streamlit to finish running the script."""
+    page.wait_for_selector("h1", timeout=timeout * 1000)
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
+            break
+        time.sleep(0.3)
+    time.sleep(1.0)  # charts draw after the script ends
+
+
+def chart_points(page, title: str) -> int:
+    """Points in the first trace of the plotly chart whose title contains `title` (0 if none).
+
+    Plotly keeps numpy data base64-encoded in `data`; `_fullData[i]._length` is the decoded
+    trace length."""
+    return page.evaluate(
+        """(title) => {
+            for (const el of document.querySelectorAll('.js-plotly-plot')) {
+                const t = el.layout && el.layout.title;
+                const text = typeof t === 'string' ? t : (t && t.text) || '';
+                const full = el._fullData || [];
+                if (text.includes(title) && full.length) return full[0]._length || 0;
+            }
+            return 0;
+        }""",
+        title,
+    )
+
+
+def screenshot(page, path: Path) -> None:
+    """The whole page: Streamlit scrolls inside its main block, so grow the viewport to fit."""
+    height = page.evaluate(
+        """() => Math.max(900, ...Array.from(
+            document.querySelectorAll('[data-testid^="stMain"]'), (e) => e.scrollHeight))"""
+    )
+    page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 8000)})
+    time.sleep(1.0)  # plotly redraws at the new size
+    page.screenshot(path=str(path), full_page=True)
+    page.set_viewport_size({"width": 1400, "height": 900})
+
+
+def grid_src(page) -> str | None:
+    """The media URL of the live sample grid; it changes whenever the grid's pixels do."""
+    img = page.locator('img[alt="live sample grid"]')
+    return img.first.get_attribute("src") if img.count() else None
+
+
+def wait_until(pred, timeout: float, what: str) -> None:
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if pred():
+            return
+        time.sleep(0.5)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def test_short_run_updates_charts_and_samples_and_every_page_renders(app_url, browser):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page = browser.new_page(viewport={"width": 1400, "height": 900})
+    page.set_default_timeout(60_000)
+
+    # start a run on the default settings: classroom-cpu on the built-in shapes
+    page.goto(f"{app_url}/train")
+    settle(page)
+    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_text("Started: classroom-cpu on shapes").wait_for(timeout=30_000)
+
+    wait_until(lambda: chart_points(page, "Losses") > 0, 90, "the loss chart's first points")
+    first_points, first_grid = chart_points(page, "Losses"), grid_src(page)
+    assert first_grid, "the live sample grid is shown once training starts"
+    wait_until(
+        lambda: chart_points(page, "Losses") > first_points and grid_src(page) != first_grid,
+        90,
+        "the loss chart to gain points and the sample grid to change",
+    )
+    assert page.locator('[data-testid="stException"]').count() == 0
+    screenshot(page, SHOTS / "train.png")
+
+    # a second session sees the same job, and its Start is refused
+    other = browser.new_page(viewport={"width": 1400, "height": 900})
+    other.goto(f"{app_url}/train")
+    settle(other)
+    wait_until(lambda: chart_points(other, "Losses") > 0, 30, "the shared job in a new tab")
+    other.get_by_role("button", name="Start", exact=True).click()
+    other.get_by_text("Start refused").wait_for(timeout=30_000)
+    other.close()
+
+    # every page renders without an exception while the job trains
+    for name in PAGES:
+        if name == "train":
+            continue
+        page.goto(f"{app_url}/{name}")
+        settle(page)
+        assert page.locator('[data-testid="stException"]').count() == 0, name
+        screenshot(page, SHOTS / f"{name}.png")
+
+    page.goto(f"{app_url}/train")
+    settle(page)
+    page.get_by_role("button", name="Stop", exact=True).click()
+    wait_until(
+        lambda: (
+            page.get_by_text("stopped", exact=True).count() > 0
+            or page.get_by_text("finished", exact=True).count() > 0
+        ),
+        60,
+        "the job to stop",
+    )
+    page.close()
+    for name in PAGES:
+        assert (SHOTS / f"{name}.png").stat().st_size > 10_000, f"{name}.png looks empty"
