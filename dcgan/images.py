@@ -64,3 +64,23 @@ def gif_bytes(frames: list[np.ndarray], ms_per_frame: int = 200, scale: int = 1)
         buf, format="GIF", save_all=True, append_images=pics[1:], duration=ms_per_frame, loop=0
     )
     return buf.getvalue()
+
+
+def numbered_grid_image(images: torch.Tensor, nrow: int | None = None, scale: int = 2):
+    """A grid (upscaled by `scale`) with each cell's index drawn in its corner, so a user can
+    pick samples by number (the vector-arithmetic tools)."""
+    from PIL import ImageDraw, ImageFont
+
+    pad = 2
+    n, _, h, w = images.shape
+    nrow = nrow or max(1, math.ceil(math.sqrt(n)))
+    img = grid_image(images, nrow=nrow, scale=scale)
+    draw = ImageDraw.Draw(img)
+    font = ImageFont.load_default(size=max(10, 6 * scale))
+    for i in range(n):
+        r, col = divmod(i, nrow)
+        x0, y0 = (pad + col * (w + pad)) * scale, (pad + r * (h + pad)) * scale
+        box = draw.textbbox((x0 + 2, y0 + 1), str(i), font=font)
+        draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill=(0, 0, 0))
+        draw.text((x0 + 2, y0 + 1), str(i), fill=(255, 255, 255), font=font)
+    return img
