@@ -29,5 +29,15 @@ format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
+# The Hugging Face Space: `make space` assembles build/space (runs with `python app.py` there);
+# `make space-push SPACE_ID=user/name` uploads it, given a write token in HF_TOKEN.
+SPACE_ID ?=
+
+space: $(STAMP)
+	$(BIN)/python space/build.py build --out build/space
+
+space-push: space
+	$(BIN)/python space/build.py push --out build/space --space-id "$(SPACE_ID)"
+
 clean:
 	rm -rf build .pytest_cache .ruff_cache

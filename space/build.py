@@ -1,0 +1,117 @@
+"""Assemble the Hugging Face Space into one self-contained folder, and push it.
+
+    python space/build.py build [--out build/space] [--checkpoints checkpoints]
+    python space/build.py push --space-id USER/NAME [--out build/space]   (needs HF_TOKEN)
+
+The folder holds app.py, the Space README and requirements, the dcgan package, and the shipped
+generators (checkpoints/*.safetensors) with their model card and its pictures, so that
+`cd build/space && python app.py` runs with nothing else on the path. `make space` and
+`make space-push` call this file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SPACE_FILES = ("app.py", "README.md", "requirements.txt")
+CARD_PICTURES = ("*.png", "*.jpg", "*.gif", "*.webp")  # the model card's sample grids
+
+
+class BuildError(RuntimeError):
+    """The Space cannot be built or pushed; the message says what to do."""
+
+
+def build(out: Path = ROOT / "build" / "space", checkpoints: Path = ROOT / "checkpoints") -> Path:
+    """Write the Space folder at `out` (replacing it); return its path."""
+    out, checkpoints = Path(out), Path(checkpoints)
+    generators = sorted(checkpoints.glob("*.safetensors"))
+    if not generators:
+        raise BuildError(
+            f"no generators in {checkpoints}/ (*.safetensors): the Space would have nothing "
+            "to show. Train and export them first (see checkpoints/README.md)."
+        )
+    if out.exists():
+        shutil.rmtree(out)
+    (out / "checkpoints").mkdir(parents=True)
+    for name in SPACE_FILES:
+        shutil.copy2(ROOT / "space" / name, out / name)
+    shutil.copytree(
+        ROOT / "dcgan", out / "dcgan", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+    )
+    extras = [checkpoints / "README.md"] if (checkpoints / "README.md").exists() else []
+    for pattern in CARD_PICTURES:
+        extras += sorted(checkpoints.glob(pattern))
+    for path in generators + extras:
+        shutil.copyfile(path, out / "checkpoints" / path.name)  # plain copy: readable modes
+    return out
+
+
+def push(folder: Path, space_id: str, token: str | None) -> str:
+    """Upload the built folder to the Space `space_id`, replacing what was there."""
+    if not token:
+        raise BuildError(
+            "HF_TOKEN is not set: create a write token at "
+            "https://huggingface.co/settings/tokens and export HF_TOKEN=... first."
+        )
+    if not space_id or "/" not in space_id:
+        raise BuildError(
+            f"SPACE_ID={space_id!r} must name the Space as user-or-org/space-name, "
+            "e.g. make space-push SPACE_ID=alice/dcgan-playground."
+        )
+    if not (Path(folder) / "app.py").exists():
+        raise BuildError(f"{folder} holds no built Space: run `make space` first.")
+    from huggingface_hub import HfApi
+
+    api = HfApi(token=token)
+    try:
+        api.create_repo(space_id, repo_type="space", space_sdk="gradio", exist_ok=True)
+        info = api.upload_folder(
+            repo_id=space_id,
+            repo_type="space",
+            folder_path=str(folder),
+            commit_message="Update the DCGAN Playground Space",
+            delete_patterns="*",  # files gone from the build go from the Space too
+        )
+    except Exception as e:  # HTTP, auth and network errors alike: one clear line, no traceback
+        raise BuildError(f"pushing to the Space {space_id} failed: {e}") from e
+    return str(getattr(info, "commit_url", info))
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Build or push from the command line; errors print one line and exit 2."""
+    p = argparse.ArgumentParser(prog="python space/build.py", description=__doc__.split("\n")[0])
+    sub = p.add_subparsers(dest="command", required=True)
+    b = sub.add_parser("build", help="assemble the Space folder")
+    b.add_argument("--out", type=Path, default=ROOT / "build" / "space")
+    b.add_argument(
+        "--checkpoints",
+        type=Path,
+        default=Path(os.environ.get("DCGAN_CHECKPOINTS", ROOT / "checkpoints")),
+        help="folder of *.safetensors generators (default: $DCGAN_CHECKPOINTS or checkpoints/)",
+    )
+    u = sub.add_parser("push", help="upload the built folder to a Hugging Face Space")
+    u.add_argument("--out", type=Path, default=ROOT / "build" / "space")
+    u.add_argument("--space-id", default=os.environ.get("SPACE_ID", ""))
+    a = p.parse_args(argv)
+    try:
+        if a.command == "build":
+            out = build(a.out, a.checkpoints)
+            names = sorted(x.stem for x in (out / "checkpoints").glob("*.safetensors"))
+            print(f"Space built in {out} with generators {', '.join(names)}")
+            print(f"run it: cd {out} && python app.py")
+        else:
+            url = push(a.out, a.space_id, os.environ.get("HF_TOKEN"))
+            print(f"pushed {a.out} to https://huggingface.co/spaces/{a.space_id} ({url})")
+    except BuildError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
