@@ -14,6 +14,7 @@ import json
 import os
 import pickle
 import tempfile
+import zipfile
 from pathlib import Path
 
 import torch
@@ -24,6 +25,8 @@ from .config import Config, ConfigError, ModelConfig
 from .models import Generator
 
 FORMAT_VERSION = 1
+MAX_CHECKPOINT_BYTES = 2_000_000_000  # unpacked; a 128 px d2l run with Adam states is ~0.2 GB
+MAX_RECORD_RATIO = 10.0  # torch.save stores records uncompressed; anything inflating more is a bomb
 
 
 class CheckpointError(ValueError):
@@ -31,7 +34,10 @@ class CheckpointError(ValueError):
 
 
 def _atomic_write(path: Path, write) -> Path:
-    """Call write(tmp_path), fsync it, then os.replace onto path: never a half-written file."""
+    """Call write(tmp_path), fsync it, then os.replace onto path: never a half-written file.
+
+    A process killed mid-write leaves the old file in place (and at worst a stray .tmp).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
@@ -41,10 +47,87 @@ def _atomic_write(path: Path, write) -> Path:
         with open(tmp, "rb") as f:
             os.fsync(f.fileno())
         os.replace(tmp, path)
+        _fsync_dir(path.parent)  # the rename itself survives a power cut
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def _fsync_dir(folder: Path) -> None:
+    """fsync a directory entry where the platform allows it (POSIX); a no-op elsewhere."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def _check_archive(path: Path) -> None:
+    """Refuse a .pt whose zip records would inflate far beyond the file (a zip bomb).
+
+    torch.load inflates deflated records without a cap, so this runs before it.
+    """
+    if not zipfile.is_zipfile(path):
+        return  # the legacy format is bounded by the file's own size
+    try:
+        with zipfile.ZipFile(path) as zf:
+            infos = zf.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError, EOFError):
+        return  # torch.load reports the damage in its own words
+    total = sum(i.file_size for i in infos)
+    if total > MAX_CHECKPOINT_BYTES:
+        raise CheckpointError(
+            f"{path.name} unpacks to {total:,} bytes, over the {MAX_CHECKPOINT_BYTES:,} limit "
+            "for a checkpoint; refusing to load it."
+        )
+    for i in infos:
+        if i.file_size > MAX_RECORD_RATIO * max(i.compress_size, 1) + 65536:
+            raise CheckpointError(
+                f"{path.name} holds compressed records that inflate {i.file_size:,} bytes from "
+                f"{i.compress_size:,} (torch.save never compresses): refused as a zip bomb."
+            )
+
+
+def _check_weights(sd, what: str, name: str) -> None:
+    """Refuse anything but a mapping of parameter names to tensors."""
+    if not isinstance(sd, dict) or not all(
+        isinstance(k, str) and isinstance(v, torch.Tensor) for k, v in sd.items()
+    ):
+        raise CheckpointError(
+            f"{name}: its {what} weights are not a mapping of names to tensors; "
+            "it was not written by DCGAN Playground."
+        )
+
+
+def _check_shapes(sd: dict, cfg: ModelConfig, name: str) -> None:
+    """Compare the file's tensor shapes with its config's generator, built on the meta device.
+
+    Nothing is allocated, so a config claiming a giant network is refused before it is built.
+    """
+    with torch.device("meta"):
+        ref = Generator(cfg).state_dict()
+    missing = sorted(ref.keys() - sd.keys())
+    extra = sorted(sd.keys() - ref.keys())
+    wrong = [k for k in ref if k in sd and tuple(sd[k].shape) != tuple(ref[k].shape)]
+    if missing or extra or wrong:
+        detail = []
+        if wrong:
+            k = wrong[0]
+            detail.append(f"{k} is {tuple(sd[k].shape)}, config needs {tuple(ref[k].shape)}")
+        if missing:
+            detail.append(f"missing {', '.join(missing[:3])}")
+        if extra:
+            detail.append(f"unexpected {', '.join(extra[:3])}")
+        raise CheckpointError(
+            f"{name}: weights do not match the architecture in its own config "
+            f"({'; '.join(detail)})."
+        )
 
 
 def save(state: dict, path: str | os.PathLike) -> Path:
@@ -56,14 +139,20 @@ def save(state: dict, path: str | os.PathLike) -> Path:
 def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
     """Read a full checkpoint safely; raise CheckpointError with a clear reason."""
     path = Path(path)
-    if not path.exists():
+    if not path.is_file():
         raise CheckpointError(f"no checkpoint at {path}.")
+    _check_archive(path)
     try:
         state = torch.load(path, map_location=map_location, weights_only=True)
     except pickle.UnpicklingError as e:
+        if "GLOBAL" in str(e):  # weights_only met a class or function it will not import
+            raise CheckpointError(
+                f"{path.name} was refused: it holds Python objects or code, not just tensors "
+                "(torch.load weights_only). Only load checkpoints this app wrote."
+            ) from e
         raise CheckpointError(
-            f"{path.name} was refused: it holds Python objects or code, not just tensors "
-            "(torch.load weights_only). Only load checkpoints this app wrote."
+            f"{path.name} is not a readable checkpoint: it is damaged, or a pickle that is not "
+            "plain tensors, and was refused unread (torch.load weights_only)."
         ) from e
     except Exception as e:  # a damaged file can fail anywhere inside the unpickler
         raise CheckpointError(
@@ -75,9 +164,15 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
             "(no config or generator weights inside)."
         )
     try:
+        if not isinstance(state["config"], dict):
+            raise ConfigError(f"expected a mapping, found {type(state['config']).__name__}")
         Config.from_dict(state["config"]).validate()
-    except ConfigError as e:
+    except (ConfigError, TypeError, ValueError, AttributeError) as e:
+        # TypeError and friends: a field of the wrong type (a string where a number goes)
         raise CheckpointError(f"{path.name} carries an invalid config: {e}") from e
+    _check_weights(state["G"], "generator", path.name)
+    if "D" in state:
+        _check_weights(state["D"], "discriminator", path.name)
     return state
 
 
@@ -150,7 +245,7 @@ def load_generator(
         try:
             cfg = ModelConfig(**json.loads(meta["model_config"]))
             cfg.validate()
-        except (TypeError, ValueError) as e:
+        except (TypeError, ValueError, AttributeError) as e:
             raise CheckpointError(f"{path.name} carries an invalid model config: {e}") from e
         try:
             sd = load_file(str(path))
@@ -161,6 +256,8 @@ def load_generator(
         cfg = Config.from_dict(state["config"]).model
         sd, meta = state["G"], {"step": str(state.get("step", 0))}
     check_model(cfg, expected, path.name)
+    _check_weights(sd, "generator", path.name)
+    _check_shapes(sd, cfg, path.name)
     G = Generator(cfg)
     try:
         G.load_state_dict({k: v.float() for k, v in sd.items()})
