@@ -50,6 +50,10 @@ class NonFiniteError(RuntimeError):
     """A loss or gradient became NaN or inf."""
 
 
+class _Cancelled(Exception):
+    """Raised inside a job's data loading when stop() is asked for."""
+
+
 def pick_device(name: str = "auto") -> torch.device:
     """cuda, then mps, then cpu; or exactly the device asked for."""
     if name == "auto":
@@ -397,26 +401,34 @@ class Trainer:
             self.D.load_state_dict(state["D"])
             self.opt_G.load_state_dict(state["opt_G"])
             self.opt_D.load_state_dict(state["opt_D"])
-        except (RuntimeError, ValueError, KeyError) as e:
+        except (RuntimeError, ValueError, KeyError, TypeError, AttributeError) as e:
             raise ckpt.CheckpointError(f"checkpoint weights do not fit this model: {e}") from e
-        self.step_num = int(state["step"])
-        self.epoch = int(state.get("epoch", 0))
-        perm = state.get("perm")
-        self._perm = None if perm is None else perm.to(self.device)
-        self._pos = int(state.get("pos", 0))
-        self.fixed_noise = state["fixed_noise"].to(self.device)
         try:
-            self.rng.set_state(state["rng"])
-            if self.world_size > 1:
-                self._perm_rng.set_state(state.get("perm_rng", state["rng"]))
-        except RuntimeError:
-            self.rng.manual_seed(self.cfg.train.seed + self.step_num)  # other device type
-        if self.rank > 0:  # the checkpoint holds rank 0's noise stream; keep ranks distinct
-            self.rng.manual_seed(self.cfg.train.seed + self.rank + 7919 * self.step_num)
-        if int(state.get("world_size", 1)) != self.world_size:
-            self._perm, self._pos = None, 0  # a new world size starts a fresh epoch order
-        if "history" in state:
-            self.history = History.from_state(state["history"])
+            self.step_num = int(state["step"])
+            self.epoch = int(state.get("epoch", 0))
+            perm = state.get("perm")
+            if perm is not None and (perm.dim() != 1 or len(perm) != len(self.images)):
+                perm = None  # another dataset's order: start a fresh epoch instead of indexing out
+            self._perm = None if perm is None else perm.to(self.device, torch.int64)
+            self._pos = int(state.get("pos", 0)) if perm is not None else 0
+            self.fixed_noise = state["fixed_noise"].to(self.device)
+            try:
+                self.rng.set_state(state["rng"])
+                if self.world_size > 1:
+                    self._perm_rng.set_state(state.get("perm_rng", state["rng"]))
+            except RuntimeError:
+                self.rng.manual_seed(self.cfg.train.seed + self.step_num)  # other device type
+            if self.rank > 0:  # the checkpoint holds rank 0's noise stream; keep ranks distinct
+                self.rng.manual_seed(self.cfg.train.seed + self.rank + 7919 * self.step_num)
+            if int(state.get("world_size", 1)) != self.world_size:
+                self._perm, self._pos = None, 0  # a new world size starts a fresh epoch order
+            if "history" in state:
+                self.history = History.from_state(state["history"])
+        except (KeyError, TypeError, ValueError, AttributeError, RuntimeError) as e:
+            raise ckpt.CheckpointError(
+                f"the checkpoint's training state is damaged ({type(e).__name__}: {e}); "
+                "sample from it, or start a fresh run."
+            ) from e
 
 
 # ---------------------------------------------------------------------- background job
@@ -562,6 +574,15 @@ class TrainingJob:
         """Write the last-good checkpoint (called only right after metrics proved finite)."""
         if self.out_dir is None:
             return
+        # The losses can stay finite while a BatchNorm statistic is already NaN: check every
+        # weight and buffer too, so the file on disk is always one that samples.
+        for net_name, net in (("G", tr.G), ("D", tr.D)):
+            for name, v in net.state_dict().items():
+                if v.is_floating_point() and not bool(torch.isfinite(v).all()):
+                    raise NonFiniteError(
+                        f"training diverged near step {tr.step_num}: {net_name}'s {name} "
+                        "became NaN/inf. Try a lower learning rate or the 'paper' preset."
+                    )
         path = ckpt.save(tr.state_dict(), self.out_dir / "last.pt")
         self._publish(checkpoint_path=str(path))
 
@@ -573,6 +594,8 @@ class TrainingJob:
                 c = self.cfg
 
                 def progress(done, total):
+                    if self._stop.is_set():
+                        raise _Cancelled  # stop answers during a long decode too
                     self._publish(load_progress=done / total if total else 0.0)
 
                 data = load(
@@ -582,19 +605,24 @@ class TrainingJob:
                     limit=c.data.limit,
                     progress=progress,
                 )
+            if self._stop.is_set():
+                raise _Cancelled
             tr = self.trainer = Trainer(self.cfg, data)
             if self.resume_path:
                 tr.load_state_dict(ckpt.load(self.resume_path, map_location=tr.device))
+            first_step = tr.step_num
             t = self.cfg.train
             tr.add_callback("on_metrics", lambda trainer, rows: self._publish_trainer(trainer))
             tr.add_callback("on_sample", lambda trainer, grid: self._publish_trainer(trainer))
-            self._publish(
-                status="running",
-                total_steps=tr.total_steps,
-                device=str(tr.device),
-                precision=tr.precision,
-                load_progress=1.0,
-            )
+            with self._lock:  # read the gate under the lock pause() takes: no lost pause
+                self._snap = _replace(
+                    self._snap,
+                    status="running" if self._run_gate.is_set() else "paused",
+                    total_steps=tr.total_steps,
+                    device=str(tr.device),
+                    precision=tr.precision,
+                    load_progress=1.0,
+                )
             while tr.step_num < tr.total_steps and not self._stop.is_set():
                 if not self._run_gate.is_set():
                     tr.flush()
@@ -608,24 +636,42 @@ class TrainingJob:
                     tr.flush()  # raises NonFiniteError before a bad state can be saved
                     self._save(tr)
             tr.flush()
-            self._save(tr)
+            if tr.step_num > first_step:  # a job stopped before its first step overwrites nothing
+                self._save(tr)
             status = "stopped" if self._stop.is_set() else "finished"
             self._publish_trainer(tr, status=status)
+        except _Cancelled:
+            self._publish(status="stopped")
         except NonFiniteError as e:
             kept = self._snap.checkpoint_path
             where = f" The last good checkpoint is kept at {kept}." if kept else ""
             self._fail(tr, f"{e}{where}")
-        except torch.OutOfMemoryError:
-            bs = self.cfg.train.batch_size
-            self._fail(
-                tr,
-                f"out of GPU memory at batch size {bs}; try a smaller batch "
-                f"(for example {max(1, bs // 2)}) or a smaller image size.",
+        except (torch.OutOfMemoryError, MemoryError) as e:
+            self._out_of_memory(
+                tr, "GPU memory" if isinstance(e, torch.OutOfMemoryError) else "memory"
             )
         except (ConfigError, DataError, ckpt.CheckpointError) as e:
             self._fail(tr, str(e))
         except Exception as e:  # a crash ends this job, never the app around it
-            self._fail(tr, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}")
+            if "out of memory" in str(e).lower():  # MPS and some CUDA paths raise RuntimeError
+                self._out_of_memory(tr, "memory")
+            else:
+                self._fail(tr, f"{type(e).__name__}: {e}\n{traceback.format_exc(limit=4)}")
+        except BaseException as e:  # SystemExit & co. in a library: still a failed job, not a hang
+            self._fail(tr, f"{type(e).__name__}: {e} (the training thread was asked to exit)")
+
+    def _out_of_memory(self, tr: Trainer | None, what: str) -> None:
+        """Fail with a message that names the batch size and a smaller one to try."""
+        if torch.cuda.is_available():
+            torch.cuda.empty_cache()  # hand the failed step's blocks back for the next job
+        bs = self.cfg.train.batch_size
+        kept = self._snap.checkpoint_path
+        where = f" The last good checkpoint is kept at {kept}." if kept else ""
+        self._fail(
+            tr,
+            f"out of {what} at batch size {bs}; try a smaller batch "
+            f"(for example {max(1, bs // 2)}) or a smaller image size.{where}",
+        )
 
     def _fail(self, tr: Trainer | None, message: str) -> None:
         changes = {"status": "failed", "error": message}
@@ -739,6 +785,12 @@ def main(argv: list[str] | None = None) -> int:
             a.dataset = saved.data.source
         cfg = build_config(a)
         out = Path(a.out)
+        try:  # find out now, not after an hour of training, that the folder cannot be written
+            out.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise ConfigError(
+                f"cannot write checkpoints to {out} ({e.strerror or e}); pick another --out folder."
+            ) from e
         t0 = time.perf_counter()
         if distributed and not lead:
             dist.barrier()  # rank 0 decodes first; the others then read its cache
@@ -810,6 +862,9 @@ def main(argv: list[str] | None = None) -> int:
             gpath = ckpt.export_generator(tr.G, cfg.model, out / "generator.safetensors", meta=meta)
             print(f"generator written to {gpath}")
     except (ConfigError, DataError, ckpt.CheckpointError, NonFiniteError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    except OSError as e:  # a full disk or a folder that vanished mid-run
         print(f"error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
