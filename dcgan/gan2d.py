@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -35,7 +35,7 @@ class Gan2DConfig:
     b: tuple[float, float] = (1.0, 2.0)  # the chapter's offset
     n_show: int = 100  # points drawn per side, as the chapter plots data[:100]
     resolution: int = 60  # grid cells per axis of D's decision surface
-    extent: tuple[float, float, float, float] = field(default=(-3.0, 5.0, -2.0, 6.0))
+    extent: tuple[float, float, float, float] | None = None  # surface box; None: fit the data
 
     def validate(self) -> Gan2DConfig:
         """Raise ConfigError naming the first bad field."""
@@ -94,6 +94,8 @@ class Gan2D:
         self.cfg = cfg = (cfg or Gan2DConfig()).validate()
         self.rng = torch.Generator().manual_seed(cfg.seed + 1)
         self.data = real_data(cfg)
+        lo, hi = self.data.min(0).values - 1.0, self.data.max(0).values + 1.0
+        self.extent = self.cfg.extent or (lo[0].item(), hi[0].item(), lo[1].item(), hi[1].item())
         self.G = nn.Linear(cfg.latent_dim, 2)  # z -> point: an affine map, nothing more
         self.D = nn.Sequential(  # point -> logit
             nn.Linear(2, 5), nn.Tanh(), nn.Linear(5, 3), nn.Tanh(), nn.Linear(3, 1)
@@ -146,7 +148,7 @@ class Gan2D:
     @torch.no_grad()
     def surface(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """D's P(real) over a grid covering the data: (xs, ys, probs[y, x])."""
-        x0, x1, y0, y1 = self.cfg.extent
+        x0, x1, y0, y1 = self.extent
         r = self.cfg.resolution
         xs, ys = torch.linspace(x0, x1, r), torch.linspace(y0, y1, r)
         gy, gx = torch.meshgrid(ys, xs, indexing="ij")

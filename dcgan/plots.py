@@ -140,7 +140,7 @@ def _series_figure(
         legend=dict(orientation="h", y=-0.25),
     )
     if log_y:
-        fig.update_yaxes(type="log")
+        fig.update_yaxes(type="log", dtick="D2")  # ticks at 1, 2, 5 per decade
     return fig
 
 
@@ -194,14 +194,25 @@ def diversity_figure(steps, values) -> go.Figure:
 
 def architecture_figure(rows: list[dict], title: str) -> go.Figure:
     """Each layer's output drawn as a box: height follows H (log), width follows channels (log),
-    labelled C x H x W. `rows` come from dcgan.models.trace_shapes."""
+    labelled C x H x W. Orange boxes grow the image, green ones shrink it, grey ones keep its
+    size. `rows` come from dcgan.models.trace_shapes."""
     fig = go.Figure()
     x = 0.0
+    heights = [1 + np.log2(r["shape"][2]) for r in rows]
     for i, r in enumerate(rows):
         _, c, h, w = r["shape"]
-        height = 1 + np.log2(h)
+        height = heights[i]
         width = 0.4 + 0.25 * np.log2(c)
-        colour = "#b9d3ee" if i == 0 else ("#f4c7a1" if h > rows[i - 1]["shape"][2] else "#c9e4c5")
+        before = rows[i - 1]["shape"][2] if i else h
+        colour = (
+            "#b9d3ee"
+            if i == 0
+            else "#f4c7a1"
+            if h > before
+            else "#c9e4c5"
+            if h < before
+            else "#dddddd"
+        )
         fig.add_shape(
             type="rect",
             x0=x,
@@ -223,11 +234,12 @@ def architecture_figure(rows: list[dict], title: str) -> go.Figure:
             yanchor="top",
         )
         x += width + 1.1
+    top = max(heights) / 2
     fig.update_layout(
         title=title,
         xaxis=dict(visible=False, range=[-0.3, x - 0.8]),
-        yaxis=dict(visible=False, range=[-6.5, 8.5]),
-        height=330,
+        yaxis=dict(visible=False, range=[-top - 1.3, top + 2.6]),
+        height=120 + 24 * max(heights),
         margin=dict(l=10, r=10, t=40, b=10),
         plot_bgcolor="white",
     )

@@ -26,7 +26,10 @@ c1, c2 = st.columns([3, 1])
 choice = c1.radio(
     "Dataset", list(SOURCES), format_func=SOURCES.get, key="data_choice", horizontal=True
 )
-size = c2.selectbox("Image size", (32, 64, 128), index=1, key="data_size")
+current = common.current_config()[0].model.image_size
+size = c2.selectbox(
+    "Image size", (32, 64, 128), index=(32, 64, 128).index(current), key="data_size"
+)
 
 source, classes = None, None
 if choice in ("shapes", "pokemon", "anime-faces", "fashion-mnist"):
@@ -66,7 +69,7 @@ if source and not auto and st.session_state.get("data_loaded", {}).get("request"
 if source and (auto or st.session_state.get("data_go") == request):
     cached = st.session_state.get("data_loaded", {})
     if cached.get("request") != request:
-        bar = st.progress(0.0, text="Loading…")
+        bar = st.progress(0.0, text=f"Loading {Path(source).name}…")
 
         def progress(done, total):
             """Move the bar; the load runs in this script thread, so st calls are fine."""
@@ -94,31 +97,34 @@ if source and (auto or st.session_state.get("data_go") == request):
         }
         st.session_state["data_loaded"] = cached
 
-    c1, c2, c3 = st.columns(3)
-    c1.metric("Images", f"{cached['count']:,}")
-    c2.metric("Resolution", f"{cached['resolution']}×{cached['resolution']}")
-    c3.metric("Skipped", cached["skipped"])
+    left, right = st.columns([3, 2])
     scale = max(1, 480 // cached["grid"].shape[1])
-    st.image(
+    left.image(
         cached["grid"].repeat(scale, 0).repeat(scale, 1),
         caption=f"The first 20 images of {Path(source).name}, in source order (4×5, as the "
         "chapter shows them)",
     )
-    if cached["skipped"]:
-        st.markdown("**Skipped files, by reason**")
-        st.dataframe(
-            pd.DataFrame({"reason": list(cached["reasons"]), "files": cached["reasons"].values()}),
-            hide_index=True,
-        )
-        with st.expander("First skipped files"):
-            st.code("\n".join(cached["examples"]))
-    if cached["classes"]:
-        st.caption("Classes: " + ", ".join(cached["classes"]))
-    if cached["from_cache"]:
-        st.caption("Read from the decoded cache (DCGAN_DATA_DIR), not the original files.")
-    if st.button("Train on this dataset", help="Selects it on the Train page"):
-        st.session_state["train_source"] = source
-        st.session_state["train_classes"] = classes
-        st.switch_page("pages/train.py")
+    with right:
+        c1, c2 = st.columns(2)
+        c1.metric("Images", f"{cached['count']:,}")
+        c2.metric("Resolution", f"{cached['resolution']}×{cached['resolution']}")
+        st.metric("Files skipped", cached["skipped"])
+        if cached["skipped"]:
+            st.dataframe(
+                pd.DataFrame(
+                    {"reason": list(cached["reasons"]), "files": cached["reasons"].values()}
+                ),
+                hide_index=True,
+            )
+            with st.expander("First skipped files"):
+                st.code("\n".join(cached["examples"]))
+        if cached["classes"]:
+            st.caption("Classes: " + ", ".join(cached["classes"]))
+        if cached["from_cache"]:
+            st.caption("Read from the decoded cache (DCGAN_DATA_DIR), not the original files.")
+        if st.button("Train on this dataset", help="Selects it on the Train page"):
+            st.session_state["train_source"] = source
+            st.session_state["train_classes"] = classes
+            st.switch_page("pages/train.py")
 elif not source:
     st.info("Choose a folder or upload a zip to see its images.")

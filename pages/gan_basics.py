@@ -69,12 +69,13 @@ else:
     loss_chart.plotly_chart(plots.gan2d_loss_figure(frames), key="gb_loss")
     mu_r, cov_r = gan2d.moments(frames[0].real)
     mu_g, cov_g = gan2d.moments(frame.fake)
+    fmt = lambda a: ", ".join(f"{v:.2f}" for v in np.ravel(a))
     stats.markdown(
         f"""
 | | real | generated (epoch {frame.epoch}) |
 |---|---|---|
-| mean | {np.round(mu_r, 2).tolist()} | {np.round(mu_g, 2).tolist()} |
-| covariance | {np.round(cov_r, 2).tolist()} | {np.round(cov_g, 2).tolist()} |
-| D's P(real), range over the plane | | {frame.surface.min():.2f} to {frame.surface.max():.2f} |
+| mean | {fmt(mu_r)} | {fmt(mu_g)} |
+| covariance | {fmt(cov_r)} | {fmt(cov_g)} |
+| D's P(real) over the plane | | {frame.surface.min():.2f} to {frame.surface.max():.2f} |
 """
     )

@@ -64,12 +64,14 @@ if d["device"] == "cpu":
     )
 
 st.subheader("Where to go next")
-c1, c2 = st.columns(2)
-with c1:
-    st.page_link("pages/data.py", label="Data: look at the training images", icon="🖼️")
-    st.page_link("pages/train.py", label="Train: watch G and D learn, live", icon="🏋️")
-    st.page_link("pages/gan_basics.py", label="GAN basics: a GAN on 2-D points", icon="🎯")
-with c2:
-    st.page_link("pages/activations.py", label="Activations: why D uses LeakyReLU", icon="📈")
-    st.page_link("pages/shapes.py", label="Shapes: transposed-conv arithmetic", icon="📐")
-    st.page_link("pages/latent.py", label="Latent space: walk between images", icon="🧭")
+NEXT = {
+    "pages/data.py": "look at the training images",
+    "pages/train.py": "watch G and D learn, live",
+    "pages/activations.py": "why D uses LeakyReLU",
+    "pages/shapes.py": "transposed-convolution arithmetic",
+    "pages/latent.py": "walk between generated images",
+    "pages/gan_basics.py": "the simplest GAN, on 2-D points",
+}
+cols = st.columns(2)
+for i, (path, title, icon) in enumerate(p for p in common.PAGES if p[0] in NEXT):
+    cols[i % 2].page_link(path, label=f"{title}: {NEXT[path]}", icon=icon)

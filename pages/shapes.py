@@ -67,10 +67,30 @@ sn = c[0].slider("input n", 1, 8, 3, key="sc_n")
 sk = c[1].slider("kernel k", 1, 6, 4, key="sc_k")
 s_s = c[2].slider("stride s", 1, 5, 2, key="sc_s")
 sp = c[3].slider("padding p", 0, 3, 1, key="sc_p")
+left, right = st.columns([3, 2])
 try:
-    st.plotly_chart(plots.scatter_figure(sn, sk, s_s, sp), key="sc_fig")
+    sc = explain.transposed_scatter(sn, sk, s_s, sp)
+    left.plotly_chart(plots.scatter_figure(sn, sk, s_s, sp), key="sc_fig")
 except explain.ShapeError as e:
     st.error(str(e))
+else:
+    right.markdown("**Along one axis**")
+    right.code(
+        f"kernel starts  {list(sc.starts)}  (i·s)\n"
+        f"writes/pixel   {sc.coverage.tolist()}\n"
+        f"before crop    {sc.full_size} = ({sn}-1)·{s_s} + {sk}\n"
+        f"after crop     {sc.out_size} = {sc.full_size} - 2·{sp}",
+        language=None,
+    )
+    gaps = int((sc.coverage == 0).sum())
+    overlaps = int((sc.coverage > 1).sum())
+    right.markdown(
+        f"{overlaps} of {sc.full_size} positions receive more than one kernel tap"
+        + (f" and {gaps} receive none: stride {s_s} > kernel {sk} leaves gaps." if gaps else ".")
+        + " Uneven overlap is where DCGAN's checkerboard artefacts come from "
+        "(Odena et al., 2016); k divisible by s, as in the chapter's k=4, s=2, keeps it even "
+        "in the middle."
+    )
 
 st.subheader("The current model, layer by layer")
 cfg, source = common.current_config()

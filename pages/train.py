@@ -241,6 +241,19 @@ def live_view() -> None:
             )
         else:
             st.caption("The first grid appears after the first step.")
+        st.markdown("**Health**")
+        tile = int(snap.config["model"]["image_size"])
+        div = (
+            [s for s, _ in snap.timeline],
+            [frame_diversity(id(job), s, g, tile) for s, g in snap.timeline],
+        )
+        for h in health.check(snap, diversity=div):
+            box = {"ok": st.success, "warning": st.warning}.get(h.level, st.info)
+            box(f"**{h.title}.** {h.message}  \n_{h.evidence}_")
+        if len(div[0]) >= 2:
+            with st.expander("Sample diversity over training"):
+                st.plotly_chart(plots.diversity_figure(*div), key="ch_div")
+                st.caption("Mode collapse shows as a fall: the samples become alike.")
     with right:
         smoothing = st.slider(
             "Smoothing", 0.0, 0.99, 0.6, step=0.01, key="tr_smooth", persist_state=KEEP
@@ -273,19 +286,6 @@ def live_view() -> None:
                 key="ch_eps",
             )
 
-    st.subheader("Health")
-    tile = int(snap.config["model"]["image_size"])
-    div = (
-        [s for s, _ in snap.timeline],
-        [frame_diversity(id(job), s, g, tile) for s, g in snap.timeline],
-    )
-    for h in health.check(snap, diversity=div):
-        box = {"ok": st.success, "warning": st.warning}.get(h.level, st.info)
-        box(f"**{h.title}.** {h.message}  \n_{h.evidence}_")
-    if len(div[0]) >= 2:
-        with st.expander("Sample diversity over training (mode collapse shows as a fall)"):
-            st.plotly_chart(plots.diversity_figure(*div), key="ch_div")
-
 
 live_view()
 
@@ -293,7 +293,7 @@ live_view()
 # ------------------------------------------------------------------ timeline
 
 
-@st.fragment
+@st.fragment(run_every=3)
 def timeline_view() -> None:
     """Scrub back through the recorded grids; download them as an animated GIF."""
     st.subheader("Timeline")
@@ -305,9 +305,7 @@ def timeline_view() -> None:
     steps = [s for s, _ in frames]
     if ss.get("tr_frame") not in steps:
         ss.tr_frame = steps[-1]
-    c1, c2 = st.columns([5, 1])
-    step = c1.select_slider("Step", options=steps, key="tr_frame")
-    c2.button("Refresh", help="Pick up the frames recorded since this slider was drawn")
+    step = st.select_slider("Step", options=steps, key="tr_frame")
     grids = dict(frames)
     left, right = st.columns([2, 3])
     left.image(upscale(grids[step]), caption=f"step {step:,}", alt="timeline frame")
@@ -322,7 +320,7 @@ def timeline_view() -> None:
         file_name="dcgan-timeline.gif",
         mime="image/gif",
         on_click="ignore",
-        icon="🎞️",
+        icon=":material/movie:",
     )
 
 
@@ -453,4 +451,8 @@ with t_ship:
                 pd.DataFrame({"field": list(meta), "value": [str(v) for v in meta.values()]}),
                 hide_index=True,
             )
-            c2.page_link("pages/latent.py", label="Explore it on the Latent space page", icon="🧭")
+            c2.page_link(
+                "pages/latent.py",
+                label="Explore it on the Latent space page",
+                icon=":material/explore:",
+            )

@@ -102,10 +102,11 @@ def browser():
 def settle(page, timeout: float = 60) -> None:
     """Wait for the page's title, then for Streamlit to finish running the script."""
     page.wait_for_selector("h1", timeout=timeout * 1000)
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if page.locator('[data-testid="stStatusWidget"]').count() == 0:
-            break
+    running = page.locator('[data-testid="stStatusWidget"]')
+    t0 = time.time()
+    while time.time() - t0 < 1.5 and running.count() == 0:  # it shows up after a moment
+        time.sleep(0.1)
+    while time.time() - t0 < timeout and running.count() > 0:
         time.sleep(0.3)
     time.sleep(1.0)  # charts draw after the script ends
 
@@ -193,6 +194,12 @@ def test_short_run_updates_charts_and_samples_and_every_page_renders(app_url, br
             continue
         page.goto(f"{app_url}/{name}")
         settle(page)
+        if name == "data":  # the first 20 shapes, drawn on first use
+            page.locator('[data-testid="stImage"] img').first.wait_for(timeout=60_000)
+        if name == "gan_basics":  # train the 2-D GAN live, as a visitor would
+            page.get_by_role("button", name="Train", exact=True).click()
+            wait_until(lambda: chart_points(page, "Losses per example") > 0, 90, "the 2-D GAN")
+            settle(page)
         assert page.locator('[data-testid="stException"]').count() == 0, name
         screenshot(page, SHOTS / f"{name}.png")
 
