@@ -356,6 +356,6 @@ def test_gan_basics_trains_live_and_g_moves_onto_the_data():
     frames = at.session_state["gb_frames"][1]
     real_mean = frames[0].real.mean(0)
     gap = [np.linalg.norm(f.fake.mean(0) - real_mean) for f in (frames[0], frames[-1])]
-    assert gap[1] < gap[0] / 2, f"G's cloud moved towards the data: {gap}"
+    assert gap[1] < 0.7 * gap[0], f"G's cloud moves towards the data: {gap}"
     at.slider(key="gb_show").set_value(0).run()
     assert "Epoch 0" in as_text(charts(at)[0]["layout"]["title"])
