@@ -1,0 +1,202 @@
+"""What each of the engine's speed-ups is worth: switch one off at a time and measure.
+
+Every variant is one fresh `bench.engine_run` process on the same data (d2l preset, 64x64,
+pokemon) and batch; variants are interleaved round by round (the order rotates) so the
+machine's drift spreads over all of them. The table gives each variant's median examples/sec
+and its change against the engine as shipped. Candidates that are not shipped (fused or
+foreach Adam, flushing denormals) are measured the same way, so a loss is shown too.
+
+A second table times the data path alone: the engine's uint8 batches resident on the device,
+normalised (and flipped) there, against the chapter's torchvision pipeline (ImageFolder,
+Resize, ToTensor, Normalize) read through a DataLoader.
+
+    python -m bench.ablation --device cpu --batch-size 64 [--rounds 3] [--json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+import torch
+
+from bench import BenchError, benchmark_data, machine, median, python, run_json
+
+# name -> engine_run switches; "shipped" is the engine as the CLI and the app run it
+VARIANTS = {
+    "shipped": [],
+    "fp32 instead of bf16": ["--precision", "fp32"],
+    "no channels_last": ["--no-channels-last"],
+    "fp32, no channels_last": ["--precision", "fp32", "--no-channels-last"],
+    "no G(z) reuse": ["--no-reuse-fake"],
+    "D weight grads in G step": ["--no-freeze-d"],
+    "host sync every step": ["--log-every", "1"],
+    "chapter-style (all of the above off)": [
+        "--precision",
+        "fp32",
+        "--no-channels-last",
+        "--no-reuse-fake",
+        "--no-freeze-d",
+        "--log-every",
+        "1",
+    ],
+    "candidate: foreach Adam": ["--adam", "foreach"],
+    "candidate: fused Adam": ["--adam", "fused"],
+    "candidate: flush denormals": ["--flush-denormal"],
+}
+
+
+def train_ablation(a: argparse.Namespace, data: str) -> list[dict]:
+    """Median examples/sec per variant, interleaved over rounds."""
+    names = [n for n in VARIANTS if not a.only or n in a.only]
+    runs: dict[str, list[float]] = {n: [] for n in names}
+    precision: dict[str, str] = {}
+    base = [python(), "-m", "bench.engine_run", "--data", data, "--device", a.device]
+    base += ["--batch-size", str(a.batch_size), "--steps", str(a.steps)]
+    base += ["--warmup", str(a.warmup)]
+    for r in range(a.rounds):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            got = run_json(base + VARIANTS[name], a.timeout, f"variant {name!r}")
+            runs[name].append(got["examples_per_sec"])
+            precision[name] = got["precision"]
+            if not a.json:
+                print(f"  round {r + 1}: {name:40s} {runs[name][-1]:7.1f} ex/s", flush=True)
+    ship = median(runs["shipped"]) if "shipped" in runs else None
+    rows = []
+    for name in names:
+        eps = median(runs[name])
+        rows.append(
+            {
+                "variant": name,
+                "examples_per_sec": eps,
+                "runs": runs[name],
+                "precision": precision[name],
+                "vs_shipped": (eps / ship - 1) if ship else None,
+            }
+        )
+    return rows
+
+
+def _extract(data: str) -> Path:
+    """An ImageFolder root for torchvision: a zip is unpacked into a temporary folder."""
+    path = Path(data)
+    if zipfile.is_zipfile(path):
+        tmp = Path(tempfile.mkdtemp(prefix="dcgan_bench_"))
+        with zipfile.ZipFile(path) as zf:
+            zf.extractall(tmp)
+        path = tmp
+    entries = [e for e in path.iterdir() if not e.name.startswith(".")]
+    if len(entries) == 1 and entries[0].is_dir():
+        path = entries[0]  # d2l's zip holds one top folder of class folders
+    return path
+
+
+def data_ablation(a: argparse.Namespace, data: str) -> list[dict]:
+    """Milliseconds per batch for the engine's data path and the chapter's DataLoader."""
+    import torchvision
+    from torchvision import transforms
+
+    from dcgan.data import load, to_model_range
+
+    n = a.data_batches
+    rows = []
+    images = load(data, 64).images
+    gen = torch.Generator().manual_seed(0)
+    for flip in (False, True):
+        t0 = time.perf_counter()
+        for _ in range(n):
+            idx = torch.randint(len(images), (a.batch_size,), generator=gen)
+            x = to_model_range(images[idx], flip, gen)
+            x = x.contiguous(memory_format=torch.channels_last)
+        ms = (time.perf_counter() - t0) * 1e3 / n
+        name = "engine: resident uint8, normalise" + (" + flip" if flip else "") + " on device"
+        rows.append({"pipeline": name, "ms_per_batch": ms})
+    tf = transforms.Compose(
+        [transforms.Resize((64, 64)), transforms.ToTensor(), transforms.Normalize(0.5, 0.5)]
+    )
+    ds = torchvision.datasets.ImageFolder(str(_extract(data)), transform=tf)
+    for workers in (0, 2):
+        dl = torch.utils.data.DataLoader(
+            ds, batch_size=a.batch_size, shuffle=True, num_workers=workers
+        )
+        it = iter(dl)
+        next(it)  # worker start-up is a one-off cost, not a per-batch one
+        t0 = time.perf_counter()
+        for _ in range(n):
+            next(it)
+        ms = (time.perf_counter() - t0) * 1e3 / n
+        rows.append(
+            {
+                "pipeline": f"chapter: ImageFolder + DataLoader, {workers} workers",
+                "ms_per_batch": ms,
+            }
+        )
+    return rows
+
+
+def summary(r: dict) -> str:
+    """Human summary."""
+    m = r["machine"]
+    lines = [
+        f"{m['cpu']}, {m['cores']} cores, torch {m['torch']}, batch {r['batch_size']}, "
+        f"{r['steps']} timed steps, {r['rounds']} rounds, load {m['load_avg_1m']}",
+        f"{'variant':40s} {'ex/s':>7s}  vs shipped",
+    ]
+    for row in r["train"]:
+        vs = row["vs_shipped"]
+        lines.append(
+            f"{row['variant']:40s} {row['examples_per_sec']:7.1f}  "
+            + ("" if vs is None else f"{vs:+.0%}")
+        )
+    if r.get("data"):
+        lines.append(f"data path, ms per batch of {r['batch_size']}:")
+        for row in r["data"]:
+            lines.append(f"  {row['pipeline']:52s} {row['ms_per_batch']:8.2f}")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the training ablation (and the data-path table) and print a summary or JSON."""
+    p = argparse.ArgumentParser(prog="python -m bench.ablation", description=__doc__)
+    p.add_argument("--device", default="cpu")
+    p.add_argument("--batch-size", type=int, default=64)
+    p.add_argument("--steps", type=int, default=20, help="timed steps per run")
+    p.add_argument("--warmup", type=int, default=5)
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--only", nargs="*", help=f"variants to run (of {list(VARIANTS)})")
+    p.add_argument("--data", help="ImageFolder zip or folder (default: pokemon.zip in ../shared)")
+    p.add_argument("--data-batches", type=int, default=20, help="batches timed per data path")
+    p.add_argument("--no-data", action="store_true", help="skip the data-path table")
+    p.add_argument("--timeout", type=float, default=1800)
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args(argv)
+    unknown = set(a.only or []) - set(VARIANTS)
+    if unknown:
+        p.error(f"unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}")
+    try:
+        data = str(a.data or benchmark_data())
+        r = {
+            "batch_size": a.batch_size,
+            "steps": a.steps,
+            "warmup": a.warmup,
+            "rounds": a.rounds,
+            "device": a.device,
+            "train": train_ablation(a, data),
+            "data": None if a.no_data else data_ablation(a, data),
+            "machine": machine(a.device),
+        }
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(r) if a.json else summary(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
