@@ -1,0 +1,103 @@
+"""What both load tests share: a free port, a server subprocess that is always stopped, and
+percentiles."""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def free_port() -> int:
+    """A 127.0.0.1 port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def percentile(values: list[float], q: float) -> float:
+    """The q-th percentile (0-100) by linear interpolation; nan for no values."""
+    if not values:
+        return math.nan
+    v = sorted(values)
+    k = (len(v) - 1) * q / 100.0
+    lo, hi = math.floor(k), math.ceil(k)
+    return v[lo] + (v[hi] - v[lo]) * (k - lo)
+
+
+def wait_http(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
+    """Poll url until it answers 200; raise with the server's log tail if it dies or stalls."""
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        if proc.poll() is not None:
+            break
+        try:
+            with urllib.request.urlopen(url, timeout=5) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.5)
+    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
+    raise RuntimeError(f"server at {url} did not come up within {timeout:.0f} s:\n{tail}")
+
+
+@contextmanager
+def server(cmd: list[str], env: dict, ready_url: str, log: Path, timeout: float = 180):
+    """Run cmd (in the repo root) until the block ends; its output goes to log."""
+    out = open(log, "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        cmd,
+        cwd=ROOT,
+        env={**os.environ, **env},
+        stdout=out,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,  # so the whole process group can be stopped
+    )
+    try:
+        wait_http(ready_url, proc, timeout, log)
+        yield proc
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(20)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait(10)
+        out.close()
+
+
+def python() -> str:
+    """The interpreter running this script (the repo's .venv when run as documented)."""
+    return sys.executable
+
+
+def log_problems(log: Path) -> list[str]:
+    """Lines of a server log that report a traceback or an error."""
+    if not log.exists():
+        return []
+    keys = ("Traceback", "Error", "Exception")
+    return [
+        line
+        for line in log.read_text(errors="replace").splitlines()
+        if any(k in line for k in keys)
+    ]
+
+
+def load_note() -> str:
+    """The machine's load average, to print beside every figure."""
+    try:
+        one, five, _ = os.getloadavg()
+    except OSError:
+        return "load average unknown"
+    return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
