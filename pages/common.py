@@ -153,7 +153,7 @@ def _file_generator(path: str, mtime_ns: int):
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
-def _live_generator(_job: TrainingJob, job_id: int, step: int):
+def _live_generator(_job: TrainingJob, job_key: float, step: int):
     """The job's latest published G weights in a CPU model (rebuilt when the step moves)."""
     got = _job.generator_weights()
     cfg = Config.from_dict(_job.snapshot().config).model
@@ -200,7 +200,7 @@ def load_generator_option(key: str) -> Loaded:
         if job is None or job.generator_weights() is None:
             raise ckpt.CheckpointError("the training job has no weights yet; start one first.")
         step = job.generator_weights()[0]
-        G, cfg = _live_generator(job, id(job), step)
+        G, cfg = _live_generator(job, job.snapshot().started_at, step)
         note = ""
         if step < 100:
             note = (

@@ -197,9 +197,27 @@ if stop:
 
 
 @st.cache_data(max_entries=4096, show_spinner=False)
-def frame_diversity(job_id: int, step: int, _grid, tile: int) -> float:
+def frame_diversity(job_key: float, step: int, _grid, tile: int) -> float:
     """Diversity of one timeline grid; frames never change, so each is computed once."""
     return health.diversity(health.grid_tiles(_grid, tile))
+
+
+@st.cache_resource(max_entries=64, show_spinner=False)
+def live_figures(_snap, job_key: float, n: int, smoothing: float) -> tuple:
+    """The four live charts for one published history prefix, built once for every session.
+
+    Building plotly figures is the costly part of a redraw (about 40 ms each on a busy
+    2-core CPU); a class of browsers polling once a second would otherwise starve training."""
+    steps = _snap.history("step")
+    h = _snap.history
+    return (
+        plots.loss_figure(steps, h("loss_D"), h("loss_G"), smoothing),
+        plots.d_outputs_figure(steps, h("D_x"), h("D_G_z1"), smoothing),
+        plots.grad_norm_figure(steps, h("grad_norm_G"), h("grad_norm_D"), smoothing),
+        plots.throughput_figure(
+            steps, h("examples_per_sec"), f"{_snap.device} ({_snap.precision})"
+        ),
+    )
 
 
 @st.fragment(run_every=1)
@@ -245,7 +263,7 @@ def live_view() -> None:
         tile = int(snap.config["model"]["image_size"])
         div = (
             [s for s, _ in snap.timeline],
-            [frame_diversity(id(job), s, g, tile) for s, g in snap.timeline],
+            [frame_diversity(snap.started_at, s, g, tile) for s, g in snap.timeline],
         )
         for h in health.check(snap, diversity=div):
             box = {"ok": st.success, "warning": st.warning}.get(h.level, st.info)
@@ -261,30 +279,12 @@ def live_view() -> None:
         if not steps:
             st.caption("Charts appear once the first metrics arrive.")
         else:
-            r1 = st.columns(2)
-            r1[0].plotly_chart(
-                plots.loss_figure(steps, snap.history("loss_D"), snap.history("loss_G"), smoothing),
-                key="ch_loss",
-            )
-            r1[1].plotly_chart(
-                plots.d_outputs_figure(
-                    steps, snap.history("D_x"), snap.history("D_G_z1"), smoothing
-                ),
-                key="ch_d",
-            )
-            r2 = st.columns(2)
-            r2[0].plotly_chart(
-                plots.grad_norm_figure(
-                    steps, snap.history("grad_norm_G"), snap.history("grad_norm_D"), smoothing
-                ),
-                key="ch_grad",
-            )
-            r2[1].plotly_chart(
-                plots.throughput_figure(
-                    steps, snap.history("examples_per_sec"), f"{snap.device} ({snap.precision})"
-                ),
-                key="ch_eps",
-            )
+            figs = live_figures(snap, snap.started_at, len(steps), round(smoothing, 2))
+            keys = ("ch_loss", "ch_d", "ch_grad", "ch_eps")
+            for i in (0, 2):
+                cols = st.columns(2)
+                for col, fig, key in zip(cols, figs[i : i + 2], keys[i : i + 2], strict=True):
+                    col.plotly_chart(fig, key=key)
 
 
 live_view()
@@ -303,8 +303,9 @@ def timeline_view() -> None:
         st.caption("The timeline fills as training records sample grids.")
         return
     steps = [s for s, _ in frames]
-    if ss.get("tr_frame") not in steps:
-        ss.tr_frame = steps[-1]
+    if ss.get("tr_frame") not in steps or ss.tr_frame == ss.get("tr_frame_last"):
+        ss.tr_frame = steps[-1]  # new, thinned away, or following the newest frame
+    ss.tr_frame_last = steps[-1]
     step = st.select_slider("Step", options=steps, key="tr_frame")
     grids = dict(frames)
     left, right = st.columns([2, 3])
