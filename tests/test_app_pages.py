@@ -359,3 +359,23 @@ def test_gan_basics_trains_live_and_g_moves_onto_the_data():
     assert gap[1] < 0.7 * gap[0], f"G's cloud moves towards the data: {gap}"
     at.slider(key="gb_show").set_value(0).run()
     assert "Epoch 0" in as_text(charts(at)[0]["layout"]["title"])
+
+
+def test_a_shipped_generator_loads_on_train_and_is_the_latent_default(tmp_path, monkeypatch):
+    from dcgan import pretrained
+
+    shipped = tmp_path / "shipped"
+    cfg = preset("classroom-cpu").model
+    ckpt.export_generator(
+        build(cfg, seed=2)[0], cfg, shipped / "anime-faces.safetensors", meta={"step": 4000}
+    )
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", shipped)
+    at = open_page("train")
+    next(b for b in at.button if b.label == "Load it").click().run()
+    assert not at.exception
+    assert any("anime-faces: 64 samples" in c for im in at.image for c in im.captions)
+    assert "4000" in at.dataframe[0].value["value"].tolist()
+
+    latent = open_page("latent")
+    assert latent.selectbox(key="gen_choice").value == "shipped:anime-faces"
+    assert "shipped generator 'anime-faces' (trained 4000 steps)" in latent.caption[0].value
