@@ -36,7 +36,7 @@ if choice in ("shapes", "pokemon", "anime-faces", "fashion-mnist"):
     source = choice
 if choice == "pokemon":
     st.caption(
-        "Downloaded once from d2l.ai (about 50 MB) with a sha1 check. Offline, set "
+        "Downloaded once from d2l.ai (about 70 MB) with a sha1 check. Offline, set "
         "DCGAN_POKEMON_URL to a local copy (file:///path/to/pokemon.zip)."
     )
 elif choice == "anime-faces":
@@ -62,8 +62,11 @@ elif choice == "upload":
 
 request = (source, size, classes)
 auto = source == "shapes"  # built in and fast: shown at once; others wait for a click
+button_slot = st.empty()
 if source and not auto and st.session_state.get("data_loaded", {}).get("request") != request:
-    if st.button(f"Load {Path(source).name if choice == 'upload' else source}", type="primary"):
+    if button_slot.button(
+        f"Load {Path(source).name if choice == 'upload' else source}", type="primary"
+    ):
         st.session_state["data_go"] = request
 
 if source and (auto or st.session_state.get("data_go") == request):
@@ -84,6 +87,7 @@ if source and (auto or st.session_state.get("data_go") == request):
             st.error(str(e))
             st.stop()
         bar.empty()
+        button_slot.empty()
         cached = {
             "request": request,
             "grid": grid_array(s.images[:20], nrow=5),
@@ -119,7 +123,9 @@ if source and (auto or st.session_state.get("data_go") == request):
             with st.expander("First skipped files"):
                 st.code("\n".join(cached["examples"]))
         if cached["classes"]:
-            st.caption("Classes: " + ", ".join(cached["classes"]))
+            names = cached["classes"]
+            more = f", … ({len(names)} in all)" if len(names) > 12 else ""
+            st.caption("Classes: " + ", ".join(names[:12]) + more)
         if cached["from_cache"]:
             st.caption("Read from the decoded cache (DCGAN_DATA_DIR), not the original files.")
         if st.button("Train on this dataset", help="Selects it on the Train page"):
