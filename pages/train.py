@@ -338,6 +338,12 @@ with t_save:
     if st.button("Save a checkpoint now"):
         if job is None or job.out_dir is None:
             st.info("There is no training job to save yet.")
+        elif job.snapshot().status == "failed":
+            kept = job.snapshot().checkpoint_path
+            st.warning(
+                "The job failed, so its current weights may be broken and are not saved. "
+                + (f"The last good checkpoint is {kept}." if kept else "No checkpoint was kept.")
+            )
         elif not job.alive and job.trainer is not None:
             path = ckpt.save(
                 job.trainer.state_dict(), job.out_dir / f"step-{job.trainer.step_num}.pt"
