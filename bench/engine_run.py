@@ -60,14 +60,16 @@ def measure(a: argparse.Namespace) -> dict:
     sync = torch.cuda.synchronize if tr.device.type == "cuda" else (lambda: None)
     tr.run(a.warmup)
     sync()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     tr.run(a.steps)  # run() ends with flush(): the metrics reach the host, so work is done
     sync()
     seconds = time.perf_counter() - t0
+    cpu_seconds = time.process_time() - c0  # on a busy machine, 1 thread: the work alone
     h = tr.history.columns
     return {
         "examples_per_sec": a.steps * tr.global_batch / seconds,
         "seconds": seconds,
+        "cpu_seconds": cpu_seconds,
         "steps": a.steps,
         "warmup": a.warmup,
         "batch_size": a.batch_size,
