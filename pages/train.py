@@ -173,16 +173,13 @@ if start:
         try:
             job = slot.start(cfg, out_dir=common.new_run_dir(cfg))
         except JobBusy as e:
-            st.warning(
-                f"Start refused: {e} Everyone shares this server's one job; press Stop first "
-                "if you mean to replace it."
-            )
+            st.warning(f"Start refused: {e} Every visitor shares this server's one job.")
         else:
             st.success(f"Started: {common.job_summary(job.snapshot())}.")
-for pressed, verb, act in ((pause, "pause", "pause"), (resume, "resume", "resume")):
+for pressed, verb in ((pause, "pause"), (resume, "resume")):
     if pressed:
         if job is not None and job.alive:
-            getattr(job, act)()
+            getattr(job, verb)()
         else:
             st.info(f"There is no running job to {verb}.")
 if stop:

@@ -165,8 +165,13 @@ def test_short_run_updates_charts_and_samples_and_every_page_renders(app_url, br
     # start a run on the default settings: classroom-cpu on the built-in shapes
     page.goto(f"{app_url}/train")
     settle(page)
+    epochs = page.get_by_label("Number of epochs")  # long enough to outlast this test
+    epochs.fill("200")
+    epochs.press("Enter")
+    settle(page)
     page.get_by_role("button", name="Start", exact=True).click()
     page.get_by_text("Started: classroom-cpu on shapes").wait_for(timeout=30_000)
+    wait_until(lambda: page.get_by_text("/ 12,800").count() > 0, 60, "200 epochs of 64 steps")
 
     wait_until(lambda: chart_points(page, "Losses") > 0, 90, "the loss chart's first points")
     first_points, first_grid = chart_points(page, "Losses"), grid_src(page)
@@ -186,7 +191,13 @@ def test_short_run_updates_charts_and_samples_and_every_page_renders(app_url, br
     wait_until(lambda: chart_points(other, "Losses") > 0, 30, "the shared job in a new tab")
     other.get_by_role("button", name="Start", exact=True).click()
     other.get_by_text("Start refused").wait_for(timeout=30_000)
-    other.close()
+    other.close()  # closing a tab neither stops the job nor orphans it
+
+    page.reload()  # a reload reattaches to the running job
+    settle(page)
+    wait_until(lambda: chart_points(page, "Losses") > 0, 30, "the job after a reload")
+    seen = chart_points(page, "Losses")
+    wait_until(lambda: chart_points(page, "Losses") > seen, 60, "the job to keep training")
 
     # every page renders without an exception while the job trains
     for name in PAGES:
