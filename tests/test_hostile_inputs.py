@@ -638,3 +638,30 @@ def test_checkpoint_zip_bomb_is_refused_before_unpacking(small_state, tmp_path):
     with pytest.raises(ckpt.CheckpointError, match="compressed"):
         ckpt.load(bomb)
     assert ckpt.load(plain)["step"] == 3  # an ordinary torch.save file still loads
+
+
+# ------------------------------------------------------------------ the Streamlit app's limits
+
+
+def test_streamlit_caps_upload_size():
+    import tomllib
+
+    cfg = tomllib.loads((ROOT / ".streamlit" / "config.toml").read_text())
+    mb = cfg["server"]["maxUploadSize"]
+    assert isinstance(mb, int) and 1 <= mb <= 1000, "an upload limit is set, in MB"
+    # the zip caps sit above it, so a legitimate upload is never refused by them
+    assert ZipLimits().max_total_bytes >= mb * 1_000_000
+
+
+def test_uploaded_file_names_cannot_escape_the_uploads_folder(tmp_path, monkeypatch):
+    pytest.importorskip("streamlit")
+    import tempfile
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    from pages import common
+
+    for name in ("../../evil.zip", "/etc/passwd", "..\\..\\x.pt", "", "a/../../b.safetensors"):
+        p = common.save_upload(name, b"payload " + name.encode())
+        assert p.parent == common.uploads_dir() and p.parent.is_relative_to(tmp_path), name
+        assert p.read_bytes().startswith(b"payload")
+    assert sorted(x.name for x in tmp_path.iterdir()) == ["dcgan-playground-uploads"]
