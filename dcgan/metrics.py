@@ -156,18 +156,17 @@ def _descriptors(
         # neighbourhood centres, kept whole inside the level (the reference's randint(H, S-H))
         cy = torch.randint(h, sh - h, (m, per_image, 1, 1), generator=gen)
         cx = torch.randint(h, sw - h, (m, per_image, 1, 1), generator=gen)
+        # flat pixel index of every tap: one gather per chunk, not four index tensors
         d = torch.arange(-h, h + 1)
-        rows = (cy + d.view(1, 1, -1, 1)).expand(m, per_image, size, size)
-        cols = (cx + d.view(1, 1, 1, -1)).expand(m, per_image, size, size)
-        img = torch.arange(m).view(m, 1, 1, 1).expand_as(rows)
-        # (m, per_image, size, size, C) -> (m*per_image, C, size, size)
-        patches = x.permute(0, 2, 3, 1)[img, rows, cols].permute(0, 1, 4, 2, 3)
+        taps = ((cy + d.view(1, 1, -1, 1)) * sw + (cx + d.view(1, 1, 1, -1))).view(m, 1, -1)
+        patches = x.reshape(m, c, sh * sw).gather(2, taps.expand(m, c, -1))
+        # (m, C, per_image*size*size) -> (m*per_image, C, size, size)
+        patches = patches.view(m, c, per_image, size, size).transpose(1, 2)
         out.append(patches.reshape(m * per_image, c, size, size))
     desc = torch.cat(out)
     # per colour channel, over every descriptor of this set and level
-    mean = desc.mean(dim=(0, 2, 3), keepdim=True)
-    std = desc.std(dim=(0, 2, 3), keepdim=True, correction=0).clamp_min(1e-8)
-    return ((desc - mean) / std).reshape(len(desc), -1)
+    std, mean = torch.std_mean(desc, dim=(0, 2, 3), keepdim=True, correction=0)
+    return desc.sub_(mean).div_(std.clamp_min(1e-8)).reshape(len(desc), -1)
 
 
 def _sort_rows(x: np.ndarray, pool: ThreadPoolExecutor | None, workers: int) -> np.ndarray:
@@ -185,7 +184,9 @@ def _sliced_w1(
 ) -> float:
     """Mean over random unit directions of the 1-D Wasserstein-1 between projections."""
     total = 0.0
-    chunk = 32  # directions sorted at once: bounds memory at ~4 bytes * 32 * N per set
+    # directions projected at once: each pass reads every descriptor, so take many (fewer
+    # passes over memory) but keep one block of projections under 2^26 floats (256 MB) per set
+    chunk = max(8, min(per_repeat, 2**26 // max(1, a.shape[0])))
     workers = max(1, torch.get_num_threads())
     with ThreadPoolExecutor(workers) if workers > 1 else nullcontext() as pool:
         for _ in range(repeats):
