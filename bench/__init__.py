@@ -81,7 +81,7 @@ def machine(device: str = "cpu") -> dict:
         "cpu_bf16": cpu_has_bf16(),
         "torch": torch.__version__,
         "python": platform.python_version(),
-        "load_avg_1m": round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None,
+        "load_avg_1m": load_avg(),
     }
     if device.startswith("cuda") and torch.cuda.is_available():
         info["gpu"] = torch.cuda.get_device_name()
@@ -93,12 +93,10 @@ def load_avg() -> float | None:
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
 
 
-def run_json(cmd: list[str], timeout: float, what: str) -> dict:
+def run_json(cmd: list[str], timeout: float, what: str, env: dict | None = None) -> dict:
     """Run a measurement in a fresh process and parse the JSON object it prints last."""
-    env = {
-        **os.environ,
-        "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
-    }
+    path = os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")])
+    env = {**os.environ, "PYTHONPATH": path, **(env or {})}
     try:
         r = subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, cwd=ROOT, env=env)
     except subprocess.TimeoutExpired as e:

@@ -48,7 +48,24 @@ VARIANTS = {
     "candidate: foreach Adam": ["--adam", "foreach"],
     "candidate: fused Adam": ["--adam", "fused"],
     "candidate: flush denormals": ["--flush-denormal"],
+    # a CPU without native bf16, emulated by capping oneDNN below AVX512-BF16: why 'auto'
+    # falls back to fp32 there
+    "no native bf16: bf16": ["--precision", "bf16", "--env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI"],
+    "no native bf16: fp32": ["--precision", "fp32", "--env", "ONEDNN_MAX_CPU_ISA=AVX512_CORE_VNNI"],
 }
+
+
+def _split_env(args: list[str]) -> tuple[list[str], dict[str, str]]:
+    """Separate '--env K=V' pairs (set for the child process) from engine_run switches."""
+    rest, env = [], {}
+    it = iter(args)
+    for x in it:
+        if x == "--env":
+            k, _, v = next(it).partition("=")
+            env[k] = v
+        else:
+            rest.append(x)
+    return rest, env
 
 
 def train_ablation(a: argparse.Namespace, data: str) -> list[dict]:
@@ -62,7 +79,8 @@ def train_ablation(a: argparse.Namespace, data: str) -> list[dict]:
     for r in range(a.rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
-            got = run_json(base + VARIANTS[name], a.timeout, f"variant {name!r}")
+            args, env = _split_env(VARIANTS[name])
+            got = run_json(base + args, a.timeout, f"variant {name!r}", env=env)
             runs[name].append(got["examples_per_sec"])
             precision[name] = got["precision"]
             if not a.json:

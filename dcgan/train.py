@@ -78,11 +78,16 @@ def cpu_has_bf16() -> bool:
 
 
 def pick_precision(name: str, device: torch.device) -> str:
-    """Resolve 'auto' to bf16 where the hardware runs it natively, else fp32."""
+    """Resolve 'auto' to bf16 where the hardware runs it natively, else fp32.
+
+    Emulated bf16 is slower than fp32 (bench/README.md), so fp32 is the fallback: CPUs without
+    AVX512-BF16/AMX, and GPUs before Ampere, which torch reports as bf16-capable by emulation.
+    """
     if name != "auto":
         return name
     if device.type == "cuda":
-        return "bf16" if torch.cuda.is_bf16_supported() else "fp32"
+        native = torch.cuda.get_device_capability(device)[0] >= 8  # Ampere and later
+        return "bf16" if native and torch.cuda.is_bf16_supported() else "fp32"
     if device.type == "cpu":
         return "bf16" if cpu_has_bf16() else "fp32"
     return "fp32"

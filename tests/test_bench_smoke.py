@@ -157,3 +157,19 @@ def test_ablation_switches_change_the_work_not_the_maths():
                 getattr(runs[0], net).parameters(), getattr(other, net).parameters(), strict=True
             )
             assert all(torch.equal(a, b) for a, b in pairs)
+
+
+def test_auto_precision_falls_back_to_fp32_without_native_bf16(monkeypatch):
+    """Emulated bf16 is slower than fp32 (bench/README.md), so 'auto' only picks native bf16."""
+    from dcgan import train
+
+    cpu = torch.device("cpu")
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: False)
+    assert train.pick_precision("auto", cpu) == "fp32"
+    monkeypatch.setattr(train, "cpu_has_bf16", lambda: True)
+    assert train.pick_precision("auto", cpu) == "bf16"
+    assert train.pick_precision("fp32", cpu) == "fp32"  # an explicit choice is kept
+    monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
+    for capability, expected in (((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")):
+        monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, c=capability: c)
+        assert train.pick_precision("auto", torch.device("cuda")) == expected
