@@ -173,3 +173,15 @@ def test_auto_precision_falls_back_to_fp32_without_native_bf16(monkeypatch):
     for capability, expected in (((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")):
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, c=capability: c)
         assert train.pick_precision("auto", torch.device("cuda")) == expected
+
+
+def test_classroom_reports_start_time_and_swd_at_each_moment(tmp_path):
+    r = bench(
+        "bench.classroom",
+        *("--dataset", "shapes", "--at", "1", "2", "--n", "16", "--out", str(tmp_path), "--json"),
+    )
+    out = json.loads(r.stdout)
+    assert out["start_s"] > 0 and [row["seconds"] for row in out["at"]] == [1, 2]
+    assert all(row["step"] >= 1 and row["swd"] > 0 for row in out["at"])
+    assert out["at"][1]["step"] >= out["at"][0]["step"]
+    assert (tmp_path / "classroom_1s.png").stat().st_size > 0
