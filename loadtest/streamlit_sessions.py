@@ -38,6 +38,10 @@ from websockets.asyncio.client import connect
 from .common import free_port, load_note, log_problems, percentile, python, server
 
 PAGE = "train"
+SWITCH = (
+    "import sys; sys.setswitchinterval({}); sys.argv = ['streamlit'] + {!r}; "
+    "from streamlit.web.cli import main; main()"
+)
 
 
 @dataclass
@@ -57,6 +61,7 @@ class Session:
     fragment_runs: int = 0
     images: int = 0
     image_bytes: int = 0
+    retries: int = 0
     autos: dict[str, float] = field(default_factory=dict)  # fragment_id -> run_every seconds
     page_hash: str = ""
 
@@ -189,7 +194,13 @@ class Session:
 
     async def _fetch(self, url: str) -> None:
         try:
-            r = await self._http.get(url)
+            try:
+                r = await self._http.get(url)
+            except (httpx.ReadError, httpx.RemoteProtocolError):
+                # the server closed an idle keep-alive connection as we reused it: a browser
+                # silently retries such a GET on a fresh connection, and so do we (once)
+                self.retries += 1
+                r = await self._http.get(url)
             if r.status_code == 200:
                 self.images += 1
                 self.image_bytes += len(r.content)
@@ -338,6 +349,7 @@ async def crowd_phase(base: str, n: int, seconds: float) -> dict:
         "distinct_steps_seen": [len({st for _, st in s.steps}) for s in live],
         "images": sum(s.images for s in live),
         "image_mb": sum(s.image_bytes for s in live) / 1e6,
+        "image_retries": sum(s.retries for s in live),
         "rerun_p50": percentile(lat, 50),
         "rerun_p95": percentile(lat, 95),
         "failed_alerts": sorted({t for s in live for k, t in s.alerts if k == "ERROR"}),
@@ -392,7 +404,7 @@ def report(r: dict, log_lines: list[str], note: str) -> int:
             f"  live-fragment reruns per session: min {min(runs, default=0)}, "
             f"max {max(runs, default=0)}; rerun latency p50 {c['rerun_p50']:.2f} s, "
             f"p95 {c['rerun_p95']:.2f} s; {c['images']} sample images fetched "
-            f"({c['image_mb']:.1f} MB)"
+            f"({c['image_mb']:.1f} MB, {c['image_retries']} retried on a fresh connection)"
         )
         print(f"  errors seen by sessions: {len(c['errors'])}")
         for e in c["errors"][:10]:
@@ -429,6 +441,11 @@ def main(argv: list[str] | None = None) -> int:
         "--no-bracket", dest="bracket", action="store_false", help="skip the second 0-viewer phase"
     )
     p.add_argument("--omp-threads", type=int, help="OMP_NUM_THREADS for the started server")
+    p.add_argument(
+        "--switch-interval",
+        type=float,
+        help="sys.setswitchinterval for the started server (Python's default is 0.005 s)",
+    )
     p.add_argument("--start-timeout", type=float, default=300)
     p.add_argument("--json", help="also write the figures here")
     a = p.parse_args(argv)
@@ -454,19 +471,11 @@ def main(argv: list[str] | None = None) -> int:
             }
             if a.omp_threads:
                 env["OMP_NUM_THREADS"] = str(a.omp_threads)
-            cmd = [
-                python(),
-                "-m",
-                "streamlit",
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.port",
-                str(port),
-                "--server.address",
-                "127.0.0.1",
-            ]
+            args = ["run", "app.py", "--server.headless", "true"]
+            args += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+            cmd = [python(), "-m", "streamlit", *args]
+            if a.switch_interval:  # an experiment: how much of the slowdown is the GIL's?
+                cmd = [python(), "-c", SWITCH.format(a.switch_interval, args)]
             with server(cmd, env, f"{base}/_stcore/health", log):
                 r = run(base)
             lines = log_problems(log)
