@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import re
 import sys
 import tempfile
@@ -359,18 +360,46 @@ async def crowd_phase(base: str, n: int, seconds: float) -> dict:
 # ------------------------------------------------------------------ main
 
 
-async def measure(base: str, a: argparse.Namespace) -> dict:
+def thread_cpu(pid: int | None) -> tuple[float, dict[int, int]]:
+    """(time, {thread id: user+system clock ticks}) of a local server process; {} elsewhere."""
+    ticks: dict[int, int] = {}
+    if pid is not None:
+        for task in Path(f"/proc/{pid}/task").glob("*"):
+            try:
+                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+                ticks[int(task.name)] = int(fields[11]) + int(fields[12])  # utime, stime
+            except (OSError, IndexError, ValueError):
+                pass
+    return time.time(), ticks
+
+
+def cpu_use(before, after, trainer: int | None) -> tuple[float, float, int | None]:
+    """(server cores, trainer-thread cores, trainer tid) between two thread_cpu samples."""
+    hz = os.sysconf("SC_CLK_TCK")
+    dt = max(after[0] - before[0], 1e-9)
+    delta = {t: after[1][t] - before[1].get(t, 0) for t in after[1]}
+    if not delta:
+        return float("nan"), float("nan"), trainer
+    if trainer is None:  # the busiest thread while nobody watches is the training thread
+        trainer = max(delta, key=delta.get)
+    return sum(delta.values()) / hz / dt, delta.get(trainer, 0) / hz / dt, trainer
+
+
+async def measure(base: str, a: argparse.Namespace, pid: int | None = None) -> dict:
     said = await start_job(base, a.steps)
     first = await wait_running(base, a.start_timeout)
     batch = int(m.group(1)) if (m := re.search(r"batch (\d+)", first[4])) else 0
     out = {"started": said, "job": first[4], "batch": batch, "phases": []}
     order = ["quiet", "crowd", "quiet"] if a.bracket else ["quiet", "crowd"]
+    trainer = None
     for kind in order:
         print(f"phase: {kind} ({a.seconds:.0f} s)…", flush=True)
+        cpu0 = thread_cpu(pid)
         if kind == "quiet":
             ph = await quiet_phase(base, a.seconds)
         else:
             ph = await crowd_phase(base, a.sessions, a.seconds)
+        ph["server_cores"], ph["trainer_cores"], trainer = cpu_use(cpu0, thread_cpu(pid), trainer)
         ph["examples_per_sec"] = ph["steps"] * batch / max(ph["seconds"], 1e-9)
         out["phases"].append(ph)
         if ph["status"] != "running":
@@ -388,7 +417,8 @@ def report(r: dict, log_lines: list[str], note: str) -> int:
     for p in r["phases"]:
         print(
             f"  {p['viewers']:>3} viewers: {p['steps']} steps in {p['seconds']:.1f} s = "
-            f"{p['examples_per_sec']:.0f} examples/sec (job {p['status']})"
+            f"{p['examples_per_sec']:.0f} examples/sec (job {p['status']}); server process "
+            f"used {p['server_cores']:.2f} cores, its training thread {p['trainer_cores']:.2f}"
         )
     ok = True
     if crowd:
@@ -453,9 +483,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--sessions must be 1-200 and --seconds 5-600")
     note_before = load_note()
 
-    def run(base: str) -> dict:
+    def run(base: str, pid: int | None = None) -> dict:
         return asyncio.run(
-            asyncio.wait_for(measure(base, a), timeout=a.seconds * 4 + a.start_timeout + 600)
+            asyncio.wait_for(measure(base, a, pid), timeout=a.seconds * 4 + a.start_timeout + 600)
         )
 
     if a.url:
@@ -476,8 +506,8 @@ def main(argv: list[str] | None = None) -> int:
             cmd = [python(), "-m", "streamlit", *args]
             if a.switch_interval:  # an experiment: how much of the slowdown is the GIL's?
                 cmd = [python(), "-c", SWITCH.format(a.switch_interval, args)]
-            with server(cmd, env, f"{base}/_stcore/health", log):
-                r = run(base)
+            with server(cmd, env, f"{base}/_stcore/health", log) as proc:
+                r = run(base, proc.pid)
             lines = log_problems(log)
     note = f"{note_before} at the start, {load_note()} at the end"
     r["machine"] = note
