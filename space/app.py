@@ -33,7 +33,7 @@ except ImportError:
     spaces = None
 
 MAX_SEED = 2**31 - 1  # JavaScript-safe, and what torch.manual_seed takes everywhere
-MAX_SAMPLES = 64  # an 8x8 grid: the chapter's figure, about 0.3 s on a free CPU
+MAX_SAMPLES = 64  # an 8x8 grid, the chapter's figure; bench/space_latency.py times it
 MAX_STEPS = 16  # images in an interpolation strip
 POOL_SIZES = ("16", "24", "32", "48")  # candidates in the vector-arithmetic grid
 MAX_PICKS = 8  # samples per arithmetic group; the paper averages three
