@@ -27,8 +27,12 @@ TIMEOUT = 120  # seconds per script run; generous for a busy 2-core CI machine
 
 @pytest.fixture(autouse=True)
 def fresh_server(tmp_path, monkeypatch):
-    """Each test gets a fresh process-wide job slot and its own runs folder; jobs are stopped."""
+    """Each test gets a fresh process-wide job slot, its own runs folder and no shipped
+    generators (tests that want one ship their own); jobs are stopped afterwards."""
+    from dcgan import pretrained
+
     monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "no-shipped-generators")
     st.cache_resource.clear()
     st.cache_data.clear()
     yield
@@ -379,3 +383,17 @@ def test_a_shipped_generator_loads_on_train_and_is_the_latent_default(tmp_path, 
     latent = open_page("latent")
     assert latent.selectbox(key="gen_choice").value == "shipped:anime-faces"
     assert "shipped generator 'anime-faces' (trained 4000 steps)" in latent.caption[0].value
+
+
+def test_the_repos_shipped_generators_are_the_latent_default(monkeypatch):
+    from dcgan import pretrained
+
+    real = ROOT / "checkpoints"
+    if not list(real.glob("*.safetensors")):
+        pytest.skip("no shipped generators in checkpoints/ yet")
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", real)
+    at = open_page("latent")
+    picker = at.selectbox(key="gen_choice")
+    assert picker.value == f"shipped:{pretrained.default_name(real)}"
+    assert all(f"Shipped: {n}" in picker.options for n in pretrained.available(real))
+    assert not at.info, "a trained generator needs no 'untrained' note"
