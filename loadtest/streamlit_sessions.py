@@ -360,29 +360,42 @@ async def crowd_phase(base: str, n: int, seconds: float) -> dict:
 # ------------------------------------------------------------------ main
 
 
-def thread_cpu(pid: int | None) -> tuple[float, dict[int, int]]:
-    """(time, {thread id: user+system clock ticks}) of a local server process; {} elsewhere."""
-    ticks: dict[int, int] = {}
+def _ticks(stat: Path) -> int:
+    """user + system clock ticks from a /proc stat file."""
+    fields = stat.read_text().rsplit(")", 1)[1].split()
+    return int(fields[11]) + int(fields[12])
+
+
+def thread_cpu(pid: int | None) -> tuple[float, int, dict[int, int]]:
+    """(time, process ticks, {thread id: ticks}) of a local server; zeros elsewhere.
+
+    The process total counts threads that have exited too: Streamlit runs every rerun in a
+    fresh thread, so summing the live threads would miss the viewers' work.
+    """
+    total, ticks = 0, {}
     if pid is not None:
+        try:
+            total = _ticks(Path(f"/proc/{pid}/stat"))
+        except (OSError, IndexError, ValueError):
+            pass
         for task in Path(f"/proc/{pid}/task").glob("*"):
             try:
-                fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
-                ticks[int(task.name)] = int(fields[11]) + int(fields[12])  # utime, stime
+                ticks[int(task.name)] = _ticks(task / "stat")
             except (OSError, IndexError, ValueError):
                 pass
-    return time.time(), ticks
+    return time.time(), total, ticks
 
 
 def cpu_use(before, after, trainer: int | None) -> tuple[float, float, int | None]:
     """(server cores, trainer-thread cores, trainer tid) between two thread_cpu samples."""
     hz = os.sysconf("SC_CLK_TCK")
     dt = max(after[0] - before[0], 1e-9)
-    delta = {t: after[1][t] - before[1].get(t, 0) for t in after[1]}
+    delta = {t: after[2][t] - before[2].get(t, 0) for t in after[2] if t in before[2]}
     if not delta:
         return float("nan"), float("nan"), trainer
     if trainer is None:  # the busiest thread while nobody watches is the training thread
         trainer = max(delta, key=delta.get)
-    return sum(delta.values()) / hz / dt, delta.get(trainer, 0) / hz / dt, trainer
+    return (after[1] - before[1]) / hz / dt, delta.get(trainer, 0) / hz / dt, trainer
 
 
 async def measure(base: str, a: argparse.Namespace, pid: int | None = None) -> dict:
