@@ -24,6 +24,12 @@ from dcgan.config import Config, ModelConfig, preset
 from dcgan.train import JobSlot, TrainingJob, pick_device, pick_precision
 
 ROOT = Path(__file__).resolve().parents[1]
+
+# The server, its rerun threads and often the browser share this machine with the trainer.
+# With every core in torch's pool, a 2-core laptop thrashed (about 20x slower training), so
+# leave one core free unless the user chose a thread count themselves.
+if "OMP_NUM_THREADS" not in os.environ:
+    torch.set_num_threads(max(1, (os.cpu_count() or 2) - 1))
 DEFAULT_PRESET = "classroom-cpu"  # works offline on a laptop CPU within a minute
 NAMED_SOURCES = ("shapes", "pokemon", "anime-faces", "fashion-mnist")
 SOURCE_LABELS = {
