@@ -72,16 +72,20 @@ def train_ablation(a: argparse.Namespace, data: str) -> list[dict]:
     """Median examples/sec per variant, interleaved over rounds."""
     names = [n for n in VARIANTS if not a.only or n in a.only]
     runs: dict[str, list[float]] = {n: [] for n in names}
+    cpu_runs: dict[str, list[float]] = {n: [] for n in names}
     precision: dict[str, str] = {}
     base = [python(), "-m", "bench.engine_run", "--data", data, "--device", a.device]
     base += ["--batch-size", str(a.batch_size), "--steps", str(a.steps)]
     base += ["--warmup", str(a.warmup)]
+    if a.threads:
+        base += ["--threads", str(a.threads)]
     for r in range(a.rounds):
         shift = r % len(names)
         for name in names[shift:] + names[:shift]:
             args, env = _split_env(VARIANTS[name])
             got = run_json(base + args, a.timeout, f"variant {name!r}", env=env)
             runs[name].append(got["examples_per_sec"])
+            cpu_runs[name].append(got["examples_per_sec"] * got["seconds"] / got["cpu_seconds"])
             precision[name] = got["precision"]
             if not a.json:
                 print(f"  round {r + 1}: {name:40s} {runs[name][-1]:7.1f} ex/s", flush=True)
@@ -93,6 +97,7 @@ def train_ablation(a: argparse.Namespace, data: str) -> list[dict]:
             {
                 "variant": name,
                 "examples_per_sec": eps,
+                "examples_per_cpu_sec": median(cpu_runs[name]),
                 "runs": runs[name],
                 "precision": precision[name],
                 "vs_shipped": (eps / ship - 1) if ship else None,
@@ -163,14 +168,16 @@ def summary(r: dict) -> str:
     m = r["machine"]
     lines = [
         f"{m['cpu']}, {m['cores']} cores, torch {m['torch']}, batch {r['batch_size']}, "
-        f"{r['steps']} timed steps, {r['rounds']} rounds, load {m['load_avg_1m']}",
-        f"{'variant':40s} {'ex/s':>7s}  vs shipped",
+        f"{r['steps']} timed steps, {r['rounds']} rounds, threads {r['threads'] or 'default'}, "
+        f"load {m['load_avg_1m']}",
+        f"{'variant':40s} {'ex/s':>7s}  vs shipped  ex/CPU-s",
     ]
     for row in r["train"]:
         vs = row["vs_shipped"]
         lines.append(
             f"{row['variant']:40s} {row['examples_per_sec']:7.1f}  "
-            + ("" if vs is None else f"{vs:+.0%}")
+            + ("          " if vs is None else f"{vs:+9.0%} ")
+            + f" {row['examples_per_cpu_sec']:7.1f}"
         )
     if r.get("data"):
         lines.append(f"data path, ms per batch of {r['batch_size']}:")
@@ -187,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=20, help="timed steps per run")
     p.add_argument("--warmup", type=int, default=5)
     p.add_argument("--rounds", type=int, default=3)
+    p.add_argument(
+        "--threads", type=int, help="torch threads; 1 + CPU time measures work on a busy machine"
+    )
     p.add_argument("--only", nargs="*", help=f"variants to run (of {list(VARIANTS)})")
     p.add_argument("--data", help="ImageFolder zip or folder (default: pokemon.zip in ../shared)")
     p.add_argument("--data-batches", type=int, default=20, help="batches timed per data path")
@@ -204,6 +214,7 @@ def main(argv: list[str] | None = None) -> int:
             "steps": a.steps,
             "warmup": a.warmup,
             "rounds": a.rounds,
+            "threads": a.threads,
             "device": a.device,
             "train": train_ablation(a, data),
             "data": None if a.no_data else data_ablation(a, data),

@@ -22,7 +22,7 @@ import torch
 from bench import machine
 
 
-def train_once(preset_name: str, image_size: int, precision: str, seed: int, steps: int, data):
+def train_once(a: argparse.Namespace, precision: str, seed: int, data):
     """Train `steps` steps; return the trainer and its wall time."""
     from dcgan.config import preset
     from dcgan.train import Trainer
@@ -30,15 +30,17 @@ def train_once(preset_name: str, image_size: int, precision: str, seed: int, ste
     over = {
         "train.precision": precision,
         "train.seed": seed,
-        "train.steps": steps,
+        "train.steps": a.steps,
         "train.device": "cpu",
         "train.sample_every": 10**6,
-        "model.image_size": image_size,
+        "model.image_size": a.image_size,
     }
-    cfg = preset(preset_name).replace(**over).validate()
+    if a.batch_size:
+        over["train.batch_size"] = a.batch_size
+    cfg = preset(a.preset).replace(**over).validate()
     tr = Trainer(cfg, data)
     t0 = time.perf_counter()
-    tr.run(steps)
+    tr.run(a.steps)
     return tr, time.perf_counter() - t0
 
 
@@ -58,7 +60,7 @@ def run(a: argparse.Namespace) -> dict:
     rows = []
     for seed in range(a.seeds):
         for precision in ("fp32", "bf16"):
-            tr, secs = train_once(a.preset, size, precision, seed, a.steps, data)
+            tr, secs = train_once(a, precision, seed, data)
             h = tr.history.columns
             k = min(a.last, len(h["D_x"]))
             gap = sum(x - y for x, y in zip(h["D_x"][-k:], h["D_G_z1"][-k:], strict=True)) / k
@@ -88,6 +90,8 @@ def run(a: argparse.Namespace) -> dict:
 
     return {
         "preset": a.preset,
+        "batch_size": tr.cfg.train.batch_size,
+        "threads": torch.get_num_threads(),
         "dataset": a.dataset,
         "image_size": size,
         "steps": a.steps,
@@ -106,7 +110,8 @@ def summary(r: dict) -> str:
     m = r["mean"]
     return "\n".join(
         [
-            f"{r['preset']} on {r['dataset']} ({r['image_size']}px), {r['steps']} steps, "
+            f"{r['preset']} on {r['dataset']} ({r['image_size']}px, batch {r['batch_size']}), "
+            f"{r['steps']} steps, "
             f"{r['seeds']} seeds, SWD x1e3 on {r['n_images']} images (lower is closer)",
             f"  fp32: SWD {m['fp32']['swd']:.1f}, D(x)-D(G(z)) {m['fp32']['d_gap']:.3f}, "
             f"{m['fp32']['seconds']:.0f} s per run",
@@ -127,8 +132,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seeds", type=int, default=3)
     p.add_argument("--n", type=int, default=512, help="images per set for the SWD")
     p.add_argument("--last", type=int, default=50, help="steps averaged for the D gap")
+    p.add_argument("--batch-size", type=int, help="default: the preset's")
+    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
     if min(a.steps, a.seeds, a.last) < 1 or a.n < 2:
         p.error("--steps, --seeds and --last must be at least 1, --n at least 2")
     if a.image_size is None:
