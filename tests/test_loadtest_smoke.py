@@ -1,9 +1,12 @@
-"""The load tests' own commands still work, run tiny: 2 Streamlit sessions, 4 Space requests.
+"""The load tests' own commands still work, run tiny: 4 Space requests, 2 Streamlit sessions.
 
 The full runs (30 sessions, 50 requests) take minutes and live outside `make test`; see
-docs/RELIABILITY.md for their figures and commands.
+docs/RELIABILITY.md for their figures and commands. The Streamlit smoke costs ~40 s on a busy
+2-core machine and the Train page's shared job is already driven by test_app_pages and the
+browser test, so it runs only with DCGAN_LOAD_SMOKE=1.
 """
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -27,6 +30,9 @@ def test_space_burst_smoke():
     assert "4 requests at once: " in r.stdout and "p95" in r.stdout and "PASS" in r.stdout
 
 
+@pytest.mark.skipif(
+    os.environ.get("DCGAN_LOAD_SMOKE") != "1", reason="set DCGAN_LOAD_SMOKE=1 to run (~40 s)"
+)
 def test_streamlit_sessions_smoke():
     r = run(
         "loadtest.streamlit_sessions",
