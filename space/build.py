@@ -44,10 +44,12 @@ def build(out: Path = ROOT / "build" / "space", checkpoints: Path = ROOT / "chec
         ROOT / "dcgan", out / "dcgan", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
     extras = [checkpoints / "README.md"] if (checkpoints / "README.md").exists() else []
-    for pattern in CARD_PICTURES:
-        extras += sorted(checkpoints.glob(pattern))
+    for pattern in CARD_PICTURES:  # wherever the card keeps them, but not the training runs
+        extras += [p for p in sorted(checkpoints.rglob(pattern)) if "runs" not in p.parts]
     for path in generators + extras:
-        shutil.copyfile(path, out / "checkpoints" / path.name)  # plain copy: readable modes
+        dest = out / "checkpoints" / path.relative_to(checkpoints)
+        dest.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(path, dest)  # plain copy: readable modes
     return out
 
 

@@ -224,13 +224,19 @@ def test_built_space_runs_from_its_own_folder(checkpoints, tmp_path):
     with only that folder added to the standard paths, every module comes from the folder,
     the standard library or site-packages, and it finds its generators by itself."""
     (checkpoints / "README.md").write_text("# model card\n")
-    (checkpoints / "tiny-32.png").write_bytes(b"\x89PNG")
+    (checkpoints / "samples").mkdir(exist_ok=True)
+    (checkpoints / "samples" / "tiny-32.png").write_bytes(b"\x89PNG")
+    (checkpoints / "runs" / "x").mkdir(parents=True, exist_ok=True)
+    (checkpoints / "runs" / "x" / "timeline.png").write_bytes(b"\x89PNG")
     out = load_build().build(tmp_path / "space", checkpoints)
-    assert sorted(p.name for p in (out / "checkpoints").iterdir()) == [
-        "README.md",
-        "tiny-32.png",
-        "tiny-32.safetensors",
-        "tiny-64.safetensors",
+    copied = sorted(
+        str(p.relative_to(out)) for p in (out / "checkpoints").rglob("*") if p.is_file()
+    )
+    assert copied == [
+        "checkpoints/README.md",
+        "checkpoints/samples/tiny-32.png",
+        "checkpoints/tiny-32.safetensors",
+        "checkpoints/tiny-64.safetensors",
     ]
     front = (out / "README.md").read_text().split("---")[1]
     for line in (
