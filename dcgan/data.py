@@ -132,6 +132,29 @@ def data_dir() -> Path:
     return Path(os.environ.get("DCGAN_DATA_DIR", "data")).expanduser()
 
 
+def allowed_roots() -> list[Path]:
+    """Folders the UIs may read images from: $DCGAN_IMAGE_ROOTS (os.pathsep-separated),
+    else the user's home and the data cache. The CLI, run by the machine's owner, is not limited."""
+    env = os.environ.get("DCGAN_IMAGE_ROOTS")
+    roots = [Path(p) for p in env.split(os.pathsep) if p] if env else [Path.home(), data_dir()]
+    return [r.expanduser().resolve() for r in roots]
+
+
+def check_path_allowed(source: str, extra_roots: tuple[Path, ...] = ()) -> None:
+    """Refuse a path source outside the allowed roots, so a browser user cannot make the
+    server read images from anywhere on its disk (named sources always pass)."""
+    if source in NAMED_SOURCES:
+        return
+    target = Path(source).expanduser().resolve()
+    roots = allowed_roots() + [Path(r).resolve() for r in extra_roots]
+    if not any(target == r or r in target.parents for r in roots):
+        raise DataError(
+            f"{source} is outside the folders this app may read ("
+            + ", ".join(str(r) for r in roots)
+            + "). Move the images there, upload a zip, or set DCGAN_IMAGE_ROOTS on the server."
+        )
+
+
 def _sha1(path: Path, chunk: int = 1 << 20) -> str:
     """sha1 of a file, streamed."""
     h = hashlib.sha1()

@@ -19,6 +19,7 @@ import streamlit as st
 import torch
 
 from dcgan import checkpoint as ckpt
+from dcgan import data as dcdata
 from dcgan import models, pretrained
 from dcgan.config import Config, ModelConfig, preset
 from dcgan.train import JobSlot, TrainingJob, pick_device, pick_precision
@@ -70,6 +71,11 @@ def uploads_dir() -> Path:
     d = Path(tempfile.gettempdir()) / "dcgan-playground-uploads"
     d.mkdir(parents=True, exist_ok=True)
     return d
+
+
+def check_source(source: str) -> None:
+    """Raise DataError when a dataset path lies outside what browser users may read."""
+    dcdata.check_path_allowed(source, extra_roots=(uploads_dir(),))
 
 
 def save_upload(name: str, data: bytes) -> Path:

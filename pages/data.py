@@ -55,6 +55,12 @@ elif choice == "fashion-mnist":
 elif choice == "folder":
     folder = st.text_input("Folder path", key="data_folder", placeholder="/path/to/images")
     source = folder.strip() or None
+    if source:
+        try:
+            dcdata.check_path_allowed(source)
+        except dcdata.DataError as e:
+            st.error(str(e))
+            source = None
 elif choice == "upload":
     up = st.file_uploader("Zip of images (ImageFolder layout or flat)", type=["zip"])
     if up is not None:

@@ -14,7 +14,7 @@ import streamlit as st
 from dcgan import checkpoint as ckpt
 from dcgan import health, plots, pretrained
 from dcgan.config import PRESETS, Config, ConfigError, preset
-from dcgan.data import FASHION_CLASSES
+from dcgan.data import FASHION_CLASSES, DataError
 from dcgan.images import gif_bytes, grid_array
 from dcgan.latent import generate, sample_z
 from dcgan.train import JobBusy
@@ -385,8 +385,9 @@ with t_save:
         if p.suffix == ".pt" and c[3].button("Resume", key=f"res_{i}", help="Continue training"):
             try:
                 cfg = Config.from_dict(ckpt.load(p)["config"])
+                common.check_source(cfg.data.source)
                 slot.start(cfg, out_dir=common.new_run_dir(cfg), resume=p)
-            except (ckpt.CheckpointError, ConfigError) as e:
+            except (ckpt.CheckpointError, ConfigError, DataError) as e:
                 st.error(str(e))
             except JobBusy as e:
                 st.warning(f"Resume refused: {e}")
@@ -425,7 +426,10 @@ with t_up:
             if state is not None and c2.button("Resume training from it"):
                 cfg = Config.from_dict(state["config"])
                 try:
+                    common.check_source(cfg.data.source)  # the file names its own data path
                     slot.start(cfg, out_dir=common.new_run_dir(cfg), resume=path)
+                except DataError as e:
+                    st.error(f"Resume refused: {e}")
                 except JobBusy as e:
                     st.warning(f"Resume refused: {e}")
                 else:

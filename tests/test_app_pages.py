@@ -131,7 +131,8 @@ def png(colour) -> bytes:
     return buf.getvalue()
 
 
-def test_data_folder_counts_skipped_files_with_reasons(tmp_path):
+def test_data_folder_counts_skipped_files_with_reasons(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_IMAGE_ROOTS", str(tmp_path))
     folder = tmp_path / "imgs"
     folder.mkdir()
     for i, c in enumerate(["red", "green", "blue"]):
@@ -150,12 +151,22 @@ def test_data_folder_counts_skipped_files_with_reasons(tmp_path):
     assert any("corrupt" in r for r in reasons["reason"])
 
 
-def test_data_names_a_missing_folder():
+def test_data_names_a_missing_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_IMAGE_ROOTS", str(tmp_path))
     at = open_page("data")
     at.radio(key="data_choice").set_value("folder").run()
-    at.text_input(key="data_folder").set_value("/no/such/folder").run()
+    at.text_input(key="data_folder").set_value(str(tmp_path / "no-such-folder")).run()
     at.button[0].click().run()
     assert "no such file or folder" in at.error[0].value
+
+
+def test_data_refuses_a_folder_outside_the_allowed_roots(tmp_path, monkeypatch):
+    monkeypatch.setenv("DCGAN_IMAGE_ROOTS", str(tmp_path))
+    at = open_page("data")
+    at.radio(key="data_choice").set_value("folder").run()
+    at.text_input(key="data_folder").set_value("/etc").run()
+    assert "outside the folders this app may read" in at.error[0].value
+    assert not at.button or "Load" not in at.button[0].label
 
 
 # ---------------------------------------------------------------------- Train

@@ -224,3 +224,15 @@ def test_anime_faces_missing_explains_how_to_get_it(data_dir, monkeypatch):
     monkeypatch.delenv("DCGAN_ANIME_FACES", raising=False)
     with pytest.raises(DataError, match="Kaggle"):
         load("anime-faces")
+
+
+def test_ui_paths_are_limited_to_allowed_roots(tmp_path, monkeypatch):
+    allowed = tmp_path / "allowed"
+    (allowed / "imgs").mkdir(parents=True)
+    monkeypatch.setenv("DCGAN_IMAGE_ROOTS", str(allowed))
+    data.check_path_allowed(str(allowed / "imgs"))
+    data.check_path_allowed("pokemon")  # named sources always pass
+    for outside in ("/etc", str(allowed / ".." / "elsewhere")):
+        with pytest.raises(DataError, match="outside the folders this app may read"):
+            data.check_path_allowed(outside)
+    data.check_path_allowed("/etc", extra_roots=(Path("/etc"),))
