@@ -57,6 +57,7 @@ def scatter_figure(n: int, k: int, s: int, p: int = 0) -> go.Figure:
     fig.update_layout(
         title=f"{n}x{n} input, k={k}, s={s}: {sc.full_size}x{sc.full_size} before the crop, "
         f"{sc.out_size}x{sc.out_size} inside the red box (p={p})",
+        xaxis=dict(constrain="domain"),  # square cells, no wide empty axis beside them
         yaxis=dict(autorange="reversed", scaleanchor="x"),
         height=420,
         margin=dict(l=30, r=10, t=50, b=30),

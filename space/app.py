@@ -240,8 +240,6 @@ def shapes(op, n, k, s, p, out_pad, d):
         else:
             r = explain.conv_transpose_out(n, k, s, p, out_pad, d)
             figure = plots.scatter_figure(min(n, 8), k, s, p) if d == 1 else None
-            if figure is not None:
-                figure.update_xaxes(constrain="domain")  # square cells without a wide empty axis
     except explain.ShapeError as e:
         raise gr.Error(str(e)) from e
     text = [f"### {op}: {n} → **{r.out}**", f"`{r.formula}`  \n`{r.substituted}`"]
