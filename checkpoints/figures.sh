@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Reproduce every quality figure in checkpoints/README.md (SWD x 1e3, seed 0, 2,048 images
+# per set). Run from the repo root: bash checkpoints/figures.sh [anime-faces|pokemon ...]
+# The real images come from ../shared/data (or set SHARED=/path/to/data).
+set -euo pipefail
+SHARED=${SHARED:-../shared/data}
+PY=${PY:-.venv/bin/python}
+export DCGAN_ANIME_FACES=$SHARED/anime_faces_64.zip
+export DCGAN_POKEMON_URL=file://$(cd "$SHARED" && pwd)/pokemon.zip
+export DCGAN_POKEMON_SHA1=$(sha1sum "$SHARED/pokemon.zip" | cut -d' ' -f1)
+names=("$@")
+[ ${#names[@]} -gt 0 ] || names=(anime-faces pokemon)
+for name in "${names[@]}"; do
+  m="$PY -m dcgan.metrics --real $name --n 2048 --seed 0 --json"
+  echo "# $name"
+  echo "shipped   $($m --checkpoint checkpoints/$name.safetensors)"
+  echo "untrained $($m --checkpoint checkpoints/$name.safetensors --untrained)"
+  echo "d2l       $($m --checkpoint checkpoints/baselines/$name-d2l.safetensors)"
+  echo "heldout   $($m --baseline heldout)"
+  echo "noise     $($m --baseline noise)"
+done
