@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from bench import BenchError, benchmark_data, machine, median, python, run_json
+from bench import BenchError, benchmark_data, load_avg, machine, median, python, run_json
 
 # name -> engine_run switches; "shipped" is the engine as the CLI and the app run it
 VARIANTS = {
@@ -169,7 +169,7 @@ def summary(r: dict) -> str:
     lines = [
         f"{m['cpu']}, {m['cores']} cores, torch {m['torch']}, batch {r['batch_size']}, "
         f"{r['steps']} timed steps, {r['rounds']} rounds, threads {r['threads'] or 'default'}, "
-        f"load {m['load_avg_1m']}",
+        f"load {r.get('load_avg_1m_before')} before, {m['load_avg_1m']} after",
         f"{'variant':40s} {'ex/s':>7s}  vs shipped  ex/CPU-s",
     ]
     for row in r["train"]:
@@ -209,6 +209,7 @@ def main(argv: list[str] | None = None) -> int:
         p.error(f"unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}")
     try:
         data = str(a.data or benchmark_data())
+        before = load_avg()
         r = {
             "batch_size": a.batch_size,
             "steps": a.steps,
@@ -218,6 +219,7 @@ def main(argv: list[str] | None = None) -> int:
             "device": a.device,
             "train": train_ablation(a, data),
             "data": None if a.no_data else data_ablation(a, data),
+            "load_avg_1m_before": before,
             "machine": machine(a.device),
         }
     except BenchError as e:

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import torch
 
-from bench import ROOT, machine
+from bench import ROOT, load_avg, machine
 
 
 def default_dataset() -> str:
@@ -53,6 +53,7 @@ def run(a: argparse.Namespace) -> dict:
 
     cfg = preset("classroom-cpu").replace(**{"data.source": a.dataset, "train.epochs": 1000})
     cfg.validate()
+    before = load_avg()
     real_set = load(a.dataset, cfg.model.image_size)  # warms the cache, as a second Start finds
     job = TrainingJob(cfg)
     t0 = time.perf_counter()
@@ -104,6 +105,7 @@ def run(a: argparse.Namespace) -> dict:
         "swd_real_vs_real": swd(real_b, real_a, seed=0)["mean"] if len(real_b) >= 2 else None,
         "n_images": a.n,
         "precision": job.snapshot().precision,
+        "load_avg_1m_before": before,
         "machine": machine("cpu"),
     }
 
@@ -112,7 +114,7 @@ def summary(r: dict) -> str:
     """Human summary."""
     lines = [
         f"classroom-cpu on {r['dataset']} ({r['image_size']}px, {r['precision']}), "
-        f"load {r['machine']['load_avg_1m']}",
+        f"load {r['load_avg_1m_before']} before, {r['machine']['load_avg_1m']} after",
         f"  start (warm cache, to the first step): {r['start_s']:.1f} s",
     ]
     for row in r["at"]:

@@ -4,7 +4,8 @@ Three figures, each the median over --repeats timed calls after a warm-up:
   single_ms    one 64x64 image: sample z from a seed, generate, convert to uint8;
   grid64_ms    a 64-image grid: the same for 64 latents;
   interp32_ms  a 32-frame interpolation strip: slerp between two seeded latents, then the same.
-Every call goes through dcgan.latent.generate (what the UIs call) and dcgan.images.to_uint8.
+Every call goes through dcgan.latent.generate (what the UIs call) and dcgan.images.to_uint8,
+with G as dcgan.checkpoint.load_generator gives it (eval mode, channels_last on the CPU).
 
 The generator is the shipped one (checkpoints/anime-faces.safetensors: 64x64, ngf 32) when it
 exists, else a freshly initialised generator of that config (timing does not depend on the
@@ -30,9 +31,10 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from bench import ROOT, machine, median
+from bench import ROOT, load_avg, machine, median
 
 SHIPPED = ROOT / "checkpoints" / "anime-faces.safetensors"
+LOADED_FORMAT = torch.channels_last  # what dcgan.checkpoint.load_generator gives on the CPU
 
 
 def shipped_generator() -> tuple[nn.Module, object, str]:
@@ -45,7 +47,8 @@ def shipped_generator() -> tuple[nn.Module, object, str]:
         G, cfg, _ = load_generator(SHIPPED)
         return G, cfg, f"shipped {SHIPPED.relative_to(ROOT)}"
     cfg = ModelConfig(image_size=64, ngf=32, ndf=32, d_first_bn=False, init="paper")
-    return build(cfg, seed=0)[0].eval(), cfg, "fresh init (64x64, ngf 32; no shipped file yet)"
+    G = build(cfg, seed=0)[0].eval().to(memory_format=LOADED_FORMAT)
+    return G, cfg, "fresh init (64x64, ngf 32; no shipped file yet)"
 
 
 def d2l_generator() -> tuple[nn.Module, object, str]:
@@ -54,7 +57,8 @@ def d2l_generator() -> tuple[nn.Module, object, str]:
     from dcgan.models import build
 
     cfg = preset("d2l").model
-    return build(cfg, seed=0)[0].eval(), cfg, "fresh init (d2l: 64x64, ngf 64)"
+    G = build(cfg, seed=0)[0].eval().to(memory_format=LOADED_FORMAT)
+    return G, cfg, "fresh init (d2l: 64x64, ngf 64)"
 
 
 def workloads(nz: int) -> dict[str, Callable[[], torch.Tensor]]:
@@ -115,7 +119,7 @@ def fold_batchnorm(G: nn.Module) -> nn.Module:
 
 def variants(G: nn.Module) -> dict[str, Callable[[torch.Tensor], torch.Tensor]]:
     """Each inference trick on its own, and the combination that ships."""
-    G = copy.deepcopy(G).eval()
+    G = copy.deepcopy(G).eval().to(memory_format=torch.contiguous_format)
     G_cl = copy.deepcopy(G).to(memory_format=torch.channels_last)
     G_fold = fold_batchnorm(G)
     G_fold_cl = copy.deepcopy(G_fold).to(memory_format=torch.channels_last)
@@ -169,6 +173,7 @@ TARGETS = {"single_ms": 5.0, "grid64_ms": 60.0, "interp32_ms": 200.0}
 def run(a: argparse.Namespace) -> dict:
     """Measure the shipped generator (headline) and the d2l one, optionally the ablation."""
     torch.set_num_threads(a.threads)
+    before = load_avg()
     G, cfg, which = shipped_generator()
     result = {**shipped_path(G, cfg.nz, a.repeats, a.warmup)}
     result.update(
@@ -179,6 +184,7 @@ def run(a: argparse.Namespace) -> dict:
             "threads": torch.get_num_threads(),
             "repeats": a.repeats,
             "targets_ms": TARGETS,
+            "load_avg_1m_before": before,
             "machine": machine("cpu"),
         }
     )
@@ -197,7 +203,8 @@ def summary(r: dict) -> str:
     """Human summary of run()."""
     m = r["machine"]
     lines = [
-        f"{m['cpu']}, {r['threads']} threads, torch {m['torch']}, load {m['load_avg_1m']}, "
+        f"{m['cpu']}, {r['threads']} threads, torch {m['torch']}, "
+        f"load {r['load_avg_1m_before']} before, {m['load_avg_1m']} after, "
         f"median of {r['repeats']}",
         f"{r['generator']}:",
     ]

@@ -17,7 +17,16 @@ import argparse
 import json
 import sys
 
-from bench import BenchError, benchmark_data, machine, median, python, reference_script, run_json
+from bench import (
+    BenchError,
+    benchmark_data,
+    load_avg,
+    machine,
+    median,
+    python,
+    reference_script,
+    run_json,
+)
 
 
 def reference_cmd(a: argparse.Namespace, data: str) -> list[str]:
@@ -50,6 +59,7 @@ def engine_cmd(a: argparse.Namespace, data: str) -> list[str]:
 def run(a: argparse.Namespace) -> dict:
     """Alternate reference and engine for `rounds` rounds; medians and the ratio."""
     data = str(a.data or benchmark_data())
+    load_before = load_avg()  # the benchmark itself adds about 2 by the end
     ref, eng, ratios = [], [], []
     last_engine: dict = {}
     for r in range(a.rounds):
@@ -83,6 +93,7 @@ def run(a: argparse.Namespace) -> dict:
         "precision": last_engine.get("precision"),
         "channels_last": last_engine.get("channels_last"),
         "data": data,
+        "load_avg_1m_before": load_before,
         "machine": machine(a.device),
     }
     out["torch"] = out["machine"]["torch"]
@@ -95,7 +106,8 @@ def summary(r: dict) -> str:
     lines = [
         f"device {r['device']} ({m.get('gpu') or m['cpu']}, {m['cores']} cores), "
         f"torch {r['torch']}, batch {r['batch_size']}, {r['steps']} timed steps "
-        f"after {r['warmup']}, {r['rounds']} rounds, load {m['load_avg_1m']}",
+        f"after {r['warmup']}, {r['rounds']} rounds, "
+        f"load {r['load_avg_1m_before']} before, {m['load_avg_1m']} after",
         f"engine:    {r['engine_examples_per_sec']:7.1f} examples/sec (median; "
         f"{r['precision']}, channels_last={r['channels_last']})",
     ]

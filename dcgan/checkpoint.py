@@ -265,4 +265,7 @@ def load_generator(
         raise CheckpointError(
             f"{path.name}: weights do not match the architecture in its own config ({e})."
         ) from e
-    return G.to(device).eval(), cfg, meta
+    # channels_last: the generator ran about 15% faster on the CPU (bench/README.md); the
+    # pixels agree with the default layout to 1e-6
+    fmt = torch.channels_last if torch.device(device).type == "cpu" else torch.preserve_format
+    return G.to(device, memory_format=fmt).eval(), cfg, meta
