@@ -16,7 +16,7 @@ import torch
 from PIL import Image
 
 from dcgan import data
-from dcgan.data import DataError, load, make_shapes, to_model_range
+from dcgan.data import DataError, load, make_shapes, sources, to_model_range
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,13 +184,13 @@ def test_pokemon_download_over_http(shared_data, data_dir, monkeypatch):
         )
         monkeypatch.setenv("DCGAN_POKEMON_SHA1", sha1_of(shared_data / "pokemon.zip"))
         got = []
-        path = data._pokemon_zip(progress=lambda d, t: got.append((d, t)))
+        path = sources.pokemon_zip(progress=lambda d, t: got.append((d, t)))
         assert path.stat().st_size == (shared_data / "pokemon.zip").stat().st_size
         assert got[-1][0] == got[-1][1] > 0  # Content-Length seen, progress complete
         monkeypatch.setenv("DCGAN_POKEMON_SHA1", "f" * 40)
         path.unlink()
         with pytest.raises(DataError, match="checksum"):
-            data._pokemon_zip()
+            sources.pokemon_zip()
         assert list(data_dir.iterdir()) == []  # no partial file in the cache
     finally:
         server.shutdown()

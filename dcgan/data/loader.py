@@ -1,0 +1,89 @@
+"""`load`: any source to an ImageSet, through the cache; and the batch transform on the device."""
+
+from __future__ import annotations
+
+import zipfile
+from pathlib import Path
+
+import torch
+
+from .cache import cache_key, cache_load, cache_save
+from .decode import read_folder, read_zip
+from .imageset import DataError, ImageSet, Progress, subset
+from .shapes import make_shapes
+from .sources import NAMED_SOURCES, anime_faces_path, fashion_mnist, pokemon_zip
+
+
+def load(
+    source: str,
+    size: int = 64,
+    classes: tuple[int, ...] | None = None,
+    limit: int | None = None,
+    progress: Progress | None = None,
+    cache: bool = True,
+) -> ImageSet:
+    """Load a named source or a folder/zip path as an ImageSet of size x size RGB images."""
+    if size < 8 or size > 512:
+        raise DataError(f"image size {size} is out of range; use 8 to 512 (the models use 32-128).")
+    if source == "pokemon":
+        path = str(pokemon_zip(progress))
+    elif source == "anime-faces":
+        path = str(anime_faces_path())
+    elif source in ("shapes", "fashion-mnist"):
+        path = source
+    else:
+        p = Path(source).expanduser()
+        if not p.exists():
+            raise DataError(
+                f"unknown dataset {source!r}: it is not one of {', '.join(NAMED_SOURCES)} "
+                "and no such file or folder exists."
+            )
+        if not (p.is_dir() or p.is_file()):
+            raise DataError(
+                f"{source} is neither a folder nor a regular file (a pipe or device?); "
+                "give a folder or a .zip of images."
+            )
+        if p.is_file() and not zipfile.is_zipfile(p):
+            raise DataError(f"{source} is a file but not a zip; give a folder or a .zip of images.")
+        path = str(p)
+
+    key = cache_key(path, size)
+    s = cache_load(key) if cache else None
+    if s is None:
+        if path == "shapes":
+            s = make_shapes(size)
+        elif path == "fashion-mnist":
+            s = fashion_mnist(size, progress)
+        elif Path(path).is_dir():
+            s = read_folder(Path(path), size, progress)
+        else:
+            s = read_zip(Path(path), size, progress)
+        s.source = source
+        if cache and len(s):
+            cache_save(key, s)
+    s.source = source
+    if classes is not None:
+        if s.labels is None:
+            raise DataError(f"{source} has no classes to filter; drop the class filter.")
+        keep = torch.isin(s.labels, torch.tensor(list(classes)))
+        idx = keep.nonzero().flatten().tolist()
+        s = subset(s, idx)
+    if limit is not None:
+        s = subset(s, list(range(min(limit, len(s)))))
+    if len(s) == 0:
+        raise DataError(
+            f"{source} holds no usable images ({len(s.skipped)} skipped: "
+            f"{dict(s.skip_reasons())}). Give a folder or zip of PNG/JPEG images."
+        )
+    return s
+
+
+def to_model_range(
+    batch: torch.Tensor, flip: bool = False, generator: torch.Generator | None = None
+) -> torch.Tensor:
+    """uint8 (N,3,H,W) on any device -> float in [-1, 1], optionally flipped left-right."""
+    x = batch.float().mul_(2.0 / 255.0).sub_(1.0)
+    if flip:
+        mask = torch.rand(x.shape[0], 1, 1, 1, device=x.device, generator=generator) < 0.5
+        x = torch.where(mask, x.flip(-1), x)
+    return x

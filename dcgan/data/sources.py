@@ -1,0 +1,122 @@
+"""The named sources (shapes, pokemon, anime-faces, fashion-mnist) and which paths a UI may read.
+
+Each named source knows where its images come from: built in, downloaded and sha1-checked,
+found on disk, or fetched by torchvision. Any other source is a folder or zip path, which the
+UIs may only read inside the allowed roots.
+"""
+
+from __future__ import annotations
+
+import gzip
+import os
+import shutil
+from pathlib import Path
+
+import torch
+
+from .cache import data_dir
+from .download import download
+from .imageset import DataError, ImageSet, Progress
+
+POKEMON_URL = "http://d2l-data.s3-accelerate.amazonaws.com/pokemon.zip"
+POKEMON_SHA1 = "c065c0e2593b8b161a2d7873e42418bf6a21106c"
+ANIME_FACES_HELP = (
+    "The Anime Face dataset is on Kaggle (splcher/animefacedataset) and needs a Kaggle login, "
+    "so it is not downloaded automatically. Download it, then set DCGAN_ANIME_FACES to the zip "
+    "or folder, or put it at {path}."
+)
+FASHION_CLASSES = (
+    "T-shirt/top",
+    "Trouser",
+    "Pullover",
+    "Dress",
+    "Coat",
+    "Sandal",
+    "Shirt",
+    "Sneaker",
+    "Bag",
+    "Ankle boot",
+)
+
+NAMED_SOURCES = ("shapes", "pokemon", "anime-faces", "fashion-mnist")
+
+
+def allowed_roots() -> list[Path]:
+    """Folders the UIs may read images from: $DCGAN_IMAGE_ROOTS (os.pathsep-separated),
+    else the user's home and the data cache. The CLI, run by the machine's owner, is not limited."""
+    env = os.environ.get("DCGAN_IMAGE_ROOTS")
+    roots = [Path(p) for p in env.split(os.pathsep) if p] if env else [Path.home(), data_dir()]
+    return [r.expanduser().resolve() for r in roots]
+
+
+def check_path_allowed(source: str, extra_roots: tuple[Path, ...] = ()) -> None:
+    """Refuse a path source outside the allowed roots, so a browser user cannot make the
+    server read images from anywhere on its disk (named sources always pass)."""
+    if source in NAMED_SOURCES:
+        return
+    target = Path(source).expanduser().resolve()
+    roots = allowed_roots() + [Path(r).resolve() for r in extra_roots]
+    if not any(target == r or r in target.parents for r in roots):
+        raise DataError(
+            f"{source} is outside the folders this app may read ("
+            + ", ".join(str(r) for r in roots)
+            + "). Move the images there, upload a zip, or set DCGAN_IMAGE_ROOTS on the server."
+        )
+
+
+def fashion_mnist(size: int, progress: Progress | None) -> ImageSet:
+    """Fashion-MNIST train split; $DCGAN_FASHION_MNIST_DIR may hold the four .gz files."""
+    import torchvision
+
+    root = data_dir() / "fashion-mnist"
+    raw = root / "FashionMNIST" / "raw"
+    local = os.environ.get("DCGAN_FASHION_MNIST_DIR")
+    if local:
+        raw.mkdir(parents=True, exist_ok=True)
+        for gz in Path(local).glob("*-ubyte.gz"):
+            out = raw / gz.name[:-3]
+            if not out.exists():
+                with gzip.open(gz) as src, open(out, "wb") as dst:
+                    shutil.copyfileobj(src, dst)
+    try:
+        ds = torchvision.datasets.FashionMNIST(root=str(root), train=True, download=not local)
+    except Exception as e:  # torchvision raises RuntimeError/URLError alike
+        raise DataError(
+            f"could not load Fashion-MNIST into {root}: {e}. Check the network, or set "
+            "DCGAN_FASHION_MNIST_DIR to a folder holding the four idx .gz files."
+        ) from e
+    x = ds.data.unsqueeze(1).float()  # (N, 1, 28, 28)
+    chunks = []
+    for i in range(0, len(x), 4096):
+        part = torch.nn.functional.interpolate(
+            x[i : i + 4096], size=(size, size), mode="bilinear", antialias=True
+        )
+        chunks.append(part.round().clamp(0, 255).to(torch.uint8).expand(-1, 3, -1, -1))
+        if progress:
+            progress(min(i + 4096, len(x)), len(x))
+    images = torch.cat(chunks).contiguous()
+    return ImageSet(
+        images=images,
+        source="fashion-mnist",
+        names=[f"train_{i:05d}" for i in range(len(images))],
+        labels=ds.targets.clone(),
+        class_names=list(FASHION_CLASSES),
+    )
+
+
+def pokemon_zip(progress: Progress | None = None) -> Path:
+    """Download (or reuse) pokemon.zip in the cache, honouring the env overrides."""
+    url = os.environ.get("DCGAN_POKEMON_URL", POKEMON_URL)
+    sha1 = os.environ.get("DCGAN_POKEMON_SHA1", POKEMON_SHA1)
+    return download(url, data_dir() / "pokemon.zip", sha1=sha1, progress=progress)
+
+
+def anime_faces_path() -> Path:
+    """Locate the anime faces zip or folder; raises a DataError explaining how to get it."""
+    env = os.environ.get("DCGAN_ANIME_FACES")
+    candidates = [Path(env)] if env else []
+    candidates += [data_dir() / "anime_faces_64.zip", data_dir() / "anime_faces"]
+    for c in candidates:
+        if c.exists():
+            return c
+    raise DataError(ANIME_FACES_HELP.format(path=data_dir() / "anime_faces_64.zip"))
