@@ -1,0 +1,445 @@
+"""Is the generator memorising its training images? Nearest neighbours, read with care.
+
+For a few generated samples this finds the k nearest training images, in pixel space and in
+the penultimate feature space of a discriminator, with their distances. For many samples it
+compares two distributions of nearest-neighbour distances:
+
+    generated -> train   how far each generated image is from its closest training image
+    held-out  -> train   the same for real images the generator never trained on
+
+A generator that copies its training images puts its samples much closer to the training set
+than fresh real images are, so the first distribution sits left of the second. The summary
+numbers: the ratio of the two medians, and the fraction of generated samples closer to a
+training image than the 5th percentile of the held-out distances (about 5 % for a generator
+that behaves like fresh data; `FLAG_FRACTION` or more flags it).
+
+When the run trained on every image there is no true held-out set: a random split of the
+training images stands in, as a reference only (those images were seen in training).
+
+Caveat (Theis, van den Oord & Bethge 2015, "A note on the evaluation of generative models",
+arXiv:1511.01844): nearest neighbours alone are weak evidence. A copy shifted by one pixel is
+far away in Euclidean distance, and a generator can store training images behind small
+changes and still pass. A clean result says "no near-copies were found", not "it generalises".
+
+Distances are RMS differences per value: pixels in [0, 1], features as D computes them, so
+images of any size read on the same scale. Training images stay uint8 and are converted one
+chunk at a time, so 20,000 images of 64x64x3 need about 250 MB, not 1 GB of floats.
+
+    python -m dcgan.memorisation CHECKPOINT [--data SOURCE] [--n 512] [--seed 0]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from .images import to_uint8
+from .latent import generate, sample_z
+
+PIXEL = "pixel"
+FEATURES = "D features"
+REF_PERCENTILE = 5.0  # a held-out image lands below this by construction 5 % of the time
+FLAG_FRACTION = 0.2  # four times the held-out rate: a clear excess, not sampling noise
+CHUNK = 1024  # training images embedded at once: 1024 x 64x64x3 floats is 50 MB
+THEIS_CAVEAT = (
+    "Nearest neighbours alone are weak evidence (Theis, van den Oord & Bethge 2015, "
+    "'A note on the evaluation of generative models'): a copy shifted by a pixel looks far "
+    "away, and small changes can hide a memorised image. A clean result means no near-copies "
+    "were found, not that the generator generalises."
+)
+
+Embed = Callable[[torch.Tensor], torch.Tensor]  # uint8 (n, C, H, W) -> float (n, d)
+
+
+# --------------------------------------------------------------------------- embeddings
+
+
+def pixel_embed(x: torch.Tensor) -> torch.Tensor:
+    """uint8 images -> flat float32 pixels in [0, 1]."""
+    return x.flatten(1).float().div_(255.0)
+
+
+def feature_embed(D: nn.Sequential) -> Embed:
+    """An embedding by D's penultimate layer: the output of its last block, flattened."""
+    body = D[:-1]  # every D_block; the last layer (the 4x4 conv to one logit) is dropped
+    device = next(D.parameters()).device
+
+    @torch.no_grad()
+    def embed(x: torch.Tensor) -> torch.Tensor:
+        was_training = body.training
+        body.eval()  # running statistics: an image's features never depend on its batch
+        out = body(x.to(device).float().mul_(2.0 / 255.0).sub_(1.0))
+        body.train(was_training)
+        return out.flatten(1).float().cpu()
+
+    return embed
+
+
+# --------------------------------------------------------------------------- search
+
+
+@torch.no_grad()
+def knn(
+    queries: torch.Tensor,
+    refs: torch.Tensor,
+    embed: Embed = pixel_embed,
+    k: int = 1,
+    chunk: int = CHUNK,
+    progress: Callable[[int, int], None] | None = None,
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """The k nearest refs of each query image: (RMS distances (Q, k), indices (Q, k)).
+
+    Both are uint8 image batches; refs are embedded `chunk` at a time, so only the queries'
+    embeddings and one chunk are ever held as floats.
+    """
+    if len(refs) == 0:
+        raise ValueError("no training images to search; load a dataset with images in it.")
+    if queries.shape[1:] != refs.shape[1:]:
+        raise ValueError(
+            f"generated images are {tuple(queries.shape[1:])} but training images are "
+            f"{tuple(refs.shape[1:])}; load the data at the generator's image size."
+        )
+    k = min(k, len(refs))
+    q = embed(queries)
+    q_sq = (q * q).sum(1, keepdim=True)
+    best_d = torch.empty(len(q), 0)
+    best_i = torch.empty(len(q), 0, dtype=torch.int64)
+    for start in range(0, len(refs), chunk):
+        r = embed(refs[start : start + chunk])
+        # ||q - r||^2 = ||q||^2 + ||r||^2 - 2 q.r: one matmul per chunk
+        d2 = (q_sq + (r * r).sum(1)[None, :] - 2.0 * (q @ r.T)).clamp_(min=0)
+        idx = torch.arange(start, start + len(r)).expand(len(q), -1)
+        cand_d, cand_i = torch.cat([best_d, d2], 1), torch.cat([best_i, idx], 1)
+        best_d, pos = cand_d.topk(min(k, cand_d.shape[1]), dim=1, largest=False)
+        best_i = cand_i.gather(1, pos)
+        if progress:
+            progress(min(start + chunk, len(refs)), len(refs))
+    # the expansion above loses precision for near-identical pairs (a copy would read as a
+    # small positive distance); recompute the k winners exactly, and re-sort them
+    exact = torch.stack(
+        [(embed(refs[best_i[:, j]]) - q).pow(2).sum(1) for j in range(best_i.shape[1])], 1
+    )
+    exact, order = exact.sort(dim=1)
+    best_i = best_i.gather(1, order)
+    return (exact / q.shape[1]).sqrt(), best_i
+
+
+def nearest_distance(
+    queries: torch.Tensor,
+    refs: torch.Tensor,
+    embed: Embed = pixel_embed,
+    flips: bool = False,
+    chunk: int = CHUNK,
+) -> np.ndarray:
+    """Each query's distance to its nearest ref; with flips, also to every mirrored ref."""
+    d, _ = knn(queries, refs, embed, 1, chunk)
+    if flips:
+        # mirroring the query instead of the refs: the same distance, half the work
+        d_flip, _ = knn(queries.flip(-1), refs, embed, 1, chunk)
+        d = torch.minimum(d, d_flip)
+    return d[:, 0].numpy()
+
+
+# --------------------------------------------------------------------------- report
+
+
+@dataclass
+class DistanceReport:
+    """Generated-to-train against held-out-to-train nearest distances in one space."""
+
+    space: str
+    generated: np.ndarray  # per generated sample: distance to its nearest training image
+    heldout: np.ndarray  # per held-out image: distance to its nearest training image
+    threshold: float  # REF_PERCENTILE of the held-out distances
+    frac_close: float  # generated samples below the threshold (held-out: about 0.05)
+    median_ratio: float  # median generated / median held-out; well below 1 hints at copies
+    flagged: bool  # frac_close >= FLAG_FRACTION
+
+    def summary(self) -> str:
+        """One line a student can read."""
+        verdict = "FLAGGED: near-copies of training images" if self.flagged else "not flagged"
+        return (
+            f"{self.space}: median NN distance generated {np.median(self.generated):.4f}, "
+            f"held-out {np.median(self.heldout):.4f} (ratio {self.median_ratio:.2f}); "
+            f"{self.frac_close:.1%} of generated samples are closer than the "
+            f"{REF_PERCENTILE:g}th percentile of held-out ({self.threshold:.4f}): {verdict}"
+        )
+
+    def numbers(self) -> dict:
+        """Plain numbers for JSON and docs."""
+        return {
+            "space": self.space,
+            "median_generated": float(np.median(self.generated)),
+            "median_heldout": float(np.median(self.heldout)),
+            "median_ratio": self.median_ratio,
+            "threshold": self.threshold,
+            "frac_close": self.frac_close,
+            "flagged": self.flagged,
+        }
+
+
+def compare(space: str, generated: np.ndarray, heldout: np.ndarray) -> DistanceReport:
+    """Summarise two nearest-distance samples into the flag and its two numbers."""
+    threshold = float(np.percentile(heldout, REF_PERCENTILE))
+    frac = float(np.mean(generated < threshold)) if threshold > 0 else 0.0
+    med_h = float(np.median(heldout))
+    ratio = float(np.median(generated)) / med_h if med_h > 0 else math.inf
+    return DistanceReport(
+        space=space,
+        generated=generated,
+        heldout=heldout,
+        threshold=threshold,
+        frac_close=frac,
+        median_ratio=ratio,
+        flagged=frac >= FLAG_FRACTION,
+    )
+
+
+@dataclass
+class Neighbours:
+    """The k nearest training images of a few generated samples, in one space."""
+
+    space: str
+    index: np.ndarray  # (samples, k) indices into the training images searched
+    distance: np.ndarray  # (samples, k) RMS distances, nearest first
+
+
+@dataclass
+class MemorisationReport:
+    """Everything the page and the CLI show: both spaces, the examples, and the caveats."""
+
+    pixel: DistanceReport
+    features: DistanceReport | None
+    examples: dict[str, Neighbours]
+    samples: torch.Tensor  # uint8 (n_examples, C, H, W): the generated images of `examples`
+    train: torch.Tensor  # uint8: the reference set the indices point into
+    heldout_is_real: bool  # False: a random split of the training images stood in
+    heldout_note: str
+    feature_note: str  # which D made the features
+    n_generated: int
+    seconds: float = 0.0
+    flips: bool = False
+
+    @property
+    def flagged(self) -> bool:
+        """Flagged in any space searched."""
+        return self.pixel.flagged or bool(self.features and self.features.flagged)
+
+    def numbers(self) -> dict:
+        """Plain numbers for JSON and docs."""
+        return {
+            "n_generated": self.n_generated,
+            "n_heldout": int(len(self.pixel.heldout)),
+            "n_train": int(len(self.train)),
+            "heldout_is_real": self.heldout_is_real,
+            "flips": self.flips,
+            "flagged": self.flagged,
+            "pixel": self.pixel.numbers(),
+            "features": self.features.numbers() if self.features else None,
+            "feature_note": self.feature_note,
+            "seconds": round(self.seconds, 1),
+        }
+
+
+def split_heldout(
+    train: torch.Tensor, heldout: torch.Tensor | None, n_heldout: int, seed: int
+) -> tuple[torch.Tensor, torch.Tensor, bool, str]:
+    """(reference train set, held-out images, whether they are truly unseen, a note)."""
+    gen = torch.Generator().manual_seed(seed + 7919)
+    if heldout is not None and len(heldout) > 0:
+        pick = torch.randperm(len(heldout), generator=gen)[:n_heldout]
+        note = f"{len(pick):,} held-out images the generator never trained on."
+        return train, heldout[pick], True, note
+    n = min(n_heldout, len(train) // 2)
+    if n < 2:
+        raise ValueError(
+            f"only {len(train)} training images: too few to split off a held-out reference; "
+            "use a dataset with at least four images."
+        )
+    perm = torch.randperm(len(train), generator=gen)
+    note = (
+        f"The run trained on every image, so there is no true held-out set: {n:,} random "
+        "training images stand in as a reference only (the generator has seen them)."
+    )
+    return train[perm[n:]], train[perm[:n]], False, note
+
+
+def check(
+    G: nn.Module,
+    nz: int,
+    train: torch.Tensor,
+    heldout: torch.Tensor | None = None,
+    *,
+    D: nn.Sequential | None = None,
+    feature_note: str = "",
+    n_generated: int = 512,
+    n_heldout: int = 512,
+    k: int = 5,
+    n_examples: int = 6,
+    seed: int | torch.Generator = 0,
+    flips: bool = False,
+    chunk: int = CHUNK,
+) -> MemorisationReport:
+    """Run the whole check: nearest training images of generated samples against held-out."""
+    t0 = time.perf_counter()
+    if train.dtype != torch.uint8 or train.dim() != 4:
+        raise ValueError("training images must be a uint8 (N, C, H, W) tensor.")
+    seed_int = int(seed.initial_seed()) if isinstance(seed, torch.Generator) else int(seed)
+    ref, held, real, note = split_heldout(train, heldout, n_heldout, seed_int)
+    fake = to_uint8(generate(G, sample_z(n_generated, nz, seed)))
+    spaces: dict[str, Embed] = {PIXEL: pixel_embed}
+    if D is not None:
+        spaces[FEATURES] = feature_embed(D)
+    reports, examples = {}, {}
+    for name, embed in spaces.items():
+        g = nearest_distance(fake, ref, embed, flips, chunk)
+        h = nearest_distance(held, ref, embed, flips, chunk)
+        reports[name] = compare(name, g, h)
+        d, i = knn(fake[:n_examples], ref, embed, k, chunk)
+        examples[name] = Neighbours(name, i.numpy(), d.numpy())
+    return MemorisationReport(
+        pixel=reports[PIXEL],
+        features=reports.get(FEATURES),
+        examples=examples,
+        samples=fake[:n_examples],
+        train=ref,
+        heldout_is_real=real,
+        heldout_note=note,
+        feature_note=feature_note if D is not None else "no discriminator given",
+        n_generated=n_generated,
+        seconds=time.perf_counter() - t0,
+        flips=flips,
+    )
+
+
+# --------------------------------------------------------------------------- discriminators
+
+
+def discriminator_for(path: str | Path | None, model_cfg, seed: int = 0):
+    """(D, note): the trained D of a full .pt checkpoint, else a randomly initialised one.
+
+    Generator exports (.safetensors) carry no discriminator, so their feature space is a
+    random D of the same architecture: random conv features still group similar images,
+    but they are not what the trained D learned to see, and the note says so.
+    """
+    from . import checkpoint as ckpt
+    from .config import Config
+    from .models import Discriminator, build
+
+    if path is not None and Path(path).suffix == ".pt":
+        state = ckpt.load(path)
+        if "D" in state:
+            cfg = Config.from_dict(state["config"]).model
+            D = Discriminator(cfg)
+            D.load_state_dict(state["D"])
+            return D.eval(), f"the trained discriminator in {Path(path).name}"
+    D = build(model_cfg, seed=seed)[1].eval()
+    return D, (
+        "a randomly initialised discriminator of the same architecture (generator exports "
+        "carry no D): random features, a rough stand-in for what a trained D sees"
+    )
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def _training_data(path: str, meta: dict, source: str | None, size: int):
+    """(train, heldout or None, source, flip) as the checkpoint describes its run."""
+    from . import checkpoint as ckpt
+    from .config import Config
+    from .data import load
+
+    limit, classes, flip = None, None, "--flip" in meta.get("command", "")
+    if Path(path).suffix == ".pt":
+        cfg = Config.from_dict(ckpt.load(path)["config"])
+        source = source or cfg.data.source
+        limit, classes, flip = cfg.data.limit, cfg.data.classes, cfg.data.flip
+    source = source or meta.get("dataset")
+    if not source:
+        raise ValueError(f"{Path(path).name} does not name its dataset; pass --data SOURCE.")
+    full = load(source, size, classes=classes)
+    if limit is not None and limit < len(full):
+        # data.load keeps the first `limit` images, so the rest were never trained on
+        return full.images[:limit], full.images[limit:], source, flip
+    return full.images, None, source, flip
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Print the memorisation check of a generator against its training images."""
+    from .checkpoint import CheckpointError, load_generator
+    from .config import ConfigError
+    from .data import DataError
+
+    p = argparse.ArgumentParser(
+        prog="python -m dcgan.memorisation", description=__doc__.split("\n")[0]
+    )
+    p.add_argument("checkpoint", help=".safetensors generator export or .pt checkpoint")
+    p.add_argument("--data", help="training images (default: the dataset the checkpoint names)")
+    p.add_argument("--n", type=int, default=512, help="generated samples (default 512)")
+    p.add_argument("--heldout", type=int, default=512, help="held-out images (default 512)")
+    p.add_argument("--max-train", type=int, help="search a random subset of the training images")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--untrained", action="store_true", help="check a random G of the same shape")
+    flip = p.add_mutually_exclusive_group()
+    flip.add_argument("--flips", dest="flips", action="store_true", default=None)
+    flip.add_argument("--no-flips", dest="flips", action="store_false")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    a = p.parse_args(argv)
+    if not 8 <= a.n <= 100_000 or not 8 <= a.heldout <= 100_000:
+        print("error: --n and --heldout must lie between 8 and 100000.", file=sys.stderr)
+        return 2
+    try:
+        G, cfg, meta = load_generator(a.checkpoint)
+        if a.untrained:
+            from .models import build
+
+            G = build(cfg, seed=a.seed)[0].eval()
+        train, held, source, flip = _training_data(a.checkpoint, meta, a.data, cfg.image_size)
+        if a.max_train and a.max_train < len(train):
+            pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(a.seed))
+            train = train[pick[: a.max_train]]
+        D, note = discriminator_for(a.checkpoint, cfg, a.seed)
+        r = check(
+            G,
+            cfg.nz,
+            train,
+            held,
+            D=D,
+            feature_note=note,
+            n_generated=a.n,
+            n_heldout=a.heldout,
+            seed=a.seed,
+            flips=flip if a.flips is None else a.flips,
+        )
+    except (CheckpointError, DataError, ConfigError, ValueError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    out = {"checkpoint": a.checkpoint, "data": source, "untrained": a.untrained, "seed": a.seed}
+    out.update(r.numbers())
+    if a.json:
+        print(json.dumps(out))
+        return 0
+    print(f"{a.checkpoint}{' (untrained)' if a.untrained else ''} against {source}:")
+    print(f"  {len(r.train):,} training images searched; {r.heldout_note}")
+    if r.flips:
+        print("  mirrored images count as copies (the run trained with flips)")
+    for rep in (r.pixel, r.features):
+        if rep is not None:
+            print("  " + rep.summary())
+    print(f"  features from {r.feature_note}")
+    print(f"  {r.seconds:.1f} s. {THEIS_CAVEAT}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

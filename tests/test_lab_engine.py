@@ -1,0 +1,141 @@
+"""The teaching lab's engine: the memorisation check, the attribute classifier and its
+vector-arithmetic score, the filters and feature maps, dead units, and the TensorBoard files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from dcgan import memorisation as mem
+from dcgan.config import ModelConfig
+from dcgan.data import make_shapes
+from dcgan.models import build
+
+SMALL = ModelConfig(image_size=32, ngf=8, ndf=8, nz=16, d_first_bn=False, init="paper")
+
+
+class CopyGenerator(nn.Module):
+    """A "generator" that returns training images: z picks which one (the worst memoriser)."""
+
+    def __init__(self, images: torch.Tensor):
+        super().__init__()
+        self.register_buffer("images", images.float() / 127.5 - 1.0)
+        self.dummy = nn.Parameter(torch.zeros(1))  # generate() looks up G's device here
+
+    def forward(self, z):
+        idx = (z.flatten(1)[:, 0].abs() * 1e6).long() % len(self.images)
+        return self.images[idx]
+
+
+@pytest.fixture(scope="module")
+def shapes32():
+    return make_shapes(32, n=1200, seed=3).images
+
+
+# ---------------------------------------------------------------------- nearest neighbours
+
+
+def test_knn_finds_exact_copies_at_distance_zero_and_ranks_the_rest():
+    refs = torch.randint(0, 256, (300, 3, 8, 8), dtype=torch.uint8)
+    q = refs[[5, 123, 299]].clone()
+    q[1, 0, 0, 0] = 255 - int(q[1, 0, 0, 0])  # one value changed: near, not identical
+    d, i = mem.knn(q, refs, k=3, chunk=64)  # several chunks: the running top-k must merge
+    assert i[:, 0].tolist() == [5, 123, 299]
+    assert d[0, 0] == 0 and d[2, 0] == 0 and 0 < d[1, 0] < d[1, 1]
+    assert torch.all(d[:, :-1] <= d[:, 1:])  # nearest first
+    brute = ((q[:, None].float() - refs[None].float()) / 255).pow(2).flatten(2).mean(2).sqrt()
+    assert torch.allclose(d, brute.topk(3, largest=False).values, atol=1e-5)
+
+
+def test_knn_refuses_mismatched_image_sizes_with_a_fix():
+    with pytest.raises(ValueError, match="image size"):
+        mem.knn(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.zeros(4, 3, 16, 16).byte())
+
+
+def test_flips_find_a_mirrored_copy():
+    refs = torch.randint(0, 256, (50, 3, 8, 8), dtype=torch.uint8)
+    mirrored = refs[:4].flip(-1)
+    assert (mem.nearest_distance(mirrored, refs) > 0).all()
+    assert (mem.nearest_distance(mirrored, refs, flips=True) == 0).all()
+
+
+def test_a_generator_that_copies_training_images_is_flagged(shapes32):
+    train, held = shapes32[:1000], shapes32[1000:]
+    G = CopyGenerator(train)
+    D = build(SMALL, seed=0)[1]
+    r = mem.check(G, SMALL.nz, train, held, D=D, n_generated=128, n_heldout=128, seed=1)
+    assert r.heldout_is_real
+    assert r.pixel.flagged and r.features.flagged and r.flagged
+    assert r.pixel.frac_close > 0.9 and r.pixel.median_ratio < 0.1
+    # the examples: each sample's nearest training image is the one it copied
+    top = r.examples[mem.PIXEL].index[:, 0]
+    assert torch.equal(r.train[top], r.samples)
+    assert (r.examples[mem.PIXEL].distance[:, 0] == 0).all()
+
+
+def test_an_untrained_generator_is_not_flagged(shapes32):
+    G = build(SMALL, seed=0)[0]
+    D = build(SMALL, seed=0)[1]
+    r = mem.check(G, SMALL.nz, shapes32, None, D=D, n_generated=128, n_heldout=128, seed=1)
+    assert not r.heldout_is_real and "reference only" in r.heldout_note
+    assert not r.flagged
+    assert r.pixel.frac_close < mem.FLAG_FRACTION and r.pixel.median_ratio > 1
+    # the split: held-out images are not searched as training images
+    assert len(r.train) == len(shapes32) - 128
+
+
+def test_fresh_real_images_as_a_generator_are_not_flagged(shapes32):
+    """A generator that draws new images from the data distribution (images the check never
+    saw) is the ideal non-memoriser: about 5 % fall below the 5th percentile, not more."""
+    train, unseen = shapes32[:800], shapes32[800:]
+    G = CopyGenerator(unseen)
+    r = mem.check(G, SMALL.nz, train, None, n_generated=256, n_heldout=200, seed=2)
+    assert not r.pixel.flagged
+    assert 0.3 < r.pixel.median_ratio < 3
+
+
+def test_the_shipped_pokemon_generator_is_not_flagged(shared_data, monkeypatch):
+    from dcgan import pretrained
+    from dcgan.data import load
+
+    if "pokemon" not in pretrained.available():
+        pytest.skip("checkpoints/pokemon.safetensors is not shipped here")
+    monkeypatch.setenv("DCGAN_POKEMON_URL", (shared_data / "pokemon.zip").as_uri())
+    import hashlib
+
+    sha1 = hashlib.sha1((shared_data / "pokemon.zip").read_bytes()).hexdigest()
+    monkeypatch.setenv("DCGAN_POKEMON_SHA1", sha1)
+    G, cfg, _ = pretrained.load("pokemon")
+    train = load("pokemon", cfg.image_size).images
+    r = mem.check(G, cfg.nz, train, None, n_generated=128, n_heldout=128, seed=0, flips=True)
+    assert not r.flagged, r.pixel.summary()
+
+
+def test_cli_prints_json_for_a_generator_export(tmp_path, capsys):
+    from dcgan.checkpoint import export_generator
+
+    cfg = ModelConfig(image_size=32, ngf=8, ndf=8, nz=16)
+    path = export_generator(build(cfg)[0], cfg, tmp_path / "g.safetensors", meta={})
+    assert mem.main([str(path), "--data", "shapes", "--n", "32", "--heldout", "32", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["data"] == "shapes" and out["heldout_is_real"] is False
+    assert out["pixel"]["flagged"] is False and out["features"] is not None
+    assert "randomly initialised" in out["feature_note"]
+
+
+def test_cli_explains_a_checkpoint_that_names_no_dataset(tmp_path, capsys):
+    from dcgan.checkpoint import export_generator
+
+    path = export_generator(build(SMALL)[0], SMALL, tmp_path / "g.safetensors", meta={})
+    assert mem.main([str(path)]) == 2
+    assert "--data" in capsys.readouterr().err
+
+
+def test_distance_arrays_and_numbers_are_plain():
+    r = mem.compare(mem.PIXEL, np.array([0.0, 0.0, 0.5]), np.linspace(0.1, 1.0, 100))
+    assert r.flagged and r.frac_close == pytest.approx(2 / 3)
+    json.dumps(r.numbers())
