@@ -95,6 +95,16 @@ class TrainConfig:
     precision: str = "auto"  # bf16 where the hardware has it (AVX512-BF16/AMX, CUDA), else fp32
     channels_last: bool = True  # NHWC convs ran faster on the CPUs and GPUs measured
     device: str = "auto"  # cuda, then mps, then cpu
+    # EMA of G's weights (Yazici et al. 2019): 0.0 = off, as in the chapter. Samples come from
+    # the average, which smooths the step-to-step noise of GAN training away; 0.999 averages
+    # over roughly the last thousand steps once the warm-up is over.
+    ema_decay: float = 0.0  # off by default so the d2l preset stays the chapter exactly
+    # decay at step t is min(ema_decay, (1 + t) / (ema_warmup + t)): the average covers about
+    # the last 1/(ema_warmup - 1) of training, so early samples are never stuck at the init
+    ema_warmup: int = 10  # TensorFlow's ExponentialMovingAverage num_updates rule; 0 = no ramp
+    # DiffAugment (Zhao et al. 2020): a comma list of color, translation, cutout applied to
+    # real and fake images before D; "" = off
+    diffaugment: str = ""  # off by default: it helps small datasets and slows large ones
 
     def validate(self) -> None:
         """Raise ConfigError naming the first bad field."""
@@ -125,6 +135,18 @@ class TrainConfig:
             raise ConfigError(
                 f"train.device={self.device!r} is unknown; use auto, cpu, cuda, cuda:N or mps."
             )
+        if not isinstance(self.ema_decay, (int, float)) or not 0.0 <= self.ema_decay < 1.0:
+            raise ConfigError(
+                f"train.ema_decay={self.ema_decay!r} must lie in [0, 1): 0 turns the average "
+                "off, 0.999 is typical."
+            )
+        if not isinstance(self.ema_warmup, int) or self.ema_warmup < 0:
+            raise ConfigError(
+                f"train.ema_warmup={self.ema_warmup!r} must be a whole number of at least 0."
+            )
+        from .augment import parse_policy  # here, not at the top: augment imports ConfigError
+
+        parse_policy(self.diffaugment)
 
 
 @dataclass
