@@ -139,3 +139,73 @@ def test_distance_arrays_and_numbers_are_plain():
     r = mem.compare(mem.PIXEL, np.array([0.0, 0.0, 0.5]), np.linspace(0.1, 1.0, 100))
     assert r.flagged and r.frac_close == pytest.approx(2 / 3)
     json.dumps(r.numbers())
+
+
+# ---------------------------------------------------------------------- inside the networks
+
+
+def test_filter_tiles_draw_every_filter_with_zero_as_grey():
+    from dcgan import inside
+
+    G, D = build(SMALL, seed=0)
+    tiles = inside.d_first_filters(D, tile=8)  # ndf = 8 filters of 3x4x4 at 2x -> 8 px tiles
+    assert tiles.dtype == np.uint8 and tiles.shape[2] == 3
+    w = torch.zeros(4, 3, 4, 4)
+    w[1, 0] = 1.0  # a pure red filter
+    w[2] = -1.0  # all negative: black
+    grid = inside.filter_tiles(w, tile=4, nrow=4)
+    cells = [grid[2:6, 2 + j * 6 : 6 + j * 6] for j in range(4)]
+    assert (cells[0] == 128).all()  # 0 maps to mid-grey
+    assert (cells[1][..., 0] == 255).all() and (cells[1][..., 1] == 128).all()
+    assert (cells[2] == 0).all()
+    assert inside.g_last_filters(G, tile=8).shape[2] == 3
+    assert inside.g_last_filters(G).shape != inside.g_last_filters(G, tile=8).shape
+
+
+def test_feature_maps_follow_each_network_layer_by_layer():
+    from dcgan import inside
+    from dcgan.latent import sample_z
+
+    G, D = build(SMALL, seed=0)
+    g_maps = inside.feature_maps(G, sample_z(1, SMALL.nz, 0), max_channels=4)
+    assert [m.shape for m in g_maps][0] == (32, 4, 4)  # (ngf*4) x 4 x 4
+    assert g_maps[-1].shape == (3, 32, 32) and g_maps[-1].channels == []  # the picture
+    assert all(len(m.channels) <= 4 and m.grid.dtype == np.uint8 for m in g_maps[:-2])
+    img = torch.rand(1, 3, 32, 32) * 2 - 1
+    d_maps = inside.feature_maps(D, img)
+    assert d_maps[0].shape == (8, 16, 16) and d_maps[-1].grid is None
+    assert d_maps[-1].value == pytest.approx(D.eval()(img).item(), abs=1e-5)
+    with pytest.raises(ValueError, match="one sample"):
+        inside.feature_maps(D, torch.zeros(2, 3, 32, 32))
+
+
+def _forced_dead_D(activation: str) -> nn.Sequential:
+    """A paper-recipe D whose block 1 has its first 5 of 16 BatchNorm biases at -100."""
+    cfg = ModelConfig(
+        image_size=32, ngf=8, ndf=8, nz=16, d_first_bn=False, init="paper", d_activation=activation
+    )
+    D = build(cfg, seed=0)[1]
+    with torch.no_grad():
+        D[1][1].bias[:5] = -100.0  # block 1: Conv, BN(16), activation
+    return D
+
+
+def test_dead_unit_fractions_count_units_that_never_fire():
+    from dcgan import inside
+
+    images = make_shapes(32, n=64, seed=1).images
+    D = _forced_dead_D("relu")
+    before = {k: v.clone() for k, v in D.state_dict().items()}
+    dead = inside.dead_unit_fractions(D, images)
+    assert set(dead) == {"block0", "block1", "block2"}
+    assert dead["block1"] == pytest.approx(5 / 16)
+    assert dead["block0"] == 0.0 and dead["block2"] < 1.0
+    # the measurement leaves D exactly as it was: weights, running statistics, mode
+    assert all(torch.equal(before[k], v) for k, v in D.state_dict().items())
+    assert D.training
+    # eval-mode BatchNorm (running statistics) sees the same forced units dead
+    assert inside.dead_unit_fractions(D, images, batch_stats=False)["block1"] >= 5 / 16
+    # the count is about the activation's input, so LeakyReLU reports the same units
+    assert inside.dead_unit_fractions(_forced_dead_D("leaky_relu"), images) == dead
+    healthy = inside.dead_unit_fractions(build(SMALL, seed=0)[1], images)
+    assert all(v == 0.0 for v in healthy.values())
