@@ -9,14 +9,14 @@ from pathlib import Path
 
 import streamlit as st
 
-from pages import common
+from ui import nav
 
-# Hidden: every page draws the same links itself (common.page_setup), so a deep link opened
+# Hidden: every page draws the same links itself (nav.page_setup), so a deep link opened
 # before app.py ever ran (Streamlit then runs the page file alone) looks the same.
 page = st.navigation(
     [
         st.Page(path, title=title, icon=icon, url_path=Path(path).stem, default=i == 0)
-        for i, (path, title, icon) in enumerate(common.PAGES)
+        for i, (path, title, icon) in enumerate(nav.PAGES)
     ],
     position="hidden",
 )

@@ -8,7 +8,7 @@ Three checks, each a pure function on plain lists and arrays (no UI imports):
 - sample diversity falls (mode collapse): the fixed-noise samples become alike even though
   their noise vectors differ.
 
-`check(snapshot)` runs all three on a `dcgan.train.Snapshot` and returns a list of `Hint`s.
+`check(config, history, diversity)` runs all three on a run's series and returns a list of `Hint`s.
 Losses are compared per example, so the chapter's summed BCE and the paper's mean BCE share
 the same thresholds.
 """
@@ -16,6 +16,7 @@ the same thresholds.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -134,19 +135,23 @@ def mode_collapse(steps: list[int], values: list[float]) -> Hint | None:
     return None
 
 
-def check(snap, diversity: tuple[list[int], list[float]] | None = None) -> list[Hint]:
-    """Every hint for a dcgan.train.Snapshot; one 'ok' hint when nothing is wrong.
+def check(
+    config: dict | None,
+    history: Callable[[str], Sequence[float]],
+    diversity: tuple[list[int], list[float]] = ([], []),
+) -> list[Hint]:
+    """Every hint for a run; one 'ok' hint when nothing is wrong.
 
-    `diversity` may carry a precomputed diversity_series (the Train page caches it per frame).
+    `history(key)` gives a metric's values (a run reader's downsampled series will do);
+    `diversity` is (steps, values), e.g. diversity_series() of the run's timeline.
     """
-    cfg = snap.config or {}
+    cfg = config or {}
     train = cfg.get("train", {})
     reduction = train.get("loss_reduction", "mean")
     batch = int(train.get("batch_size", 1))
-    tile = int(cfg.get("model", {}).get("image_size", 64))
-    loss_D = per_example(snap.history("loss_D"), reduction, batch)
-    loss_G = per_example(snap.history("loss_G"), reduction, batch)
-    D_G_z = np.asarray(snap.history("D_G_z1"), dtype=np.float64)
+    loss_D = per_example(history("loss_D"), reduction, batch)
+    loss_G = per_example(history("loss_G"), reduction, batch)
+    D_G_z = np.asarray(history("D_G_z1"), dtype=np.float64)
     if len(loss_D) < MIN_STEPS:
         return [
             Hint(
@@ -161,7 +166,7 @@ def check(snap, diversity: tuple[list[int], list[float]] | None = None) -> list[
         for h in (
             d_collapse(loss_D, D_G_z),
             g_climbing(loss_G),
-            mode_collapse(*(diversity or diversity_series(snap.timeline, tile))),
+            mode_collapse(*diversity),
         )
         if h is not None
     ]

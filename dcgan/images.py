@@ -52,6 +52,12 @@ def png_bytes(img: Image.Image | np.ndarray) -> bytes:
     return buf.getvalue()
 
 
+def png_array(data: bytes) -> np.ndarray:
+    """Decode PNG bytes (a run's grid) into an (H, W, 3) uint8 array."""
+    with Image.open(io.BytesIO(data)) as img:
+        return np.asarray(img.convert("RGB"))
+
+
 def gif_bytes(frames: list[np.ndarray], ms_per_frame: int = 200, scale: int = 1) -> bytes:
     """Encode (H,W,3) uint8 frames as a looping animated GIF."""
     if not frames:

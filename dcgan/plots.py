@@ -177,6 +177,20 @@ def throughput_figure(steps, examples_per_sec, device: str = "") -> go.Figure:
     )
 
 
+def mark_events(fig: go.Figure, events: list[dict]) -> go.Figure:
+    """Dashed vertical lines where a run's hyperparameters changed, labelled with the change."""
+    for e in events[-20:]:  # a teacher's handful; a script's thousand would hide the chart
+        label = ", ".join(f"{k} {v:g}" for k, v in e.items() if k in ("lr", "beta1", "delay"))
+        fig.add_vline(
+            x=e.get("step", 0),
+            line_dash="dash",
+            line_color="#888",
+            annotation_text=label,
+            annotation_position="top left",
+        )
+    return fig
+
+
 def diversity_figure(steps, values) -> go.Figure:
     """Spread of the fixed-noise samples over training; a fall signals mode collapse."""
     fig = go.Figure(go.Scatter(x=list(steps), y=list(values), mode="lines+markers"))

@@ -4,9 +4,9 @@ import numpy as np
 import streamlit as st
 
 from dcgan import explain, plots
-from pages import common
+from ui import jobs, nav
 
-common.page_setup()
+nav.page_setup()
 
 st.title("Activations")
 st.markdown(
@@ -15,7 +15,7 @@ st.markdown(
     "negative inputs, which matters for D: its gradient is the only signal G ever gets."
 )
 
-cfg, source = common.current_config()
+cfg, source = jobs.current_config()
 m = cfg.model
 current = 0.0 if m.d_activation == "relu" else float(m.leaky_alpha)
 act = "ReLU" if m.d_activation == "relu" else f"LeakyReLU(α = {current:g})"

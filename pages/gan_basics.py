@@ -6,9 +6,9 @@ import streamlit as st
 
 from dcgan import gan2d, plots
 from dcgan.config import ConfigError
-from pages import common
+from ui import nav
 
-common.page_setup()
+nav.page_setup()
 
 st.title("GAN basics")
 GAN_URL = "https://d2l.ai/chapter_generative-adversarial-networks/gan.html"

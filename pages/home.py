@@ -4,9 +4,9 @@ import pandas as pd
 import streamlit as st
 
 from dcgan import architecture, plots
-from pages import common
+from ui import device, jobs, nav
 
-common.page_setup()
+nav.page_setup()
 
 st.title("DCGAN Playground")
 st.markdown(
@@ -22,7 +22,7 @@ every page runs the chapter's code, and every number comes from the real model.
 """
 )
 
-cfg, source = common.current_config()
+cfg, source = jobs.current_config()
 m = cfg.model
 st.subheader("The two networks, layer by layer")
 st.caption(
@@ -51,7 +51,7 @@ with st.expander("The same as tables"):
             hide_index=True,
         )
 
-d = common.device_info()
+d = device.device_info()
 st.subheader("Where it runs")
 c1, c2, c3 = st.columns(3)
 c1.metric("Device", d["device"])
@@ -73,5 +73,5 @@ NEXT = {
     "pages/gan_basics.py": "the simplest GAN, on 2-D points",
 }
 cols = st.columns(2)
-for i, (path, title, icon) in enumerate(p for p in common.PAGES if p[0] in NEXT):
+for i, (path, title, icon) in enumerate(p for p in nav.PAGES if p[0] in NEXT):
     cols[i % 2].page_link(path, label=f"{title}: {NEXT[path]}", icon=icon)

@@ -10,9 +10,9 @@ import torch
 
 from dcgan import latent, plots
 from dcgan.images import gif_bytes, grid_array, to_uint8
-from pages import common
+from ui import generators, nav
 
-common.page_setup()
+nav.page_setup()
 
 st.title("Latent space")
 st.markdown(
@@ -21,7 +21,7 @@ st.markdown(
     "averages of concepts."
 )
 
-gen = common.generator_picker()
+gen = generators.generator_picker()
 if gen is None:
     st.stop()
 G, m = gen.G, gen.cfg

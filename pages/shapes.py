@@ -6,9 +6,9 @@ import streamlit as st
 
 from dcgan import architecture, explain, plots
 from dcgan.config import ConfigError
-from pages import common
+from ui import jobs, nav
 
-common.page_setup()
+nav.page_setup()
 
 st.title("Shapes")
 st.markdown(
@@ -93,7 +93,7 @@ else:
     )
 
 st.subheader("The current model, layer by layer")
-cfg, source = common.current_config()
+cfg, source = jobs.current_config()
 st.caption(
     f"Output shapes from a real forward pass of the model in {source}; the formula column "
     "predicts each size from the layer's k, s and p, and the check column compares the two."

@@ -1,0 +1,168 @@
+"""The generator picker of the Train, Latent and lab pages: shipped, live, saved or uploaded.
+
+A choice is a small typed value (GeneratorChoice), not a string with a magic prefix, so a new
+kind of source is a new enum member that every `match` must handle.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+
+import streamlit as st
+import torch
+
+from dcgan import checkpoint as ckpt
+from dcgan import models, pretrained, runs
+from dcgan.config import ModelConfig, preset
+from ui.jobs import DEFAULT_PRESET, current_job, runs_dir, saved_checkpoints
+
+
+class Kind(StrEnum):
+    """Where a generator comes from."""
+
+    SHIPPED = "shipped"  # checkpoints/*.safetensors, with a model card
+    LIVE = "live"  # the training job's latest snapshot (generator.safetensors in its run)
+    FILE = "file"  # a saved run file or an upload
+    UNTRAINED = "untrained"  # random weights: every page works with nothing trained
+
+
+@dataclass(frozen=True)
+class GeneratorChoice:
+    """One option of the picker: its kind and what it refers to (a name or a path)."""
+
+    kind: Kind
+    ref: str = ""
+
+
+@dataclass(frozen=True)
+class Loaded:
+    """A generator ready to sample, with what a user should know about it."""
+
+    G: torch.nn.Module
+    cfg: ModelConfig
+    label: str
+    note: str = ""  # shown as an info box: e.g. why the images are noise
+
+
+UNTRAINED = GeneratorChoice(Kind.UNTRAINED)
+LIVE = GeneratorChoice(Kind.LIVE)
+
+
+@st.cache_resource(show_spinner=False, max_entries=8)
+def _file_generator(path: str, mtime_ns: int):
+    """Load a .pt or .safetensors generator once per file version (weights_only inside)."""
+    return ckpt.load_generator(path)
+
+
+@st.cache_resource(show_spinner=False)
+def _untrained_generator():
+    """A randomly initialised classroom generator."""
+    cfg = preset(DEFAULT_PRESET).model
+    return models.build(cfg, seed=0)[0].eval(), cfg
+
+
+def _live_snapshot() -> Path | None:
+    """The live (or newest) run's generator snapshot, if it wrote one."""
+    job = current_job()
+    if job is None:
+        return None
+    path = job.dir / runs.GENERATOR
+    return path if path.exists() else None
+
+
+def generator_options() -> dict[GeneratorChoice, str]:
+    """Every generator this server can offer right now, with its label."""
+    opts = {GeneratorChoice(Kind.SHIPPED, n): f"Shipped: {n}" for n in pretrained.available()}
+    snap = _live_snapshot()
+    if snap is not None:
+        job = current_job()
+        st_ = job.status()
+        opts[LIVE] = f"Training job: {job.dir.name}, step {st_.get('step', 0)} ({st_['status']})"
+    for p in st.session_state.get("uploaded_generators", []):
+        opts[GeneratorChoice(Kind.FILE, p)] = f"Uploaded: {Path(p).name.split('-', 1)[-1]}"
+    for p in saved_checkpoints(12):
+        if p.name == runs.GENERATOR:
+            continue  # a run's live snapshot is the 'Training job' option or its last.pt
+        try:
+            rel = p.relative_to(runs_dir())
+        except ValueError:
+            rel = p
+        opts[GeneratorChoice(Kind.FILE, str(p))] = f"Saved: {rel}"
+    opts[UNTRAINED] = "Untrained (random weights)"
+    return opts
+
+
+def load_choice(choice: GeneratorChoice) -> Loaded:
+    """Load the generator a choice names; raises CheckpointError for a bad or missing file."""
+    match choice.kind:
+        case Kind.SHIPPED:
+            G, cfg, meta = pretrained.load(choice.ref)
+            steps = meta.get("step", "?")
+            return Loaded(G, cfg, f"shipped generator '{choice.ref}' (trained {steps} steps)")
+        case Kind.LIVE:
+            path = _live_snapshot()
+            if path is None:
+                raise ckpt.CheckpointError("the training job has no weights yet; start one first.")
+            G, cfg, meta = _file_generator(str(path), path.stat().st_mtime_ns)
+            step = int(meta.get("step", 0) or 0)
+            note = ""
+            if step < 100:
+                note = (
+                    f"The training job is only at step {step}: its samples are still blobs. "
+                    "They sharpen as it trains; come back in a minute."
+                )
+            return Loaded(G, cfg, f"the training job at step {step}", note)
+        case Kind.FILE:
+            path = Path(choice.ref)
+            if not path.exists():
+                raise ckpt.CheckpointError(f"{path.name} is gone; pick another generator.")
+            G, cfg, meta = _file_generator(str(path), path.stat().st_mtime_ns)
+            return Loaded(G, cfg, f"{path.name} (step {meta.get('step', '?')})")
+        case Kind.UNTRAINED:
+            G, cfg = _untrained_generator()
+            return Loaded(
+                G,
+                cfg,
+                "an untrained generator",
+                "No trained generator is selected, so these images are what random weights "
+                "make: smooth noise. Start a run on the Train page (a minute on the shapes "
+                "gives recognisable shapes), then pick 'Training job' here, or load a shipped "
+                "generator.",
+            )
+    raise ckpt.CheckpointError(f"unknown generator kind {choice.kind!r}.")
+
+
+def default_choice(options: dict[GeneratorChoice, str]) -> GeneratorChoice:
+    """The session's chosen model, else a shipped one, else the live job, else the first."""
+    chosen = st.session_state.get("active_generator")
+    if chosen in options:
+        return chosen
+    shipped = pretrained.default_name()
+    if shipped and GeneratorChoice(Kind.SHIPPED, shipped) in options:
+        return GeneratorChoice(Kind.SHIPPED, shipped)
+    if LIVE in options:
+        return LIVE
+    return next(iter(options))
+
+
+def generator_picker(label: str = "Generator", key: str = "gen_choice") -> Loaded | None:
+    """A selectbox over generator_options(); the loaded generator, or None after an error."""
+    options = generator_options()
+    if st.session_state.get(key) not in options:
+        st.session_state[key] = default_choice(options)
+    choice = st.selectbox(
+        label,
+        list(options),
+        format_func=lambda c: options.get(c, str(c)),
+        key=key,
+        help="Shipped generators live in checkpoints/*.safetensors; saved runs in "
+        "checkpoints/runs/; the training job's weights update as it trains.",
+    )
+    st.session_state["active_generator"] = choice
+    try:
+        return load_choice(choice)
+    except ckpt.CheckpointError as e:
+        st.error(f"Could not load that generator: {e}")
+        return None

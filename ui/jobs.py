@@ -1,0 +1,158 @@
+"""The server's view of training: the runs folder, the live job's handle, and one shared reader
+per run so that a class of viewers costs about what one viewer costs.
+
+Every session reads the same SharedRun (a cache_resource): it tails the run folder at most
+once per REFRESH_S whoever asks, and builds each chart once per new data for all sessions.
+The sample grid travels as the PNG bytes the job wrote, so it is never re-encoded here.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+
+import streamlit as st
+
+from dcgan import health, plots, pretrained, runs
+from dcgan.config import Config, preset
+from dcgan.images import png_array
+from dcgan.job import RunHandle, current_run, start_job
+
+DEFAULT_PRESET = "classroom-cpu"  # works offline on a laptop CPU within a minute
+REFRESH_S = 0.4  # a shared reader looks at the folder at most this often, for all sessions
+
+
+def runs_dir() -> Path:
+    """Where runs go: $DCGAN_RUNS_DIR, else checkpoints/runs (gitignored)."""
+    return Path(os.environ.get("DCGAN_RUNS_DIR") or pretrained.CHECKPOINT_DIR / "runs")
+
+
+def current_job() -> RunHandle | None:
+    """The live job of the runs folder (whoever started it: this server, another, the CLI),
+    else the newest run."""
+    return current_run(runs_dir())
+
+
+def start(cfg: Config, resume: str | Path | None = None) -> RunHandle:
+    """Start a job process in a new run folder; raises JobBusy while one is live."""
+    return start_job(cfg, runs_dir(), resume=resume)
+
+
+class SharedRun:
+    """One run folder's reader, shared by every session and refreshed at most every REFRESH_S."""
+
+    def __init__(self, run_dir: str):
+        self.reader = runs.RunReader(run_dir)
+        self.lock = threading.Lock()
+        self.checked = 0.0
+        self.version = 0  # grows when rows or a new grid arrive: the figures' cache key
+        self.state: dict = {}
+        self.grid: tuple[int, bytes] | None = None
+        self._grid_mtime = 0
+        self._figs: dict = {}
+        self._diversity: dict[int, float] = {}
+
+    def refresh(self) -> dict:
+        """Status, reading new rows and the newest grid if REFRESH_S has passed; cheap otherwise."""
+        with self.lock:
+            now = time.monotonic()
+            if now - self.checked >= REFRESH_S:
+                self.checked = now
+                self.state = self.reader.status()
+                if self.reader.update():
+                    self.version += 1
+                try:
+                    mtime = (self.reader.dir / runs.GRID).stat().st_mtime_ns
+                except OSError:
+                    mtime = 0
+                if mtime != self._grid_mtime:
+                    got = self.reader.latest_grid()
+                    if got is not None:
+                        self.grid, self._grid_mtime = got, mtime
+                        self.version += 1
+            return self.state
+
+    def series(self, key: str) -> tuple[list[float], list[float]]:
+        """(steps, values) of one metric, at most ~1,000 points."""
+        with self.lock:
+            return self.reader.points(key)
+
+    def figures(self, smoothing: float, device: str) -> tuple:
+        """The four live charts, built once per (data version, smoothing) for every session."""
+        key = (self.version, round(smoothing, 2))
+        with self.lock:
+            if key not in self._figs:
+                p = self.reader.points
+                marks = [e for e in self.reader.events if e.get("kind") == "set"]
+                steps, loss_D = p("loss_D")
+                figs = (
+                    plots.loss_figure(steps, loss_D, p("loss_G")[1], smoothing),
+                    plots.d_outputs_figure(steps, p("D_x")[1], p("D_G_z1")[1], smoothing),
+                    plots.grad_norm_figure(
+                        steps, p("grad_norm_G")[1], p("grad_norm_D")[1], smoothing
+                    ),
+                    plots.throughput_figure(steps, p("examples_per_sec")[1], device),
+                )
+                for fig in figs[:2]:
+                    plots.mark_events(fig, marks)
+                self._figs = {key: figs}  # older keys are never asked for again
+            return self._figs[key]
+
+    def diversity(self, tile: int) -> tuple[list[int], list[float]]:
+        """Sample diversity of every timeline frame; each frame is scored once."""
+        frames = self.reader.timeline()
+        with self.lock:
+            for step, path in frames:
+                if step not in self._diversity:
+                    try:
+                        grid = png_array(path.read_bytes())
+                    except OSError:
+                        continue
+                    self._diversity[step] = health.diversity(health.grid_tiles(grid, tile))
+            steps = [s for s, _ in frames if s in self._diversity]
+            return steps, [self._diversity[s] for s in steps]
+
+    def hints(self, config: dict, tile: int) -> list:
+        """Health hints from the downsampled history and the diversity series."""
+        return health.check(config, lambda k: self.series(k)[1], self.diversity(tile))
+
+
+@st.cache_resource(show_spinner=False, max_entries=16)
+def shared_run(run_dir: str) -> SharedRun:
+    """The one SharedRun of a run folder in this server."""
+    return SharedRun(run_dir)
+
+
+def job_summary(config: dict | None) -> str:
+    """'classroom-cpu on shapes, batch 64, lr 0.0005' for a run's config."""
+    c = config or {}
+    t, d = c.get("train", {}), c.get("data", {})
+    return (
+        f"{c.get('preset', '?')} on {d.get('source', '?')}, batch {t.get('batch_size')}, "
+        f"lr {t.get('lr')}, β1 {t.get('beta1')}"
+    )
+
+
+def current_config() -> tuple[Config, str]:
+    """The model the user is looking at: the job's, else the Train page's, else the preset."""
+    job = current_job()
+    if job is not None and job.alive:
+        return job.config(), "the current training job"
+    if "train_cfg" in st.session_state:
+        return Config.from_dict(st.session_state["train_cfg"]), "the Train page's settings"
+    return preset(DEFAULT_PRESET), f"the {DEFAULT_PRESET} preset"
+
+
+def saved_checkpoints(limit: int = 30) -> list[Path]:
+    """Checkpoints and generator exports under runs_dir(), newest first."""
+    root = runs_dir()
+    if not root.is_dir():
+        return []
+    files = [
+        p
+        for p in root.rglob("*")
+        if p.suffix in (".pt", ".safetensors") and p.is_file() and not p.name.startswith(".")
+    ]
+    return sorted(files, key=lambda p: p.stat().st_mtime, reverse=True)[:limit]

@@ -1,0 +1,53 @@
+"""The page list and what every page draws first: config, sidebar links, the job's status."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from ui.device import device_line
+from ui.jobs import current_job
+
+ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
+
+# (file, title, icon): app.py registers these with st.navigation, page_setup() links them.
+# Material icons ship inside Streamlit's frontend, so they work offline.
+PAGES = (
+    ("pages/home.py", "Home", ":material/home:"),
+    ("pages/data.py", "Data", ":material/photo_library:"),
+    ("pages/train.py", "Train", ":material/model_training:"),
+    ("pages/activations.py", "Activations", ":material/show_chart:"),
+    ("pages/shapes.py", "Shapes", ":material/straighten:"),
+    ("pages/latent.py", "Latent space", ":material/explore:"),
+    ("pages/gan_basics.py", "GAN basics", ":material/scatter_plot:"),
+)
+
+
+def page_setup() -> None:
+    """Page config, the sidebar's page links and status: the first call of every page.
+
+    The links are drawn here rather than by st.navigation because Streamlit runs a deep link
+    that arrives before any session ran app.py as a bare pages/ script (its pre-st.navigation
+    mode); drawing the sidebar from every page makes both modes look and work the same."""
+    icon = str(ICON) if ICON.exists() else None  # a local file: no request leaves the machine
+    st.set_page_config(page_title="DCGAN Playground", page_icon=icon, layout="wide")
+    with st.sidebar:
+        st.markdown("### DCGAN Playground")
+        for path, title, icon_name in PAGES:
+            st.page_link(path, label=title, icon=icon_name)
+        st.divider()
+        sidebar_status()
+
+
+@st.fragment(run_every=2)
+def sidebar_status() -> None:
+    """The device and the job's progress, refreshed every two seconds on every page."""
+    job = current_job()
+    if job is not None:
+        s = job.status()
+        st.caption(
+            f"Training job: **{s.get('status')}**, step {s.get('step', 0):,}/"
+            f"{s.get('total_steps') or 0:,}"
+        )
+    st.caption(f"Device: {device_line()}")
