@@ -171,6 +171,8 @@ def load(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> d
         # TypeError and friends: a field of the wrong type (a string where a number goes)
         raise CheckpointError(f"{path.name} carries an invalid config: {e}") from e
     _check_weights(state["G"], "generator", path.name)
+    if "G_ema" in state:
+        _check_weights(state["G_ema"], "averaged generator", path.name)
     if "D" in state:
         _check_weights(state["D"], "discriminator", path.name)
     return state
@@ -183,7 +185,10 @@ def export_generator(
     half: bool = True,
     meta: dict | None = None,
 ) -> Path:
-    """Save G's weights as safetensors with the model config (and meta) in the metadata."""
+    """Save G's weights as safetensors with the model config (and meta) in the metadata.
+
+    Pass Trainer.sampling_generator() (G_ema when the EMA is on), the generator samples show.
+    """
     sd = G.state_dict() if isinstance(G, torch.nn.Module) else G
     tensors = {}
     for k, v in sd.items():
@@ -233,7 +238,11 @@ def load_generator(
     device: str | torch.device = "cpu",
     expected: ModelConfig | None = None,
 ) -> tuple[torch.nn.Module, ModelConfig, dict]:
-    """Rebuild a generator (eval mode, fp32) from a .safetensors export or a full .pt checkpoint."""
+    """Rebuild a generator (eval mode, fp32) from a .safetensors export or a full .pt checkpoint.
+
+    From a .pt the EMA generator (G_ema) is preferred when the run kept one; meta["weights"]
+    says which. An export holds whichever generator its caller passed (the sampling one).
+    """
     path = Path(path)
     if path.suffix == ".safetensors":
         meta = read_metadata(path)
@@ -254,7 +263,9 @@ def load_generator(
     else:
         state = load(path)
         cfg = Config.from_dict(state["config"]).model
-        sd, meta = state["G"], {"step": str(state.get("step", 0))}
+        # the weight average samples better (dcgan.trainer); checkpoints before it hold only G
+        sd, meta = state.get("G_ema", state["G"]), {"step": str(state.get("step", 0))}
+        meta["weights"] = "G_ema" if "G_ema" in state else "G"
     check_model(cfg, expected, path.name)
     _check_weights(sd, "generator", path.name)
     _check_shapes(sd, cfg, path.name)
