@@ -7,9 +7,9 @@ import streamlit as st
 
 from dcgan import data as dcdata
 from dcgan.images import grid_array
-from pages import common
+from ui import jobs, nav, uploads
 
-common.page_setup()
+nav.page_setup()
 
 st.title("Data")
 st.markdown(
@@ -18,7 +18,7 @@ st.markdown(
 )
 
 SOURCES = {
-    **common.SOURCE_LABELS,
+    **{s.name: s.picker_label for s in dcdata.SOURCES},
     "folder": "An image folder on this machine",
     "upload": "Upload a zip of images",
 }
@@ -26,25 +26,16 @@ c1, c2 = st.columns([3, 1])
 choice = c1.radio(
     "Dataset", list(SOURCES), format_func=SOURCES.get, key="data_choice", horizontal=True
 )
-current = common.current_config()[0].model.image_size
+current = jobs.current_config()[0].model.image_size
 size = c2.selectbox(
     "Image size", (32, 64, 128), index=(32, 64, 128).index(current), key="data_size"
 )
 
 source, classes = None, None
-if choice in ("shapes", "pokemon", "anime-faces", "fashion-mnist"):
+if choice in dcdata.SOURCES_BY_NAME:
     source = choice
-if choice == "pokemon":
-    st.caption(
-        "Downloaded once from d2l.ai (about 70 MB) with a sha1 check. Offline, set "
-        "DCGAN_POKEMON_URL to a local copy (file:///path/to/pokemon.zip)."
-    )
-elif choice == "anime-faces":
-    st.caption(
-        "Needs a local copy (Kaggle login): set DCGAN_ANIME_FACES to its zip or folder, or "
-        "upload a zip below."
-    )
-elif choice == "fashion-mnist":
+    st.caption(dcdata.SOURCES_BY_NAME[choice].description)
+if choice == "fashion-mnist":
     picked = st.multiselect(
         "Classes (empty keeps all ten)",
         list(range(10)),
@@ -64,7 +55,7 @@ elif choice == "folder":
 elif choice == "upload":
     up = st.file_uploader("Zip of images (ImageFolder layout or flat)", type=["zip"])
     if up is not None:
-        source = str(common.save_upload(up.name, up.getvalue()))
+        source = str(uploads.save_upload(up.name, up.getvalue()))
 
 request = (source, size, classes)
 auto = source == "shapes"  # built in and fast: shown at once; others wait for a click

@@ -24,6 +24,7 @@ import gradio as gr  # noqa: E402
 import torch  # noqa: E402
 
 from dcgan import explain, latent, plots, pretrained  # noqa: E402
+from dcgan.data import source_label  # noqa: E402
 from dcgan.images import grid_image, numbered_grid_image  # noqa: E402
 from dcgan.models import trace_shapes  # noqa: E402
 
@@ -142,6 +143,8 @@ def model_info(name):
         f"**{name}**: {cfg.image_size}×{cfg.image_size} images from a {cfg.nz}-d latent, "
         f"{params / 1e6:.1f} M parameters (ngf {cfg.ngf}).",
     ]
+    if "dataset" in meta:  # the name the Streamlit pages show too
+        meta = {**meta, "dataset": source_label(meta["dataset"])}
     facts = [
         f"{k.replace('_', ' ')}: {meta[k]}"
         for k in ("dataset", "preset", "step", "wall_seconds", "device")

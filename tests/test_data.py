@@ -121,6 +121,20 @@ def run_cli(*args, env=None):
     )
 
 
+def test_every_listed_source_is_one_load_knows():
+    """The UIs list data.SOURCES; load's refusal of an unknown name offers exactly those."""
+    with pytest.raises(DataError) as e:
+        load("no-such-source")
+    offered = str(e.value).split("not one of ", 1)[1].split(" and no such", 1)[0]
+    assert offered.split(", ") == [s.name for s in data.SOURCES]
+    for s in data.SOURCES:
+        data.check_path_allowed(s.name)  # a named source is never refused as a path
+        assert s.label and s.description.endswith(".")
+    assert data.source_label("/some/where/faces.zip") == "faces.zip"
+    offline = [s.name for s in data.SOURCES if s.offline]
+    assert "shapes" in offline and "pokemon" not in offline
+
+
 def test_data_cli_prints_summary_and_writes_grid(tmp_path):
     out = tmp_path / "grid.png"
     r = run_cli("dcgan.data", "shapes", "--size", "32", "--grid", str(out))

@@ -44,8 +44,12 @@ from .sources import (
     NAMED_SOURCES,
     POKEMON_SHA1,
     POKEMON_URL,
+    SOURCES,
+    SOURCES_BY_NAME,
+    Source,
     allowed_roots,
     check_path_allowed,
+    source_label,
 )
 
 __all__ = [
@@ -62,9 +66,12 @@ __all__ = [
     "SHAPE_COLOURS",
     "SHAPE_KINDS",
     "SHAPE_SIZES",
+    "SOURCES",
+    "SOURCES_BY_NAME",
     "DataError",
     "ImageSet",
     "Progress",
+    "Source",
     "ZipLimits",
     "allowed_roots",
     "check_path_allowed",
@@ -77,6 +84,7 @@ __all__ = [
     "read_folder",
     "read_zip",
     "sha1_of",
+    "source_label",
     "to_model_range",
     "to_rgb",
 ]

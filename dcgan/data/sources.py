@@ -10,6 +10,7 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
@@ -38,7 +39,62 @@ FASHION_CLASSES = (
     "Ankle boot",
 )
 
-NAMED_SOURCES = ("shapes", "pokemon", "anime-faces", "fashion-mnist")
+
+@dataclass(frozen=True)
+class Source:
+    """A named dataset as every UI shows it; the one list is SOURCES below."""
+
+    name: str  # what configs, checkpoints and the CLI call it
+    label: str  # what a picker shows
+    offline: bool  # True when it never needs the network (built in, or a local copy)
+    description: str  # one line: where the images come from and how to get them offline
+
+    @property
+    def picker_label(self) -> str:
+        """The label with what it costs to use, e.g. 'Pokemon (d2l) · downloads once'."""
+        return f"{self.label} · {'offline' if self.offline else 'downloads once'}"
+
+
+SOURCES = (
+    Source(
+        "shapes",
+        "Built-in shapes",
+        True,
+        "Coloured circles, squares and triangles drawn here, with known attributes; "
+        "no download, so it works anywhere.",
+    ),
+    Source(
+        "pokemon",
+        "Pokemon (d2l)",
+        False,
+        "The chapter's sprites, downloaded once from d2l.ai (about 70 MB) with a sha1 check. "
+        "Offline, set DCGAN_POKEMON_URL to a local copy (file:///path/to/pokemon.zip).",
+    ),
+    Source(
+        "anime-faces",
+        "Anime faces",
+        True,
+        "Faces from Kaggle, which needs a login, so never downloaded: set DCGAN_ANIME_FACES "
+        "to its zip or folder, or put anime_faces_64.zip in the shared or data folder.",
+    ),
+    Source(
+        "fashion-mnist",
+        "Fashion-MNIST",
+        False,
+        "Ten classes of 28x28 clothing photos, downloaded once by torchvision. Offline, set "
+        "DCGAN_FASHION_MNIST_DIR to a folder holding its four .gz files.",
+    ),
+)
+SOURCES_BY_NAME = {s.name: s for s in SOURCES}
+NAMED_SOURCES = tuple(SOURCES_BY_NAME)  # the names alone, in menu order
+
+
+def source_label(source: str, picker: bool = False) -> str:
+    """A named source's label (its picker_label when picker); a path's file or folder name."""
+    named = SOURCES_BY_NAME.get(source)
+    if named is None:
+        return Path(source).name
+    return named.picker_label if picker else named.label
 
 
 def allowed_roots() -> list[Path]:
