@@ -234,10 +234,31 @@ def test_real_anime_faces(shared_data, monkeypatch):
     assert len(s) == 500 and s.images.shape[1:] == (3, 64, 64)
 
 
-def test_anime_faces_missing_explains_how_to_get_it(data_dir, monkeypatch):
+def test_anime_faces_missing_explains_how_to_get_it(data_dir, tmp_path, monkeypatch):
     monkeypatch.delenv("DCGAN_ANIME_FACES", raising=False)
+    monkeypatch.setenv("DCGAN_SHARED_DATA", str(tmp_path / "empty"))
     with pytest.raises(DataError, match="Kaggle"):
         load("anime-faces")
+    monkeypatch.setenv("DCGAN_ANIME_FACES", str(tmp_path / "typo.zip"))
+    with pytest.raises(DataError, match="DCGAN_ANIME_FACES=.*typo.zip does not exist"):
+        load("anime-faces")
+
+
+def test_anime_faces_found_in_the_shared_folder_without_the_env(shared_data, monkeypatch):
+    """One rule for the loader and the bench: the shared folder's copy needs no variable."""
+    monkeypatch.delenv("DCGAN_ANIME_FACES", raising=False)
+    monkeypatch.setenv("DCGAN_SHARED_DATA", str(shared_data))
+    assert data.find_anime_faces() == shared_data / "anime_faces_64.zip"
+    assert len(load("anime-faces", size=64, limit=50)) == 50
+
+
+def test_anime_faces_in_the_data_cache_are_found(data_dir, tmp_path, monkeypatch):
+    monkeypatch.delenv("DCGAN_ANIME_FACES", raising=False)
+    monkeypatch.setenv("DCGAN_SHARED_DATA", str(tmp_path / "empty"))
+    assert data.find_anime_faces() is None
+    make_folder(data_dir / "anime_faces", n_per_class=2, broken=0)
+    assert data.find_anime_faces() == data_dir / "anime_faces"
+    assert len(load("anime-faces", size=16)) == 4
 
 
 def test_ui_paths_are_limited_to_allowed_roots(tmp_path, monkeypatch):

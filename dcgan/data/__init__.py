@@ -49,6 +49,8 @@ from .sources import (
     Source,
     allowed_roots,
     check_path_allowed,
+    find_anime_faces,
+    shared_data_dir,
     source_label,
 )
 
@@ -78,12 +80,14 @@ __all__ = [
     "data_dir",
     "decode_image",
     "download",
+    "find_anime_faces",
     "load",
     "main",
     "make_shapes",
     "read_folder",
     "read_zip",
     "sha1_of",
+    "shared_data_dir",
     "source_label",
     "to_model_range",
     "to_rgb",

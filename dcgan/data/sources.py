@@ -21,11 +21,13 @@ from .imageset import DataError, ImageSet, Progress
 
 POKEMON_URL = "http://d2l-data.s3-accelerate.amazonaws.com/pokemon.zip"
 POKEMON_SHA1 = "c065c0e2593b8b161a2d7873e42418bf6a21106c"
+ANIME_FACES_FILE = "anime_faces_64.zip"  # the name looked for in the shared and data folders
 ANIME_FACES_HELP = (
     "The Anime Face dataset is on Kaggle (splcher/animefacedataset) and needs a Kaggle login, "
     "so it is not downloaded automatically. Download it, then set DCGAN_ANIME_FACES to the zip "
     "or folder, or put it at {path}."
 )
+REPO_ROOT = Path(__file__).resolve().parents[2]
 FASHION_CLASSES = (
     "T-shirt/top",
     "Trouser",
@@ -167,12 +169,43 @@ def pokemon_zip(progress: Progress | None = None) -> Path:
     return download(url, data_dir() / "pokemon.zip", sha1=sha1, progress=progress)
 
 
-def anime_faces_path() -> Path:
-    """Locate the anime faces zip or folder; raises a DataError explaining how to get it."""
+def shared_data_dir() -> Path:
+    """The read-only folder of real datasets: $DCGAN_SHARED_DATA, else ../shared/data beside
+    the repo (where the course machines keep them)."""
+    env = os.environ.get("DCGAN_SHARED_DATA")
+    return Path(env).expanduser() if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def find_anime_faces() -> Path | None:
+    """The anime faces zip or folder, by the one rule the loader, the bench and the UIs share.
+
+    $DCGAN_ANIME_FACES when set (and then only it, so a wrong path is reported, not bypassed);
+    else shared_data_dir()/anime_faces_64.zip; else the data cache's anime_faces_64.zip or
+    anime_faces/ folder. None when there is no copy.
+    """
     env = os.environ.get("DCGAN_ANIME_FACES")
-    candidates = [Path(env)] if env else []
-    candidates += [data_dir() / "anime_faces_64.zip", data_dir() / "anime_faces"]
-    for c in candidates:
-        if c.exists():
-            return c
-    raise DataError(ANIME_FACES_HELP.format(path=data_dir() / "anime_faces_64.zip"))
+    if env:
+        path = Path(env).expanduser()
+        return path if path.exists() else None
+    for path in (
+        shared_data_dir() / ANIME_FACES_FILE,
+        data_dir() / ANIME_FACES_FILE,
+        data_dir() / "anime_faces",
+    ):
+        if path.exists():
+            return path
+    return None
+
+
+def anime_faces_path() -> Path:
+    """find_anime_faces(), or a DataError explaining how to get the dataset."""
+    found = find_anime_faces()
+    if found is not None:
+        return found
+    env = os.environ.get("DCGAN_ANIME_FACES")
+    if env:
+        raise DataError(
+            f"DCGAN_ANIME_FACES={env} does not exist; point it at the anime faces zip or "
+            "folder, or unset it to use the shared or data folder."
+        )
+    raise DataError(ANIME_FACES_HELP.format(path=shared_data_dir() / ANIME_FACES_FILE))
