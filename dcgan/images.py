@@ -43,6 +43,13 @@ def grid_image(images: torch.Tensor, nrow: int | None = None, scale: int = 1) ->
     return img
 
 
+def upscale(arr: np.ndarray, target: int = 480) -> np.ndarray:
+    """Nearest-neighbour upscale of an (H, W, 3) array to about `target` px wide: crisp pixels
+    on a projector, where a browser's smooth scaling would blur a 32 px sample."""
+    k = max(1, target // arr.shape[1])
+    return arr.repeat(k, 0).repeat(k, 1)
+
+
 def png_bytes(img: Image.Image | np.ndarray) -> bytes:
     """Encode a picture as PNG bytes for download buttons."""
     if isinstance(img, np.ndarray):

@@ -263,7 +263,7 @@ def drive(
             continue
         if paused:
             budget -= 1
-            tr.step(part=part) if part != "both" else tr.step()
+            tr.step(part=part)
             tr.flush()
             w.generator(tr, force=True)
             if tr.step_num % t.sample_every:

@@ -264,26 +264,33 @@ class Trainer:
         x = to_model_range(self.images[idx], self.cfg.data.flip, self.rng)
         return x.contiguous(memory_format=self.memory_format)
 
-    def step(self) -> None:
-        """One D update, then one G update; metrics stay on the device until flush()."""
+    def step(self, part: str = "both") -> None:
+        """One D update, then one G update; metrics stay on the device until flush().
+
+        part="D" or "G" does only that half (GAN Lab's single steps, for teaching): the other
+        network's loss is still measured, without a gradient, so the charts stay complete.
+        """
         t = self.cfg.train
+        do_D, do_G = part in ("both", "D"), part in ("both", "G")
         X = self._next_batch()
         b = X.shape[0]
         Z = torch.randn(b, self.cfg.model.nz, 1, 1, device=self.device, generator=self.rng)
         ones, zeros = self._ones[:b], self._zeros[:b]
 
-        with self._autocast():
+        with self._autocast(), torch.set_grad_enabled(do_G):
             fake = self._G_step(Z)  # computed once, reused by both updates
 
         # (1) update D: maximise log D(x) + log(1 - D(G(z)))
         self.opt_D.zero_grad(set_to_none=True)
-        with self._autocast():
+        with self._autocast(), torch.set_grad_enabled(do_D):
             real_logits = self._D_step(self._augment(X)).flatten()
             fake_logits = self._D_step(self._augment(fake.detach())).flatten()
         loss_D = (self.loss(real_logits.float(), ones) + self.loss(fake_logits.float(), zeros)) / 2
-        loss_D.backward()
-        gnorm_D = _grad_norm(self._d_params)
-        self.opt_D.step()
+        gnorm_D = torch.zeros((), device=self.device)
+        if do_D:
+            loss_D.backward()
+            gnorm_D = _grad_norm(self._d_params)
+            self.opt_D.step()
 
         # (2) update G: maximise log D(G(z)), the non-saturating loss
         self.opt_G.zero_grad(set_to_none=True)
@@ -293,17 +300,20 @@ class Trainer:
         frozen = self.freeze_d_in_g_step
         if frozen:
             self.D.requires_grad_(False)  # G's step needs grads through D, not for D's weights
-        with self._autocast():
+        with self._autocast(), torch.set_grad_enabled(do_G):
             # a frozen D has nothing for DDP to average, so the plain module runs it
             fake_in = self._augment(fake)  # a fresh draw: G cannot learn one fixed augmentation
             fake_logits_2 = (self.D if frozen else self._D_step)(fake_in).flatten()
         loss_G = self.loss(fake_logits_2.float(), ones)
-        loss_G.backward()
+        gnorm_G = torch.zeros((), device=self.device)
+        if do_G:
+            loss_G.backward()
         if frozen:
             self.D.requires_grad_(True)
-        gnorm_G = _grad_norm(self._g_params)
-        self.opt_G.step()
-        self._update_ema()
+        if do_G:
+            gnorm_G = _grad_norm(self._g_params)
+            self.opt_G.step()
+            self._update_ema()
 
         with torch.no_grad():
             self._pending.append(

@@ -1,8 +1,8 @@
-"""Train: one shared training job per server, polled live; charts, samples, health, checkpoints.
+"""Train: one training job per runs folder, watched live; charts, samples, health, checkpoints.
 
-The job runs in the engine's background thread (dcgan.train.JobSlot). This page only reads
-its immutable snapshot, once a second inside st.fragment(run_every=1); the worker never
-calls Streamlit. Every browser session sees the same job, so a class can watch one run.
+The job is its own process (dcgan.job); this page only reads its run folder, through one
+shared reader per run (ui.jobs.SharedRun), and sends it commands. A job started from the CLI
+under checkpoints/runs shows here the same way, and a server restart finds it again.
 """
 
 import time
@@ -12,25 +12,21 @@ import pandas as pd
 import streamlit as st
 
 from dcgan import checkpoint as ckpt
-from dcgan import health, plots, pretrained
+from dcgan import pretrained, runs
 from dcgan.config import PRESETS, Config, ConfigError, preset
-from dcgan.data import FASHION_CLASSES, DataError
-from dcgan.images import gif_bytes, grid_array
+from dcgan.data import FASHION_CLASSES, NAMED_SOURCES, DataError, source_label
+from dcgan.images import gif_bytes, grid_array, png_array, upscale
+from dcgan.job import PARTS, JobBusy
 from dcgan.latent import generate, sample_z
-from dcgan.train import JobBusy
-from pages import common
+from ui import jobs, nav, uploads
+from ui.generators import GeneratorChoice, Kind
 
-common.page_setup()
+nav.page_setup()
 
 ss = st.session_state
-slot = common.job_slot()
 KEEP = "session"  # settings survive a visit to another page
-
-
-def upscale(grid, target: int = 480):
-    """Nearest-neighbour upscale so small grids stay crisp on a projector."""
-    k = max(1, target // grid.shape[1])
-    return grid.repeat(k, 0).repeat(k, 1)
+# the grids are small PNGs the job wrote once; the browser scales them up without blurring
+st.html("<style>img {image-rendering: pixelated;}</style>")
 
 
 def values_from(cfg: Config) -> dict:
@@ -45,6 +41,8 @@ def values_from(cfg: Config) -> dict:
         "tr_nz": int(m.nz),
         "tr_act": m.d_activation,
         "tr_alpha": float(m.leaky_alpha),
+        "tr_ema": float(t.ema_decay),
+        "tr_aug": bool(t.diffaugment),
     }
 
 
@@ -55,15 +53,15 @@ def apply_preset() -> None:
 
 if "tr_preset" not in ss:
     saved = ss.get("train_cfg")
-    cfg0 = Config.from_dict(saved) if saved else preset(common.DEFAULT_PRESET)
-    ss.tr_preset = cfg0.preset if cfg0.preset in PRESETS else common.DEFAULT_PRESET
+    cfg0 = Config.from_dict(saved) if saved else preset(jobs.DEFAULT_PRESET)
+    ss.tr_preset = cfg0.preset if cfg0.preset in PRESETS else jobs.DEFAULT_PRESET
     ss.tr_source = cfg0.data.source
     ss.update(values_from(cfg0))
 if "train_source" in ss:  # "Train on this dataset" on the Data page
     ss.tr_source = ss.pop("train_source")
     ss.tr_classes = list(ss.pop("train_classes", None) or [])
 
-sources = list(common.NAMED_SOURCES)
+sources = list(NAMED_SOURCES)
 if ss.tr_source not in sources:
     sources.append(ss.tr_source)
 
@@ -77,13 +75,13 @@ with st.sidebar:
         key="tr_preset",
         on_change=apply_preset,
         persist_state=KEEP,
-        help="classroom-cpu: 32×32, narrow nets, fast on a laptop CPU. d2l: the chapter "
-        "exactly. paper: Radford et al.'s learning rate and init.",
+        help="classroom-cpu: small and fast on a laptop CPU. d2l: the chapter exactly. "
+        "paper: Radford et al.'s learning rate and init.",
     )
     st.selectbox(
         "Dataset",
         sources,
-        format_func=lambda s: common.SOURCE_LABELS.get(s, Path(s).name),
+        format_func=lambda s: source_label(s, picker=True),
         key="tr_source",
         persist_state=KEEP,
     )
@@ -127,15 +125,32 @@ with st.sidebar:
         disabled=ss.tr_act == "relu",
         persist_state=KEEP,
     )
+    st.slider(
+        "EMA decay of G's weights (0 = off)",
+        0.0,
+        0.999,
+        step=0.001,
+        format="%.3f",
+        key="tr_ema",
+        persist_state=KEEP,
+        help="Why: samples from a running average of G's weights are smoother and less "
+        "noisy than G's latest weights, which jump with every step (Yazıcı et al. 2019).",
+    )
+    st.toggle(
+        "DiffAugment (colour, translation, cutout)",
+        key="tr_aug",
+        persist_state=KEEP,
+        help="Why: on small datasets such as the Pokemon sprites D memorises the real images; "
+        "augmenting real and fake alike keeps it honest (Zhao et al. 2020).",
+    )
 
 
 def build_config() -> Config:
     """The preset with the sidebar's overrides; validate() names any bad field."""
+    fashion = ss.tr_source == "fashion-mnist"
     over = {
         "data.source": ss.tr_source,
-        "data.classes": tuple(ss.get("tr_classes") or []) or None
-        if ss.tr_source == "fashion-mnist"
-        else None,
+        "data.classes": (tuple(ss.get("tr_classes") or []) or None) if fashion else None,
         "train.lr": float(ss.tr_lr),
         "train.beta1": float(ss.tr_beta1),
         "train.batch_size": int(ss.tr_batch),
@@ -143,84 +158,86 @@ def build_config() -> Config:
         "model.nz": int(ss.tr_nz),
         "model.d_activation": ss.tr_act,
         "model.leaky_alpha": float(ss.tr_alpha),
+        "train.ema_decay": float(ss.tr_ema),
+        "train.diffaugment": "color,translation,cutout" if ss.tr_aug else "",
     }
     if ss.tr_unit == "epochs":
         over["train.epochs"] = int(ss.tr_len)
     return preset(ss.tr_preset).replace(**over).validate()
 
 
+def start(cfg_fn, resume: Path | None = None) -> None:
+    """Start a job from the settings or a checkpoint, with a clear message either way."""
+    try:
+        cfg = cfg_fn()
+        uploads.check_source(cfg.data.source)  # a checkpoint names its own data path
+        h = jobs.start(cfg, resume=resume)
+    except (ConfigError, DataError, ckpt.CheckpointError) as e:
+        st.error(f"Not started: {e}")
+    except JobBusy as e:
+        st.warning(f"Start refused: {e} Everyone shares this server's one job.")
+    else:
+        ss.train_cfg = cfg.to_dict()
+        st.success(f"Started {h.dir.name}: {jobs.job_summary(cfg.to_dict())}.")
+
+
 # ------------------------------------------------------------------ controls
 
 st.title("Train")
 st.caption(
-    "One training job per server: everyone who opens this page watches the same run. "
-    "Closing the tab does not stop it; reloading reattaches."
+    "One training job at a time: everyone who opens this page watches the same run. It "
+    "trains in its own process, so closing the tab, reloading or restarting the server never "
+    "stops it. A run started with `python -m dcgan.train --out checkpoints/runs/NAME` shows "
+    "here too."
 )
 b = st.columns([1, 1, 1, 1, 4])
-start = b[0].button("Start", type="primary", width="stretch")
+pressed_start = b[0].button("Start", type="primary", width="stretch")
 pause = b[1].button("Pause", width="stretch")
 resume = b[2].button("Resume", width="stretch")
 stop = b[3].button("Stop", width="stretch")
 
-job = slot.current()
-if start:
-    try:
-        cfg = build_config()
-    except ConfigError as e:
-        st.error(f"Not started: {e}")
-    else:
-        ss.train_cfg = cfg.to_dict()
-        try:
-            job = slot.start(cfg, out_dir=common.new_run_dir(cfg))
-        except JobBusy as e:
-            st.warning(f"Start refused: {e} Every visitor shares this server's one job.")
-        else:
-            st.success(f"Started: {common.job_summary(job.snapshot())}.")
-for pressed, verb in ((pause, "pause"), (resume, "resume")):
+if pressed_start:
+    start(build_config)
+job = jobs.current_job()
+live = job is not None and job.alive
+for pressed, verb in ((pause, "pause"), (resume, "resume"), (stop, "stop")):
     if pressed:
-        if job is not None and job.alive:
+        if live:
             getattr(job, verb)()
+            if verb == "stop":
+                st.info("Stopping after the current step; a final checkpoint is written.")
         else:
             st.info(f"There is no running job to {verb}.")
-if stop:
-    if job is not None and job.alive:
-        job.stop()
-        st.info("Stopping after the current step; a final checkpoint is written.")
-    else:
-        st.info("There is no running job to stop.")
+
+with st.expander("Step by step, slow motion, and changing lr or β1 mid-run (GAN Lab style)"):
+    st.caption(
+        "What to look for: one D step pushes D(x) up and D(G(z)) down; one G step pulls "
+        "D(G(z)) back up. A changed learning rate is marked on the charts by a dashed line."
+    )
+    c = st.columns(4)
+    for col, (part, label) in zip(
+        c[:3],
+        zip(PARTS, ("One step (D then G)", "One D step", "One G step"), strict=True),
+        strict=False,
+    ):
+        if col.button(label, key=f"step_{part}", disabled=not live, width="stretch"):
+            job.step(1, part)
+    delay = c[3].slider("Slow motion (s per step)", 0.0, 2.0, 0.0, 0.1, key="tr_delay")
+    c = st.columns([1, 1, 1])
+    new_lr = c[0].number_input("lr", 1e-6, 1.0, float(ss.tr_lr), format="%.5f", key="tr_new_lr")
+    new_b1 = c[1].number_input("β1", 0.0, 0.99, float(ss.tr_beta1), key="tr_new_b1")
+    if c[2].button("Apply to the running job", disabled=not live):
+        job.set(lr=float(new_lr), beta1=float(new_b1), delay=float(delay))
+        st.success(f"From the next step: lr {new_lr:g}, β1 {new_b1:g}, {delay:g} s per step.")
 
 
 # ------------------------------------------------------------------ live view
 
 
-@st.cache_data(max_entries=4096, show_spinner=False)
-def frame_diversity(job_key: float, step: int, _grid, tile: int) -> float:
-    """Diversity of one timeline grid; frames never change, so each is computed once."""
-    return health.diversity(health.grid_tiles(_grid, tile))
-
-
-@st.cache_resource(max_entries=64, show_spinner=False)
-def live_figures(_snap, job_key: float, n: int, smoothing: float) -> tuple:
-    """The four live charts for one published history prefix, built once for every session.
-
-    Building plotly figures is the costly part of a redraw (about 40 ms each on a busy
-    2-core CPU); a class of browsers polling once a second would otherwise starve training."""
-    steps = _snap.history("step")
-    h = _snap.history
-    return (
-        plots.loss_figure(steps, h("loss_D"), h("loss_G"), smoothing),
-        plots.d_outputs_figure(steps, h("D_x"), h("D_G_z1"), smoothing),
-        plots.grad_norm_figure(steps, h("grad_norm_G"), h("grad_norm_D"), smoothing),
-        plots.throughput_figure(
-            steps, h("examples_per_sec"), f"{_snap.device} ({_snap.precision})"
-        ),
-    )
-
-
 @st.fragment(run_every=1)
 def live_view() -> None:
     """Status, charts, the live sample grid and health hints, redrawn every second."""
-    job = slot.current()
+    job = jobs.current_job()
     if job is None:
         st.info(
             "No training job yet. The settings on the left default to the classroom-cpu "
@@ -228,55 +245,53 @@ def live_view() -> None:
             "laptop CPU within about a minute."
         )
         return
-    snap = job.snapshot()
+    run = jobs.shared_run(str(job.dir))
+    s = run.refresh()
+    config = run.reader.config() or {}
     c = st.columns(5)
-    c[0].metric("Status", snap.status)
-    c[1].metric("Step", f"{snap.step:,} / {snap.total_steps:,}" if snap.total_steps else "…")
-    c[2].metric("Examples/sec", f"{snap.examples_per_sec:,.0f}")
-    c[3].metric("Device", snap.device or common.device_info()["device"])
-    elapsed = time.time() - snap.started_at if snap.started_at else 0
-    c[4].metric("Precision", snap.precision or "…", help=f"running for {elapsed:.0f} s")
-    if snap.status == "loading":
-        st.progress(snap.load_progress, text=f"Loading {job.cfg.data.source}…")
-    elif snap.total_steps:
-        st.progress(min(1.0, snap.step / snap.total_steps), text=common.job_summary(snap))
-    if snap.error:
-        st.error(f"The job failed: {snap.error}")
+    c[0].metric("Status", s.get("status", "?"))
+    total = s.get("total_steps") or 0
+    c[1].metric("Step", f"{s.get('step', 0):,} / {total:,}" if total else "…")
+    c[2].metric("Examples/sec", f"{s.get('examples_per_sec', 0):,.0f}")
+    c[3].metric("Device", s.get("device") or "…")
+    elapsed = (s.get("updated_at") or time.time()) - (s.get("started_at") or time.time())
+    c[4].metric("Precision", s.get("precision") or "…", help=f"running for {elapsed:.0f} s")
+    if s.get("status") == "loading":
+        st.progress(s.get("load_progress", 0.0), text=f"Loading {config['data']['source']}…")
+    elif total:
+        st.progress(
+            min(1.0, s.get("step", 0) / total), text=f"{job.dir.name}: " + jobs.job_summary(config)
+        )
+    if s.get("error"):
+        st.error(f"The job failed: {s['error']}")
 
-    steps = snap.history("step")
     left, right = st.columns([2, 3])
     with left:
         st.markdown("**Samples from the fixed noise**")
-        if snap.latest_grid is not None:
+        if run.grid is not None:
+            ema = config.get("train", {}).get("ema_decay", 0)
             st.image(
-                upscale(snap.latest_grid),
-                caption=f"step {snap.timeline[-1][0]:,} (updates every "
-                f"{job.cfg.train.sample_every} steps)",
-                alt="live sample grid",
+                run.grid[1],
+                width="stretch",
+                caption=f"step {run.grid[0]:,}"
+                + (" (weight average, EMA)" if ema else "")
+                + f", every {config['train']['sample_every']} steps",
             )
         else:
             st.caption("The first grid appears after the first step.")
         st.markdown("**Health**")
-        tile = int(snap.config["model"]["image_size"])
-        div = (
-            [s for s, _ in snap.timeline],
-            [frame_diversity(snap.started_at, s, g, tile) for s, g in snap.timeline],
-        )
-        for h in health.check(snap, diversity=div):
+        tile = int(config.get("model", {}).get("image_size", 64))
+        for h in run.hints(config, tile):
             box = {"ok": st.success, "warning": st.warning}.get(h.level, st.info)
             box(f"**{h.title}.** {h.message}  \n_{h.evidence}_")
-        if len(div[0]) >= 2:
-            with st.expander("Sample diversity over training"):
-                st.plotly_chart(plots.diversity_figure(*div), key="ch_div")
-                st.caption("Mode collapse shows as a fall: the samples become alike.")
     with right:
         smoothing = st.slider(
             "Smoothing", 0.0, 0.99, 0.6, step=0.01, key="tr_smooth", persist_state=KEEP
         )
-        if not steps:
+        if run.reader.rows_read == 0:
             st.caption("Charts appear once the first metrics arrive.")
         else:
-            figs = live_figures(snap, snap.started_at, len(steps), round(smoothing, 2))
+            figs = run.figures(smoothing, f"{s.get('device', '')} ({s.get('precision', '')})")
             keys = ("ch_loss", "ch_d", "ch_grad", "ch_eps")
             for i in (0, 2):
                 cols = st.columns(2)
@@ -294,8 +309,8 @@ live_view()
 def timeline_view() -> None:
     """Scrub back through the recorded grids; download them as an animated GIF."""
     st.subheader("Timeline")
-    job = slot.current()
-    frames = job.snapshot().timeline if job is not None else ()
+    job = jobs.current_job()
+    frames = runs.timeline(job.dir) if job is not None else []
     if len(frames) < 2:
         st.caption("The timeline fills as training records sample grids.")
         return
@@ -304,17 +319,20 @@ def timeline_view() -> None:
         ss.tr_frame = steps[-1]  # new, thinned away, or following the newest frame
     ss.tr_frame_last = steps[-1]
     step = st.select_slider("Step", options=steps, key="tr_frame")
-    grids = dict(frames)
+    paths = dict(frames)
     left, right = st.columns([2, 3])
-    left.image(upscale(grids[step]), caption=f"step {step:,}", alt="timeline frame")
-    keep = [frames[i] for i in plots.downsample_index(len(frames), 100)]
+    try:
+        left.image(paths[step].read_bytes(), width="stretch", caption=f"step {step:,}")
+    except OSError:
+        left.caption("That frame was just thinned away; pick another.")
+    keep = frames[-100:]
     right.markdown(
-        f"{len(frames)} frames from step {steps[0]:,} to {steps[-1]:,}. The GIF plays "
-        f"{len(keep)} of them, oldest first."
+        f"{len(frames)} frames from step {steps[0]:,} to {steps[-1]:,}. The GIF plays the "
+        f"last {len(keep)} of them, oldest first."
     )
     right.download_button(
         "Download the timeline as a GIF",
-        data=lambda: gif_bytes([g for _, g in keep], ms_per_frame=150),
+        data=lambda: gif_bytes([png_array(p.read_bytes()) for _, p in keep if p.exists()], 150),
         file_name="dcgan-timeline.gif",
         mime="image/gif",
         on_click="ignore",
@@ -331,46 +349,41 @@ st.subheader("Checkpoints")
 t_save, t_up, t_ship = st.tabs(["Save and download", "Upload", "Shipped generators"])
 
 with t_save:
-    job = slot.current()
+    job = jobs.current_job()
     if st.button("Save a checkpoint now"):
-        if job is None or job.out_dir is None:
+        s = job.status() if job is not None else {}
+        if job is None:
             st.info("There is no training job to save yet.")
-        elif job.snapshot().status == "failed":
-            kept = job.snapshot().checkpoint_path
+        elif s.get("status") == "failed":
+            kept = s.get("checkpoint_path")
             st.warning(
                 "The job failed, so its current weights may be broken and are not saved. "
                 + (f"The last good checkpoint is {kept}." if kept else "No checkpoint was kept.")
             )
-        elif not job.alive and job.trainer is not None:
-            path = ckpt.save(
-                job.trainer.state_dict(), job.out_dir / f"step-{job.trainer.step_num}.pt"
-            )
-            st.success(f"Saved the full, resumable checkpoint {path}.")
-        elif job.generator_weights() is not None:
-            step, g = job.generator_weights()
-            model = Config.from_dict(job.snapshot().config).model
-            path = ckpt.export_generator(
-                g, model, job.out_dir / f"generator-step-{step}.safetensors", meta={"step": step}
-            )
+        elif job.alive:
+            job.save()
             st.success(
-                f"Saved the generator at step {step} to {path}. The job also writes a full, "
-                f"resumable checkpoint (last.pt) every {job.cfg.train.checkpoint_every} steps "
-                "and when it ends."
+                "Asked the job for a full, resumable checkpoint (step-N.pt in its folder); it "
+                "appears in the list below within a step."
             )
         else:
-            st.info("The job has no weights yet; wait for the first step.")
-    files = common.saved_checkpoints(10)
+            st.info(
+                f"The job has ended; its final checkpoint is {job.dir / runs.LAST}, in the "
+                "list below."
+            )
+    files = jobs.saved_checkpoints(10)
     if not files:
-        st.caption(f"No checkpoints in {common.runs_dir()} yet.")
+        st.caption(f"No checkpoints in {jobs.runs_dir()} yet.")
     for i, p in enumerate(files):
         c = st.columns([4, 1, 1, 1])
         try:
-            shown = p.relative_to(common.runs_dir())
-        except ValueError:
-            shown = p
+            shown = p.relative_to(jobs.runs_dir())
+            mtime = p.stat().st_mtime
+            size = p.stat().st_size
+        except (ValueError, OSError):
+            continue
         c[0].markdown(
-            f"`{shown}`  \n{p.stat().st_size / 1e6:.1f} MB, "
-            f"{time.strftime('%H:%M:%S', time.localtime(p.stat().st_mtime))}"
+            f"`{shown}`  \n{size / 1e6:.1f} MB, {time.strftime('%H:%M:%S', time.localtime(mtime))}"
         )
         c[1].download_button(
             "Download",
@@ -380,19 +393,10 @@ with t_save:
             key=f"dl_{i}",
         )
         if c[2].button("Latent page", key=f"use_{i}", help="Explore this generator"):
-            ss.active_generator = f"file:{p}"
+            ss.active_generator = GeneratorChoice(Kind.FILE, str(p))
             st.switch_page("pages/latent.py")
         if p.suffix == ".pt" and c[3].button("Resume", key=f"res_{i}", help="Continue training"):
-            try:
-                cfg = Config.from_dict(ckpt.load(p)["config"])
-                common.check_source(cfg.data.source)
-                slot.start(cfg, out_dir=common.new_run_dir(cfg), resume=p)
-            except (ckpt.CheckpointError, ConfigError, DataError) as e:
-                st.error(str(e))
-            except JobBusy as e:
-                st.warning(f"Resume refused: {e}")
-            else:
-                st.rerun()
+            start(lambda p=p: Config.from_dict(ckpt.load(p)["config"]), resume=p)
 
 with t_up:
     up = st.file_uploader(
@@ -401,7 +405,7 @@ with t_up:
         key="ckpt_upload",
     )
     if up is not None:
-        path = common.save_upload(up.name, up.getvalue())
+        path = uploads.save_upload(up.name, up.getvalue())
         try:
             G, model, meta = ckpt.load_generator(path)  # torch.load(weights_only=True) inside
             state = ckpt.load(path) if path.suffix == ".pt" else None
@@ -421,19 +425,10 @@ with t_up:
             )
             c1, c2 = st.columns(2)
             if c1.button("Explore it on the Latent space page"):
-                ss.active_generator = f"file:{path}"
+                ss.active_generator = GeneratorChoice(Kind.FILE, str(path))
                 st.switch_page("pages/latent.py")
             if state is not None and c2.button("Resume training from it"):
-                cfg = Config.from_dict(state["config"])
-                try:
-                    common.check_source(cfg.data.source)  # the file names its own data path
-                    slot.start(cfg, out_dir=common.new_run_dir(cfg), resume=path)
-                except DataError as e:
-                    st.error(f"Resume refused: {e}")
-                except JobBusy as e:
-                    st.warning(f"Resume refused: {e}")
-                else:
-                    st.rerun()
+                start(lambda: Config.from_dict(state["config"]), resume=path)
 
 with t_ship:
     shipped = pretrained.available()
@@ -446,9 +441,10 @@ with t_ship:
         name = st.selectbox(
             "Shipped generator", list(shipped), index=list(shipped).index(pretrained.default_name())
         )
+        choice = GeneratorChoice(Kind.SHIPPED, name)
         if st.button("Load it", type="primary"):
-            ss.active_generator = f"shipped:{name}"
-        if ss.get("active_generator") == f"shipped:{name}":
+            ss.active_generator = choice
+        if ss.get("active_generator") == choice:
             G, model, meta = pretrained.load(name)
             c1, c2 = st.columns([2, 3])
             c1.image(
