@@ -1,0 +1,265 @@
+"""A visitor's short live run: capped in time, streamed as plain data, ending in a generator file.
+
+The Space's Train tab is a thin consumer of this module; any other UI can stream a run the same
+way. There are two ways to run it and one way to watch it:
+
+- `start(...)` (a CPU machine): the run is its own process (dcgan.job.start_job), so the
+  trainer never shares a GIL with the server's sampling requests (issue 9 measured a 95 %
+  slowdown when it did).
+- `train_here(...)` (ZeroGPU): the GPU exists only inside the function `spaces.GPU` decorates,
+  and ZeroGPU already runs that function in a worker process of its own, so the run trains
+  there, in a thread of that worker (dcgan.job.run_job: Trainer + drive + RunWriter), while
+  the generator function streams it.
+- `follow(run_dir, seconds)` tails the run folder either way (dcgan.runs.RunReader) and yields
+  a `Frame` about every POLL_S: numbers, lists of numbers and a uint8 array, so it pickles
+  across ZeroGPU's process boundary. When the time is up it sends "stop"; the run then writes
+  its final generator (the EMA one when on) and the last frame names that file.
+
+The run folder is per visitor (a folder of their own under a temporary root), so its
+one-job-at-a-time lock is also "one run per visitor", and cleaning up is removing the folder.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from . import runs
+from .config import Config, preset
+from .images import png_array
+from .runs import LIVE, JobStatus
+
+PRESET = "classroom-cpu"  # tuned for recognisable samples within a minute on a laptop CPU
+SECONDS = 60  # the run's cap from Train to stop: what a visitor waits for, on a CPU Space
+STEP_CEILING = 100_000  # steps never end a live run first; the clock does (or a test's cap)
+# a new fixed-noise grid about every second: the classroom preset makes 4-8 steps/s at batch 64
+# on one core of the 2-core machine (bench/README.md, "Space"), and a 64-image grid of 32 px
+# costs a few ms, so the stream moves without slowing the run
+SAMPLE_EVERY = 5
+POLL_S = 0.25  # how often the watcher reads the folder: a stat and a small read, cheap
+STOP_GRACE_S = 15.0  # a run that has not ended this long after "stop" is killed
+FASHION_LIMIT = 12_000  # Fashion-MNIST images kept: a quick load, plenty for a minute's run
+
+
+def sources() -> dict[str, str]:
+    """Datasets a live run may use here, name -> label: those that need no download.
+
+    The built-in shapes always. Fashion-MNIST (MIT licence, so it may be redistributed inside a
+    Space) when its four .gz files are on this machine (DCGAN_FASHION_MNIST_DIR, or copied in by
+    `make space`); the other sources need a login (anime faces) or have no licence that allows
+    redistribution (the Pokemon sprites), so a visitor never trains on them here.
+    """
+    out = {"shapes": "Built-in shapes"}
+    folder = os.environ.get("DCGAN_FASHION_MNIST_DIR")
+    if folder and len(list(Path(folder).glob("*-ubyte.gz"))) >= 4:
+        out["fashion-mnist"] = "Fashion-MNIST"
+    return out
+
+
+def live_config(source: str, *, seed: int = 0, max_steps: int | None = None) -> Config:
+    """The preset for a live run on `source`; max_steps caps it (tests), else the clock does."""
+    overrides = {
+        "data.source": source,
+        "train.seed": seed,
+        "train.steps": max_steps or STEP_CEILING,
+        "train.sample_every": SAMPLE_EVERY,
+        "train.checkpoint_every": STEP_CEILING,  # a minute's run is never resumed: no mid-run .pt
+    }
+    if source == "fashion-mnist":
+        overrides["data.limit"] = FASHION_LIMIT
+    cfg = preset(PRESET)
+    return cfg.replace(**overrides)
+
+
+@dataclass
+class Frame:
+    """What a viewer needs at one moment of a live run; plain data, so it pickles anywhere."""
+
+    status: str  # a JobStatus value: loading, running, stopped, finished, failed
+    step: int  # steps done
+    elapsed: float  # seconds since the run was started
+    seconds: float  # the run's time cap
+    steps: list[float] = field(default_factory=list)  # x of the loss series (at most ~1,000)
+    loss_D: list[float] = field(default_factory=list)
+    loss_G: list[float] = field(default_factory=list)
+    grid: np.ndarray | None = None  # uint8 (H, W, 3): a new fixed-noise grid, None = unchanged
+    grid_step: int = 0  # the step of the newest grid sent so far
+    examples_per_sec: float = 0.0
+    generator: str | None = None  # the exported generator, on the frame where the run ended
+    error: str | None = None
+
+    @property
+    def ended(self) -> bool:
+        """True once the run is over, whatever the reason."""
+        return self.status not in LIVE
+
+
+def start(
+    source: str,
+    root: str | Path,
+    *,
+    seed: int = 0,
+    max_steps: int | None = None,
+    env: dict | None = None,
+) -> Path:
+    """Start a live run as its own process under root; returns its folder (JobBusy if one runs)."""
+    from .job import start_job  # the job module imports torch's trainer: only when training
+
+    cfg = live_config(source, seed=seed, max_steps=max_steps)
+    return start_job(cfg, root, name="run", env=env).dir
+
+
+def train_here(
+    source: str,
+    root: str | Path,
+    seconds: float,
+    *,
+    seed: int = 0,
+    max_steps: int | None = None,
+    poll: float = POLL_S,
+) -> Iterator[Frame]:
+    """Train in this process (a thread) and stream it: for ZeroGPU, where the GPU lives here."""
+    from .job import RunWriter, run_job
+
+    cfg = live_config(source, seed=seed, max_steps=max_steps)
+    root = Path(root)
+    run_dir = root / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    runs.acquire_lock(root, run_dir)  # the same "one run per visitor" as a process run
+    try:
+        w = RunWriter(run_dir, cfg)
+        runs.write_json(run_dir / runs.SPEC, {"started_at": time.time()})
+        w.status(status=JobStatus.LOADING, pid=os.getpid(), started_at=time.time(), step=0)
+    except BaseException:
+        runs.release_lock(root)
+        raise
+
+    def body() -> None:
+        try:
+            run_job(run_dir)  # writes its own end (finished, stopped or failed with the reason)
+        finally:
+            runs.release_lock(root)
+
+    thread = threading.Thread(target=body, name="dcgan-live-run", daemon=True)
+    thread.start()
+    try:
+        yield from follow(run_dir, seconds, poll=poll)
+    finally:
+        runs.send_control(run_dir, "stop")  # harmless when it has ended; ends it otherwise
+        thread.join(STOP_GRACE_S)
+
+
+def follow(run_dir: str | Path, seconds: float, *, poll: float = POLL_S) -> Iterator[Frame]:
+    """Frames of a run until it ends; stops it after `seconds`, or when the viewer goes away.
+
+    A frame comes every `poll` seconds while something changed (a new metric row or grid) and
+    at least once a second otherwise, so the elapsed time keeps moving while data loads.
+    """
+    run_dir = Path(run_dir)
+    reader = runs.RunReader(run_dir)
+    st = reader.status()
+    t0 = float(st.get("started_at") or time.time())
+    grid_step, stop_at, last_sent = -1, None, 0.0
+    ended = False
+    try:
+        while True:
+            st = reader.status()
+            ended = st.get("status") not in LIVE
+            fresh = reader.update()
+            grid = None
+            frames = reader.timeline()
+            if frames and frames[-1][0] != grid_step:
+                try:
+                    grid = png_array(frames[-1][1].read_bytes())
+                    grid_step = frames[-1][0]
+                except OSError:  # thinned away between listing and reading: the next one comes
+                    grid = None
+            now = time.time()
+            elapsed = now - t0
+            if stop_at is None and not ended and elapsed >= seconds:
+                runs.send_control(run_dir, "stop")
+                stop_at = now
+            elif stop_at is not None and not ended and now - stop_at > STOP_GRACE_S:
+                _kill(run_dir, st)
+            if ended or grid is not None or fresh or now - last_sent >= 1.0:
+                last_sent = now
+                steps, loss_d = reader.points("loss_D")
+                _, loss_g = reader.points("loss_G")
+                gen = run_dir / runs.GENERATOR
+                yield Frame(
+                    status=str(st.get("status")),
+                    step=int(st.get("step") or reader.last_row.get("step", 0)),
+                    elapsed=elapsed,
+                    seconds=float(seconds),
+                    steps=steps,
+                    loss_D=loss_d,
+                    loss_G=loss_g,
+                    grid=grid,
+                    grid_step=max(grid_step, 0),
+                    examples_per_sec=float(reader.last_row.get("examples_per_sec", 0.0)),
+                    generator=str(gen) if ended and gen.exists() else None,
+                    error=st.get("error") if st.get("status") == JobStatus.FAILED else None,
+                )
+            if ended:
+                return
+            time.sleep(poll)  # a poll interval, not a wait on a guess: the loop checks the file
+    finally:
+        if not ended:  # the viewer left (tab closed, cancelled): the run must not go on alone
+            runs.send_control(run_dir, "stop")
+
+
+def _kill(run_dir: Path, st: dict) -> None:
+    """End a run's process that did not answer stop (only a process run has its own pid)."""
+    pid = st.get("pid")
+    if pid and pid != os.getpid() and runs.pid_alive(pid, st.get("proc_start")):
+        from .job import RunHandle
+
+        RunHandle(run_dir).kill()
+
+
+def stop(root: str | Path) -> bool:
+    """Ask the live run under root (a visitor's folder) to stop; True when one was live."""
+    held = runs.read_lock(Path(root))
+    if held is None:
+        return False
+    runs.send_control(Path(held["run"]), "stop")
+    return True
+
+
+def discard(root: str | Path, timeout: float = STOP_GRACE_S) -> None:
+    """Stop the live run under root (killing it if it does not answer) and remove the folder."""
+    root = Path(root)
+    held = runs.read_lock(root)
+    if held is not None:
+        from .job import RunHandle
+
+        h = RunHandle(held["run"])
+        h.stop()
+        if not h.wait(timeout):
+            h.kill()
+    shutil.rmtree(root, ignore_errors=True)
+
+
+def sweep(parent: str | Path, max_age_s: float) -> list[Path]:
+    """Remove visitors' folders under parent untouched for max_age_s and with no live run:
+    sessions that ended without a goodbye (an API client, a crashed browser)."""
+    removed = []
+    parent = Path(parent)
+    if not parent.is_dir():
+        return removed
+    now = time.time()
+    for d in parent.iterdir():
+        try:
+            age = now - max(p.stat().st_mtime for p in [d, *d.rglob("*")])
+        except (OSError, ValueError):
+            continue
+        if d.is_dir() and age > max_age_s and runs.read_lock(d) is None:
+            shutil.rmtree(d, ignore_errors=True)
+            removed.append(d)
+    return removed
