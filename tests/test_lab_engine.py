@@ -209,3 +209,132 @@ def test_dead_unit_fractions_count_units_that_never_fire():
     assert inside.dead_unit_fractions(_forced_dead_D("leaky_relu"), images) == dead
     healthy = inside.dead_unit_fractions(build(SMALL, seed=0)[1], images)
     assert all(v == 0.0 for v in healthy.values())
+
+
+# ---------------------------------------------------------------------- vector arithmetic
+
+
+def test_expressions_parse_into_the_attributes_their_result_should_have():
+    from dcgan import attributes as at
+
+    a, b, c = at.parse_expression("red squares - red + blue")
+    assert (a, b, c) == (
+        {"colour": "red", "shape": "square"},
+        {"colour": "red"},
+        {"colour": "blue"},
+    )
+    assert at.target_of(a, b, c) == {"colour": "blue", "shape": "square"}
+    # B may name what A and C share: it cancels
+    t = at.target_of(*at.parse_expression("large red square - large red circle + blue circle"))
+    assert t == {"shape": "square", "colour": "blue"}
+    with pytest.raises(at.QueryError, match="ambiguous"):
+        at.target_of({"colour": "red"}, {"shape": "square"}, {"colour": "blue"})
+    with pytest.raises(at.QueryError, match="unknown attribute word 'purple'"):
+        at.parse_expression("purple square - red + blue")
+    with pytest.raises(at.QueryError, match="A - B \\+ C"):
+        at.parse_expression("red square + blue")
+
+
+class BankGenerator(nn.Module):
+    """Draws a real shape whose colour is argmax(z[0:4]) and, when `disentangled`, whose
+    shape is argmax(z[4:7]); otherwise the shape comes from an unrelated hash of z. Only the
+    first has latent directions that arithmetic can add and subtract."""
+
+    def __init__(self, disentangled: bool = True):
+        super().__init__()
+        from dcgan import attributes as at
+
+        bank = make_shapes(32, n=2048, seed=5)
+        self.register_buffer("bank", bank.images.float() / 127.5 - 1)
+        labels = at.labels_of(bank.attributes)
+        self.register_buffer("key", labels["colour"] * 3 + labels["shape"])
+        self.disentangled = disentangled
+        self.dummy = nn.Parameter(torch.zeros(1))
+
+    def forward(self, z):
+        z = z.flatten(1)
+        colour = z[:, 0:4].argmax(1)
+        if self.disentangled:
+            shape = z[:, 4:7].argmax(1)
+        else:
+            shape = (z[:, 10].abs() * 1e6).long() % 3
+        out = []
+        for c, s, h in zip(colour, shape, (z[:, 11].abs() * 1e6).long(), strict=True):
+            idx = (self.key == c * 3 + s).nonzero().flatten()
+            out.append(self.bank[idx[h % len(idx)]])
+        return torch.stack(out)
+
+
+@pytest.fixture(scope="module")
+def attribute_net():
+    from dcgan import attributes as at
+
+    return at.classifier()
+
+
+def test_the_classifier_reads_fresh_shapes_and_is_cached(attribute_net):
+    from dcgan import attributes as at
+
+    net, info = attribute_net
+    assert all(v >= 0.95 for v in info["accuracy"].values()), info
+    fresh = make_shapes(32, n=256, seed=99)
+    labels = at.labels_of(fresh.attributes)
+    pred = at.predict(net, fresh.images)
+    assert (pred["colour"][0] == labels["colour"]).float().mean() > 0.95
+    assert at.cache_path().exists()
+    again, info2 = at.classifier()  # from disk: same weights, no retraining
+    assert info2 == info
+    assert all(
+        torch.equal(a, b)
+        for a, b in zip(net.state_dict().values(), again.state_dict().values(), strict=True)
+    )
+    # 64 px images (the shipped generators' size) are read through the same network
+    big = make_shapes(64, n=128, seed=99)
+    pred64 = at.predict(net, big.images)
+    assert (pred64["shape"][0] == at.labels_of(big.attributes)["shape"]).float().mean() > 0.9
+
+
+def test_a_damaged_classifier_cache_is_retrained(tmp_path, monkeypatch):
+    from dcgan import attributes as at
+
+    monkeypatch.setenv("DCGAN_DATA_DIR", str(tmp_path))
+    at.cache_path().parent.mkdir(parents=True)
+    at.cache_path().write_bytes(b"not a checkpoint")
+    calls = []
+    monkeypatch.setattr(
+        at,
+        "train_classifier",
+        lambda seed=0: calls.append(seed) or (at.AttributeNet(), {"accuracy": {}}),
+    )
+    at.classifier()
+    assert calls == [0] and at.cache_path().stat().st_size > 100
+
+
+def test_arithmetic_scores_a_disentangled_generator_far_above_chance(attribute_net):
+    from dcgan import attributes as at
+
+    net, _ = attribute_net
+    kw = dict(net=net, n_pool=768, trials=200, seed=3)
+    good = at.score_arithmetic(BankGenerator(True), 16, "red square - red + blue", **kw)
+    assert good.target == {"colour": "blue", "shape": "square"}
+    # about 0.6: averaging three samples per term leaves the shape dimensions noisy
+    assert good.fraction > 0.45 and good.fraction > 3 * good.random_fraction
+    assert good.a_fraction < 0.1  # red squares alone are never blue squares
+    assert good.group_sizes["A"] >= 3 and good.z.shape == (200, 16, 1, 1)
+    # same seed, same numbers
+    assert (
+        at.score_arithmetic(BankGenerator(True), 16, "red square - red + blue", **kw).numbers()
+        == good.numbers()
+    )
+    # shape not carried by the latent: the arithmetic gets the colour right, the shape by chance
+    tangled = at.score_arithmetic(BankGenerator(False), 16, "red square - red + blue", **kw)
+    assert tangled.fraction < good.fraction - 0.15
+    json.dumps(good.numbers())
+
+
+def test_arithmetic_explains_when_no_sample_looks_like_a_term(attribute_net):
+    from dcgan import attributes as at
+
+    G = build(SMALL, seed=0)[0]  # untrained: noise, never confidently a red square
+    with pytest.raises(at.QueryError, match="Train the generator longer"):
+        at.score_arithmetic(G, SMALL.nz, "red square - red + blue", net=attribute_net[0], n_pool=64)
