@@ -338,3 +338,66 @@ def test_arithmetic_explains_when_no_sample_looks_like_a_term(attribute_net):
     G = build(SMALL, seed=0)[0]  # untrained: noise, never confidently a red square
     with pytest.raises(at.QueryError, match="Train the generator longer"):
         at.score_arithmetic(G, SMALL.nz, "red square - red + blue", net=attribute_net[0], n_pool=64)
+
+
+# ---------------------------------------------------------------------- TensorBoard
+
+
+def _events(log_dir):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    ea = EventAccumulator(str(log_dir), size_guidance={"images": 0, "scalars": 0})
+    ea.Reload()
+    return ea
+
+
+def test_export_run_turns_a_run_folder_into_tensorboard_scalars_and_grids(tmp_path):
+    from PIL import Image
+
+    from dcgan import tensorboard as tb
+
+    run = tmp_path / "run"
+    (run / "samples").mkdir(parents=True)
+    rows = [{"step": s, "loss_D": 1.0 / s, "loss_G": 2.0 * s, "time": 1.7e9 + s} for s in (5, 10)]
+    text = "".join(json.dumps(r) + "\n" for r in rows) + '{"step": 15, "loss_D"'  # half a line
+    (run / "metrics.jsonl").write_text(text)
+    for step, colour in ((1, "red"), (25, "blue")):
+        Image.new("RGB", (20, 12), colour).save(run / "samples" / f"step-{step:06d}.png")
+    (run / "samples" / "notes.txt").write_text("not a grid")
+    r = tb.export_run(run)
+    assert (r.rows, r.grids, r.log_dir) == (2, 2, run / "tb")
+    ea = _events(r.log_dir)
+    assert set(ea.Tags()["scalars"]) == {"loss_D", "loss_G"}
+    loss_d = ea.Scalars("loss_D")
+    assert [e.step for e in loss_d] == [5, 10]
+    assert loss_d[1].value == pytest.approx(0.1) and loss_d[0].wall_time == pytest.approx(1.7e9 + 5)
+    grids = ea.Images("samples")
+    assert [g.step for g in grids] == [1, 25] and (grids[0].width, grids[0].height) == (20, 12)
+    tb.export_run(run)  # again: replaces, never doubles
+    assert len(list((run / "tb").glob("events.out.tfevents.*"))) == 1
+    assert [e.step for e in _events(run / "tb").Scalars("loss_D")] == [5, 10]
+
+
+def test_the_live_writer_records_scalars_and_a_grid(tmp_path):
+    from dcgan import tensorboard as tb
+    from dcgan.images import grid_array
+
+    grid = grid_array(torch.zeros(4, 3, 8, 8))
+    with tb.TBWriter(tmp_path / "tb") as w:
+        w.add_scalars(3, {"loss_D": 0.5, "status": "running", "D_x": 0.9})
+        w.add_grid(3, grid)
+        with pytest.raises(ValueError, match="uint8"):
+            w.add_grid(4, grid.astype(np.float32))
+    ea = _events(tmp_path / "tb")
+    assert set(ea.Tags()["scalars"]) == {"loss_D", "D_x"}
+    img = ea.Images("samples")[0]
+    assert (img.step, img.height, img.width) == (3, *grid.shape[:2])
+
+
+def test_export_run_explains_a_folder_that_is_not_a_run(tmp_path, capsys):
+    from dcgan import tensorboard as tb
+
+    with pytest.raises(ValueError, match="run folder"):
+        tb.export_run(tmp_path)
+    assert tb.main([str(tmp_path)]) == 2
+    assert "metrics.jsonl" in capsys.readouterr().err
