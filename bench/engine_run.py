@@ -21,7 +21,7 @@ from bench import BenchError, benchmark_data, load_avg
 
 def build_trainer(a: argparse.Namespace):
     """A d2l-preset Trainer on the benchmark data, with the requested switches applied."""
-    from dcgan.config import preset
+    from dcgan.config import Config
     from dcgan.data import load
     from dcgan.train import Trainer
 
@@ -32,12 +32,10 @@ def build_trainer(a: argparse.Namespace):
         "train.channels_last": a.channels_last,
         "train.log_every": a.log_every,
         "model.image_size": a.image_size,
+        "model.ngf": a.ngf,
+        "model.ndf": a.ndf,
     }
-    if a.ngf:
-        over["model.ngf"] = a.ngf
-    if a.ndf:
-        over["model.ndf"] = a.ndf
-    cfg = preset(a.preset).replace(**over).validate()
+    cfg = Config.with_overrides(a.preset, over)
     data = load(a.data, cfg.model.image_size)
     tr = Trainer(cfg, data)
     tr.reuse_fake = a.reuse_fake

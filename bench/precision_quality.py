@@ -24,7 +24,7 @@ from bench import machine
 
 def train_once(a: argparse.Namespace, precision: str, seed: int, data):
     """Train `steps` steps; return the trainer and its wall time."""
-    from dcgan.config import preset
+    from dcgan.config import Config
     from dcgan.train import Trainer
 
     over = {
@@ -34,10 +34,9 @@ def train_once(a: argparse.Namespace, precision: str, seed: int, data):
         "train.device": "cpu",
         "train.sample_every": 10**6,
         "model.image_size": a.image_size,
+        "train.batch_size": a.batch_size,
     }
-    if a.batch_size:
-        over["train.batch_size"] = a.batch_size
-    cfg = preset(a.preset).replace(**over).validate()
+    cfg = Config.with_overrides(a.preset, over)
     tr = Trainer(cfg, data)
     t0 = time.perf_counter()
     tr.run(a.steps)

@@ -7,7 +7,9 @@ it to the engine, so a default lives in exactly one place: here, with the reason
 from __future__ import annotations
 
 import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
 D_ACTIVATIONS = ("leaky_relu", "relu")
@@ -20,7 +22,7 @@ class ConfigError(ValueError):
     """A configuration value is invalid; the message names the field and a fix."""
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModelConfig:
     """The generator and discriminator architecture."""
 
@@ -55,7 +57,7 @@ class ModelConfig:
             raise ConfigError(f"model.init={self.init!r} is unknown; use one of {INIT_SCHEMES}.")
 
 
-@dataclass
+@dataclass(frozen=True)
 class DataConfig:
     """Where the training images come from and how they are presented."""
 
@@ -63,6 +65,11 @@ class DataConfig:
     classes: tuple[int, ...] | None = None  # Fashion-MNIST class filter; None keeps all ten
     limit: int | None = None  # cap on images kept, for quick demos; None keeps every image
     flip: bool = False  # the chapter does not flip; the option doubles small datasets
+
+    def __post_init__(self) -> None:
+        # a list from JSON or a widget becomes a tuple, so equal configs compare and hash equal
+        if self.classes is not None and not isinstance(self.classes, tuple):
+            object.__setattr__(self, "classes", tuple(self.classes))
 
     def validate(self) -> None:
         """Raise ConfigError naming the first bad field."""
@@ -76,7 +83,7 @@ class DataConfig:
                 raise ConfigError(f"data.classes has {bad}; Fashion-MNIST classes are 0 to 9.")
 
 
-@dataclass
+@dataclass(frozen=True)
 class TrainConfig:
     """Optimisation, precision and bookkeeping."""
 
@@ -149,7 +156,7 @@ class TrainConfig:
         parse_policy(self.diffaugment)
 
 
-@dataclass
+@dataclass(frozen=True)
 class Config:
     """Everything one training run needs; it travels inside every checkpoint."""
 
@@ -189,15 +196,32 @@ class Config:
             raise ConfigError(f"config does not match this version of dcgan: {e}") from e
 
     def replace(self, **overrides) -> Config:
-        """Copy with dotted overrides, e.g. replace(**{"train.lr": 1e-3})."""
-        new = Config.from_dict(self.to_dict())
+        """A validated copy with dotted overrides, e.g. replace(**{"train.lr": 1e-3})."""
+        sections: dict[str, dict] = {}
+        top: dict = {}
         for key, value in overrides.items():
             section, _, name = key.rpartition(".")
-            target = getattr(new, section) if section else new
-            if not hasattr(target, name):
+            target = getattr(self, section, None) if section in _SECTIONS else None
+            if (section and target is None) or name not in _field_names(target or self):
                 raise ConfigError(f"unknown config field {key!r}.")
-            setattr(target, name, value)
-        return new
+            (sections.setdefault(section, {}) if section else top)[name] = value
+        changed = {s: dataclasses.replace(getattr(self, s), **kw) for s, kw in sections.items()}
+        return dataclasses.replace(self, **top, **changed).validate()
+
+    @classmethod
+    def with_overrides(cls, preset_name: str, overrides: Mapping[str, Any]) -> Config:
+        """The one way a UI's inputs become a config: the named preset with each dotted
+        override applied, validated. CLI flags, page widgets and Space inputs all come through
+        here; a None value means "keep the preset's value", as an unset flag does."""
+        return preset(preset_name).replace(**{k: v for k, v in overrides.items() if v is not None})
+
+
+_SECTIONS = ("model", "data", "train")
+
+
+def _field_names(obj) -> set[str]:
+    """The dataclass fields of obj, the names replace() accepts."""
+    return {f.name for f in dataclasses.fields(obj)}
 
 
 def _d2l() -> Config:

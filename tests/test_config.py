@@ -1,5 +1,7 @@
 """Presets carry the chapter's and the paper's settings; bad values name their field."""
 
+import dataclasses
+
 import pytest
 
 from dcgan.config import Config, ConfigError, preset
@@ -51,3 +53,35 @@ def test_unknown_preset_and_field_are_refused():
 def test_dict_round_trip():
     c = preset("paper").replace(**{"data.classes": (1, 2)})
     assert Config.from_dict(c.to_dict()) == c
+
+
+def test_configs_are_frozen_so_a_running_config_cannot_drift():
+    c = preset("classroom-cpu")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.data.flip = True
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        c.preset = "d2l"
+    flipped = c.replace(**{"data.flip": True})
+    assert flipped.data.flip and not c.data.flip  # a copy; the original is unchanged
+
+
+def test_replace_validates_the_copy():
+    with pytest.raises(ConfigError, match="train.lr=0"):
+        preset("d2l").replace(**{"train.lr": 0})
+    with pytest.raises(ConfigError, match="unknown config field 'optim.lr'"):
+        preset("d2l").replace(**{"optim.lr": 1e-3})
+
+
+def test_with_overrides_keeps_the_preset_where_a_value_is_none():
+    c = Config.with_overrides(
+        "paper",
+        {"train.lr": 1e-3, "train.batch_size": None, "data.classes": [7, 9], "data.flip": None},
+    )
+    assert c.train.lr == 1e-3 and c.preset == "paper"
+    assert c.train.batch_size == preset("paper").train.batch_size
+    assert c.data.classes == (7, 9) and not c.data.flip  # a widget's list arrives as a tuple
+    assert Config.from_dict(c.to_dict()) == c
+    with pytest.raises(ConfigError, match="model.image_size=48"):
+        Config.with_overrides("d2l", {"model.image_size": 48})
+    with pytest.raises(ConfigError, match="unknown preset"):
+        Config.with_overrides("fast", {})

@@ -658,10 +658,10 @@ def test_uploaded_file_names_cannot_escape_the_uploads_folder(tmp_path, monkeypa
     import tempfile
 
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    from pages import common
+    from ui import uploads
 
     for name in ("../../evil.zip", "/etc/passwd", "..\\..\\x.pt", "", "a/../../b.safetensors"):
-        p = common.save_upload(name, b"payload " + name.encode())
-        assert p.parent == common.uploads_dir() and p.parent.is_relative_to(tmp_path), name
+        p = uploads.save_upload(name, b"payload " + name.encode())
+        assert p.parent == uploads.uploads_dir() and p.parent.is_relative_to(tmp_path), name
         assert p.read_bytes().startswith(b"payload")
     assert sorted(x.name for x in tmp_path.iterdir()) == ["dcgan-playground-uploads"]
