@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -39,6 +41,10 @@ from .runs import LIVE, JobStatus
 PRESET = "classroom-cpu"  # tuned for recognisable samples within a minute on a laptop CPU
 SECONDS = 60  # the run's cap from Train to stop: what a visitor waits for, on a CPU Space
 STEP_CEILING = 100_000  # steps never end a live run first; the clock does (or a test's cap)
+# ...except a run whose watcher is gone (the server was killed): a process run is also capped
+# at this many steps per second of its time, far above the 4-8 measured on 2 cores, so it
+# ends by itself within minutes instead of training on for hours
+MAX_STEPS_PER_S = 50
 # a new fixed-noise grid about every second: the classroom preset makes 4-8 steps/s at batch 64
 # on one core of the 2-core machine (bench/README.md, "Space"), and a 64-image grid of 32 px
 # costs a few ms, so the stream moves without slowing the run
@@ -101,19 +107,131 @@ class Frame:
         return self.status not in LIVE
 
 
+# ---------------------------------------------------------------------- a spare process
+#
+# A fresh interpreter spends about 2 s of CPU importing torch and the trainer before its first
+# step (more on a busy machine), most of a visitor's wait for the first grid. So the server keeps
+# one spare job process that has done its imports and waits for a run folder on stdin; Train
+# hands it one. It exits by itself when the server goes (its stdin closes), so it never orphans.
+
+_spare: subprocess.Popen | None = None
+_used: list[subprocess.Popen] = []  # handed-over spares, reaped when they end
+_spare_lock = threading.Lock()
+
+
+def _spawn_spare(env: dict | None = None) -> subprocess.Popen:
+    """`python -m dcgan.live --spare`, set up as dcgan.job.spawn sets up a job process."""
+    repo = Path(__file__).resolve().parents[1]
+    penv = dict(os.environ, **(env or {}))
+    penv["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), penv.get("PYTHONPATH")]))
+    penv.setdefault("PYTHONUNBUFFERED", "1")
+    return subprocess.Popen(
+        [sys.executable, "-m", "dcgan.live", "--spare"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=penv,
+        cwd=str(repo),
+        start_new_session=True,  # like a job: a Ctrl-C to the server does not end a run
+    )
+
+
+def warm(env: dict | None = None) -> None:
+    """Make sure one spare process is waiting (start one if not); reap the spares used before."""
+    global _spare
+    with _spare_lock:
+        _used[:] = [p for p in _used if p.poll() is None]
+        if _spare is None or _spare.poll() is not None:
+            _spare = _spawn_spare(env)
+
+
+def _take_spare() -> subprocess.Popen | None:
+    """The waiting spare, now no longer spare; None when there is none alive."""
+    global _spare
+    with _spare_lock:
+        proc, _spare = _spare, None
+        if proc is not None and proc.poll() is None:
+            _used.append(proc)
+            return proc
+    return None
+
+
+def close_spare() -> None:
+    """End the waiting spare (it exits when its stdin closes)."""
+    global _spare
+    with _spare_lock:
+        proc, _spare = _spare, None
+    if proc is not None:
+        proc.stdin.close()
+        proc.wait(30)
+
+
+def _spare_main() -> int:
+    """The spare's life: import, wait for a run folder, then be that run's job process."""
+    from . import job  # torch, the trainer, the data loaders: the slow part, done ahead
+
+    # torch's first optimizer imports torch._dynamo (about 1.5 s of CPU, measured here): an
+    # Adam over one dummy tensor pays that now, and oneDNN's first conv its set-up
+    torch = job.torch
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
+    torch.nn.functional.conv2d(torch.zeros(1, 3, 8, 8), torch.zeros(4, 3, 4, 4))
+    line = sys.stdin.readline().strip()
+    if not line:
+        return 0  # the server went away (or closed the spare) before it was needed
+    log = open(Path(line) / runs.LOG, "ab")  # noqa: SIM115  (this process's stdout from now on)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    return job.main([line])
+
+
 def start(
     source: str,
     root: str | Path,
+    seconds: float = SECONDS,
     *,
     seed: int = 0,
     max_steps: int | None = None,
     env: dict | None = None,
 ) -> Path:
-    """Start a live run as its own process under root; returns its folder (JobBusy if one runs)."""
-    from .job import start_job  # the job module imports torch's trainer: only when training
+    """Start a live run as its own process under root; returns its folder (JobBusy if one runs).
 
-    cfg = live_config(source, seed=seed, max_steps=max_steps)
-    return start_job(cfg, root, name="run", env=env).dir
+    The waiting spare process (see warm) takes it when there is one; else a fresh job process.
+    """
+    from .job import RunWriter, start_job  # imports torch's trainer: only when training
+
+    cap = max_steps or max(1, int(seconds * MAX_STEPS_PER_S))
+    cfg = live_config(source, seed=seed, max_steps=cap).validate()
+    proc = _take_spare() if env is None else None
+    if proc is None:
+        return start_job(cfg, root, name="run", env=env).dir
+    root = Path(root)
+    run_dir, n = root / "run", 1
+    while run_dir.exists():
+        run_dir, n = root / f"run-{n}", n + 1
+    runs.acquire_lock(root, run_dir)
+    try:
+        w = RunWriter(run_dir, cfg)
+        now = time.time()
+        runs.write_json(run_dir / runs.SPEC, {"resume": None, "fault": None, "started_at": now})
+        w.status(
+            status=JobStatus.LOADING,
+            started_at=now,
+            step=0,
+            total_steps=0,
+            pid=proc.pid,
+            proc_start=runs.proc_start_time(proc.pid),
+        )
+        proc.stdin.write(f"{run_dir}\n".encode())
+        proc.stdin.close()
+    except BrokenPipeError:  # the spare died just now: a fresh process takes the run instead
+        runs.release_lock(root)
+        shutil.rmtree(run_dir, ignore_errors=True)
+        return start_job(cfg, root, name="run").dir
+    except BaseException:
+        runs.release_lock(root)
+        raise
+    runs.hand_over_lock(root, proc.pid)
+    return run_dir
 
 
 def train_here(
@@ -263,3 +381,10 @@ def sweep(parent: str | Path, max_age_s: float) -> list[Path]:
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
     return removed
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["--spare"]:
+        print("usage: python -m dcgan.live --spare (started by dcgan.live.warm, not by hand)")
+        sys.exit(2)
+    sys.exit(_spare_main())

@@ -67,6 +67,8 @@ SESSIONS = Path(
     os.environ.get("DCGAN_SPACE_SESSIONS", Path(tempfile.gettempdir()) / "dcgan-space-sessions")
 )
 SESSION_MAX_AGE_S = 2 * 3600
+# one training process waits with torch imported, so Train shows a grid in about a second
+SPARE = not ZERO_GPU and os.environ.get("DCGAN_SPACE_SPARE", "1") != "0"
 YOURS = "yours (Train tab)"  # the Generator menu's entry for this visitor's trained model
 # samples travel at their own size (small, quick) and the browser scales them up, sharply
 CSS = (
@@ -164,14 +166,14 @@ def generator(name, request=None):
     """The generator picked in the dropdown: (G, ModelConfig), on the GPU if any."""
     names = list(pretrained.available())
     mine = yours(request)
-    name = choice(name, "Generator", names + [YOURS] if mine else names or [YOURS])
+    if name == YOURS and mine is None:
+        raise gr.Error(
+            f"Generator {YOURS!r}: you have not trained one yet. Press Train in the Train "
+            "tab; when the run ends, its generator is yours here until you close the page."
+        )
+    name = choice(name, "Generator", names + [YOURS] if mine else names)
     device = "cuda" if torch.cuda.is_available() else "cpu"
     if name == YOURS:
-        if mine is None:
-            raise gr.Error(
-                f"Generator {YOURS!r}: you have not trained one yet. Press Train in the Train "
-                "tab; when the run ends, its generator is yours here until you close the page."
-            )
         key, mtime = f"{mine}|{device}", mine.stat().st_mtime
         with _yours_lock:
             hit = _yours_cache.get(key)
@@ -414,24 +416,33 @@ def train(dataset, seconds, request: gr.Request = None):
     folder = session_dir(request)
     live.sweep(SESSIONS, SESSION_MAX_AGE_S)  # folders of visitors who left without a goodbye
     folder.mkdir(parents=True, exist_ok=True)
-    if ZERO_GPU:
-        frames = train_on_gpu(source, str(folder), seconds, TRAIN_STEP_CAP)
-    else:  # its own process: sampling requests keep this server's core to themselves
-        try:
-            run_dir = live.start(source, folder, max_steps=TRAIN_STEP_CAP)
-        except live.runs.JobBusy as e:
-            raise gr.Error(
-                "Your previous run is still stopping; press Train again in a moment."
-            ) from e
-        frames = live.follow(run_dir, seconds)
-    label = options[source]
+    # the first answer comes before the run starts: a visitor who leaves here leaves nothing
     yield (
-        describe_frame(live.Frame("loading", 0, 0.0, seconds), label),
+        describe_frame(live.Frame("loading", 0, 0.0, seconds), options[source]),
         None,
         None,
         gr.DownloadButton(value=None, visible=False),
         gr.skip(),
     )
+    if ZERO_GPU:
+        frames = train_on_gpu(source, str(folder), seconds, TRAIN_STEP_CAP)
+    else:  # its own process: sampling requests keep this server's core to themselves
+        try:
+            run_dir = live.start(source, folder, seconds, max_steps=TRAIN_STEP_CAP)
+        except live.runs.JobBusy as e:
+            raise gr.Error(
+                "Your previous run is still stopping; press Train again in a moment."
+            ) from e
+        frames = live.follow(run_dir, seconds)
+    try:
+        yield from stream(frames, folder, source, options[source])
+    finally:
+        if not ZERO_GPU and SPARE:
+            live.warm()  # the next visitor's process imports while this one looks at results
+
+
+def stream(frames, folder: Path, source: str, label: str):
+    """Each live.Frame as the Train tab's outputs; unchanged outputs are skipped."""
     points = 0
     for f in frames:
         table = gr.skip()
@@ -646,6 +657,8 @@ with gr.Blocks(title="DCGAN Playground") as demo:
     gr.on(shape_when, shapes, shape_in, [shape_md, scatter_plot], api_name="shapes", **on)
 
 demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
+if SPARE:
+    live.warm()
 
 if __name__ == "__main__":
     # the queue runs CONCURRENCY requests at once; give each its share of the cores

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 import socket
 import subprocess
 import sys
@@ -13,11 +14,13 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
-from dcgan import pretrained
-from dcgan.checkpoint import export_generator
+from dcgan import latent, live, pretrained
+from dcgan.checkpoint import export_generator, load_generator, read_metadata
 from dcgan.config import ModelConfig
+from dcgan.images import grid_image
 from dcgan.models import build as build_models
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -26,6 +29,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 ROOT = Path(__file__).resolve().parents[1]
 # two tiny untrained generators: the Space's behaviour does not depend on what they learned
 GENERATORS = {"tiny-32": 32, "tiny-64": 64}
+TRAIN_STEPS = 12  # a live run's step cap in these tests: seconds, not a minute
 
 
 @pytest.fixture(scope="module")
@@ -39,10 +43,17 @@ def checkpoints(tmp_path_factory) -> Path:
 
 
 @pytest.fixture(scope="module")
-def space(checkpoints):
-    """space/app.py imported against the test generators and launched on a free port."""
+def space(checkpoints, tmp_path_factory):
+    """space/app.py imported against the test generators and launched on a free port; every
+    visitor's folder lives in a temporary folder, and training stops after TRAIN_STEPS steps."""
     saved = pretrained.CHECKPOINT_DIR
     pretrained.CHECKPOINT_DIR = checkpoints
+    env = {
+        "DCGAN_SPACE_SESSIONS": str(tmp_path_factory.mktemp("sessions")),
+        "DCGAN_SPACE_TRAIN_STEPS": str(TRAIN_STEPS),
+    }
+    saved_env = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
     spec = importlib.util.spec_from_file_location("space_app", ROOT / "space" / "app.py")
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
@@ -53,7 +64,15 @@ def space(checkpoints):
     url = f"http://127.0.0.1:{port}/"
     yield app, url
     app.demo.close()
+    live.close_spare()
+    for path in app.SESSIONS.iterdir():  # no run may outlive the test
+        live.discard(path)
     pretrained.CHECKPOINT_DIR = saved
+    for k, v in saved_env.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
 
 
 @pytest.fixture(scope="module")
@@ -79,7 +98,10 @@ def test_every_endpoint_answers(client):
         e.strip("/")
         for e in client.view_api(print_info=False, return_format="dict")["named_endpoints"]
     }
-    assert names == {"model", "sample", "interp", "frame", "pool", "arithmetic", "relu", "shapes"}
+    assert names == {
+        "model", "sample", "interp", "frame", "pool", "arithmetic", "relu", "shapes",
+        "train", "stop",
+    }  # fmt: skip
 
     # sample: 4 images of 32px in a 2x2 grid; a seed repeats, another seed differs
     g1 = pixels(client.predict("tiny-32", 7, 4, api_name="/sample"))
@@ -161,6 +183,153 @@ def test_bad_inputs_get_a_clear_error_and_the_server_lives_on(client):
             client.predict(*args, api_name=api)
         assert message in str(err.value), (api, args, str(err.value))
     assert pixels(client.predict("tiny-32", 0, 1, api_name="/sample")).shape == (36, 36, 3)
+
+
+# ------------------------------------------------------------------ the Train tab
+
+
+def new_grids(outputs) -> list[np.ndarray]:
+    """The grids a /train stream sent, in order (a skipped update is not a path)."""
+    return [pixels(o[1]) for o in outputs if isinstance(o[1], str)]
+
+
+def test_train_streams_a_live_run_and_the_result_is_yours(space, tmp_path):
+    """A visitor presses Train: the grid changes as G learns, the run ends with a download
+    that `python -m dcgan.sample` loads, and the Samples tab now draws from that generator,
+    for this visitor only."""
+    app, url = space
+    c = gradio_client.Client(url, verbose=False)
+    with pytest.raises(AppError, match="you have not trained one yet"):
+        c.predict(app.YOURS, 0, 4, api_name="/sample")
+
+    job = c.submit("shapes", 30, api_name="/train")
+    job.result(timeout=300)
+    outputs = job.outputs()
+    grids = new_grids(outputs)
+    assert len(grids) >= 2 and grids[0].shape == (8 * 34 + 2, 8 * 34 + 2, 3)  # 64 of 32 px
+    assert any(not np.array_equal(grids[0], g) for g in grids[1:])  # G learned something
+    text, _, table, download, pick = outputs[-1]
+    assert "Done" in text and f"step {TRAIN_STEPS}" in text
+    assert pick["value"] == app.YOURS
+    network = table["columns"].index("network")  # the loss chart: one series per network
+    assert sorted(row[network] for row in table["data"]).count("G") == TRAIN_STEPS
+    assert {row[network] for row in table["data"]} == {"D", "G"}
+
+    path = download["value"]
+    G, cfg, _ = load_generator(path)
+    meta = read_metadata(path)
+    assert (cfg.image_size, meta["dataset"], meta["step"]) == (32, "shapes", str(TRAIN_STEPS))
+    r = subprocess.run(
+        [sys.executable, "-m", "dcgan.sample", "--checkpoint", path, "--n", "4"]
+        + ["--out", str(tmp_path / "cli.png")],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
+    assert r.returncode == 0 and (tmp_path / "cli.png").exists(), r.stderr[-2000:]
+
+    # the other tabs now sample this visitor's generator: the same images as the download
+    served = pixels(c.predict(app.YOURS, 3, 4, api_name="/sample"))
+    with torch.inference_mode():
+        local = grid_image(latent.generate(G, latent.sample_z(4, cfg.nz, 3)), nrow=2)
+    assert np.array_equal(served, np.asarray(local.convert("RGB")))
+    info = c.predict(
+        app.YOURS, 0, 4, 1, 2, "lerp", 3, 0.5, 0, "16", "0", "1", "2", 1, -1, 1, 0.0,
+        api_name="/model",
+    )[0]  # fmt: skip
+    assert "Train tab" in info and f"step: {TRAIN_STEPS}" in info
+    # ...and only this visitor's: another session has no such generator
+    stranger = gradio_client.Client(url, verbose=False)
+    with pytest.raises(AppError, match="you have not trained one yet"):
+        stranger.predict(app.YOURS, 3, 4, api_name="/sample")
+
+
+def test_stop_ends_a_run_early_and_sampling_never_waits_behind_it(space, monkeypatch):
+    """While a run trains (it would go on for a minute), another visitor's /sample answers;
+    Stop ends the run within moments and its generator is still the visitor's."""
+    app, url = space
+    monkeypatch.setattr(app, "TRAIN_STEP_CAP", None)  # only the clock (or Stop) ends this run
+    c = gradio_client.Client(url, verbose=False)
+    job = c.submit("shapes", 60, api_name="/train")
+    for out in job:  # wait until it trains: a streamed line with a step count
+        if "step" in out[0] and "loading" not in out[0]:
+            break
+    other = gradio_client.Client(url, verbose=False)
+    assert pixels(other.predict("tiny-32", 0, 4, api_name="/sample")).shape == (70, 70, 3)
+    assert not job.done()  # the run was still live while the sample was answered
+    c.predict(api_name="/stop")
+    job.result(timeout=120)
+    text, *_, download, pick = job.outputs()[-1]
+    step = int(text.split("step ")[1].split()[0])
+    assert "Done" in text and 1 <= step < 60 * live.MAX_STEPS_PER_S
+    assert load_generator(download["value"])[1].image_size == 32
+    assert pick["value"] == app.YOURS
+
+
+BAD_TRAIN = [
+    (("pokemon", 30), "Dataset must be one of shapes"),
+    ((["shapes"], 30), "Dataset must be one of shapes"),
+    (("shapes", 1000), "Seconds 1000 is out of range"),
+    (("shapes", 1), "Seconds 1 is out of range"),
+    (("shapes", "soon"), "Seconds must be a whole number"),
+]
+
+
+def test_train_rejects_bad_values_by_name(client):
+    """Every bad Train value gets the Space's own message naming the field; nothing starts."""
+    for args, message in BAD_TRAIN:
+        with pytest.raises(AppError) as err:
+            client.predict(*args, api_name="/train")
+        assert message in str(err.value), (args, str(err.value))
+
+
+def test_spaces_decorator_is_a_no_op_off_zerogpu(space):
+    """The real `spaces` package is installed; off ZeroGPU its decorator returns the function
+    itself, plain or generator, so the Space trains in its own process here."""
+    app, _ = space
+    import spaces
+
+    def plain(x):
+        return x
+
+    def streaming():
+        yield 1
+
+    assert spaces.GPU(plain) is plain and spaces.GPU(duration=60)(streaming) is streaming
+    assert app.ZERO_GPU is False and app.train_on_gpu is app._train_on_gpu
+
+
+def test_in_process_run_streams_like_the_zerogpu_path(tmp_path):
+    """train_here (what ZeroGPU runs inside its GPU call) streams frames that pickle, ends
+    with a generator file and releases the visitor's folder."""
+    import pickle
+
+    frames = list(live.train_here("shapes", tmp_path, 60, max_steps=6, poll=0.05))
+    last = frames[-1]
+    assert last.status == "finished" and last.step == 6
+    assert any(f.grid is not None and f.grid.dtype == np.uint8 for f in frames)
+    assert pickle.loads(pickle.dumps(last)).generator == last.generator
+    assert load_generator(last.generator)[1].image_size == 32
+    assert live.runs.read_lock(tmp_path) is None
+
+
+def test_a_visitor_who_leaves_stops_their_run(tmp_path):
+    """Closing the stream (the tab closed, the request cancelled) stops the run; discarding
+    the visitor's folder removes it."""
+    from dcgan.job import RunHandle
+
+    run_dir = live.start("shapes", tmp_path, 60, max_steps=100_000)
+    frames = live.follow(run_dir, 60, poll=0.05)
+    for f in frames:
+        if f.step >= 1:
+            break
+    frames.close()
+    handle = RunHandle(run_dir)
+    assert handle.wait(60)
+    assert handle.status()["status"] == "stopped"
+    live.discard(tmp_path)
+    assert not tmp_path.exists()
 
 
 def test_eight_clients_at_once_all_get_their_own_seeds(space):
