@@ -353,25 +353,56 @@ def discriminator_for(path: str | Path | None, model_cfg, seed: int = 0):
 # --------------------------------------------------------------------------- CLI
 
 
-def _training_data(path: str, meta: dict, source: str | None, size: int):
-    """(train, heldout or None, source, flip) as the checkpoint describes its run."""
+@dataclass
+class DataSpec:
+    """What a checkpoint says about the images it trained on."""
+
+    source: str | None  # None: the file does not say
+    limit: int | None = None  # data.load keeps the first `limit`: the rest are held out
+    classes: tuple[int, ...] | None = None
+    flip: bool = False  # trained with mirrored images: mirrored copies count as copies
+
+
+def data_spec(path: str | Path | None) -> DataSpec:
+    """Read a .pt checkpoint's config, a run folder's config.json beside a generator export,
+    or an export's metadata (dataset, and --flip in its command)."""
     from . import checkpoint as ckpt
     from .config import Config
+
+    if path is None:
+        return DataSpec(None)
+    path = Path(path)
+    cfg = None
+    if path.suffix == ".pt":
+        cfg = Config.from_dict(ckpt.load(path)["config"])
+    elif (path.parent / "config.json").is_file():  # a run folder's generator snapshot
+        try:
+            cfg = Config.from_dict(json.loads((path.parent / "config.json").read_text()))
+        except (OSError, ValueError):
+            cfg = None
+    if cfg is not None:
+        d = cfg.data
+        return DataSpec(d.source, d.limit, d.classes, d.flip)
+    meta = ckpt.read_metadata(path)
+    return DataSpec(meta.get("dataset"), flip="--flip" in meta.get("command", ""))
+
+
+def training_data(
+    spec: DataSpec, size: int, source: str | None = None, progress=None
+) -> tuple[torch.Tensor, torch.Tensor | None, str]:
+    """(train images, held-out images or None, source) as the spec describes the run;
+    `source` overrides the dataset (its limit and classes then no longer apply)."""
     from .data import load
 
-    limit, classes, flip = None, None, "--flip" in meta.get("command", "")
-    if Path(path).suffix == ".pt":
-        cfg = Config.from_dict(ckpt.load(path)["config"])
-        source = source or cfg.data.source
-        limit, classes, flip = cfg.data.limit, cfg.data.classes, cfg.data.flip
-    source = source or meta.get("dataset")
-    if not source:
-        raise ValueError(f"{Path(path).name} does not name its dataset; pass --data SOURCE.")
-    full = load(source, size, classes=classes)
-    if limit is not None and limit < len(full):
+    name = source or spec.source
+    if not name:
+        raise ValueError("the generator does not name its dataset; pick or pass one (--data).")
+    same = name == spec.source
+    full = load(name, size, classes=spec.classes if same else None, progress=progress)
+    if same and spec.limit is not None and spec.limit < len(full):
         # data.load keeps the first `limit` images, so the rest were never trained on
-        return full.images[:limit], full.images[limit:], source, flip
-    return full.images, None, source, flip
+        return full.images[: spec.limit], full.images[spec.limit :], name
+    return full.images, None, name
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -404,7 +435,8 @@ def main(argv: list[str] | None = None) -> int:
             from .models import build
 
             G = build(cfg, seed=a.seed)[0].eval()
-        train, held, source, flip = _training_data(a.checkpoint, meta, a.data, cfg.image_size)
+        spec = data_spec(a.checkpoint)
+        train, held, source = training_data(spec, cfg.image_size, a.data)
         if a.max_train and a.max_train < len(train):
             pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(a.seed))
             train = train[pick[: a.max_train]]
@@ -419,7 +451,7 @@ def main(argv: list[str] | None = None) -> int:
             n_generated=a.n,
             n_heldout=a.heldout,
             seed=a.seed,
-            flips=flip if a.flips is None else a.flips,
+            flips=spec.flip if a.flips is None else a.flips,
         )
     except (CheckpointError, DataError, ConfigError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)

@@ -401,3 +401,24 @@ def test_export_run_explains_a_folder_that_is_not_a_run(tmp_path, capsys):
         tb.export_run(tmp_path)
     assert tb.main([str(tmp_path)]) == 2
     assert "metrics.jsonl" in capsys.readouterr().err
+
+
+def test_a_checkpoint_with_a_data_limit_is_checked_against_its_unseen_images(tmp_path, capsys):
+    from dcgan import checkpoint as ckpt
+    from dcgan.config import preset
+
+    cfg = preset("classroom-cpu").replace(
+        **{"data.limit": 1000, "model.ngf": 8, "model.ndf": 8, "model.nz": 16}
+    )
+    G, D = build(cfg.model, seed=0)
+    path = ckpt.save(
+        {"config": cfg.to_dict(), "G": G.state_dict(), "D": D.state_dict()}, tmp_path / "last.pt"
+    )
+    spec = mem.data_spec(path)
+    assert (spec.source, spec.limit, spec.flip) == ("shapes", 1000, False)
+    train, held, source = mem.training_data(spec, 32)
+    assert (len(train), source) == (1000, "shapes") and len(held) == 4096 - 1000
+    assert mem.main([str(path), "--n", "32", "--heldout", "32", "--json"]) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["heldout_is_real"] is True and out["n_train"] == 1000
+    assert "trained discriminator" in out["feature_note"]
