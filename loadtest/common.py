@@ -1,5 +1,6 @@
-"""What both load tests share: a free port, a server subprocess that is always stopped, and
-percentiles."""
+"""What the load tests and bench/ui_overhead share: a free port, a server subprocess that is
+always stopped, percentiles, and reading a process's CPU time, its niceness and a run folder's
+progress from outside, so measuring never touches the processes measured."""
 
 from __future__ import annotations
 
@@ -101,3 +102,40 @@ def load_note() -> str:
     except OSError:
         return "load average unknown"
     return f"load average {one:.1f} (1 min), {five:.1f} (5 min) on {os.cpu_count()} CPUs"
+
+
+# ------------------------------------------------------------------ processes and run folders
+
+
+def _stat_fields(pid: int) -> list[str]:
+    """The fields of /proc/PID/stat after the command name (field 3 onwards)."""
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+
+
+def cpu_seconds(pid: int | None) -> float | None:
+    """User + system CPU seconds of a process so far, threads that have exited included."""
+    if not pid:
+        return None
+    try:
+        f = _stat_fields(pid)
+        return (int(f[11]) + int(f[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def niceness(pid: int | None = 0) -> int | None:
+    """The nice value of a process (0: this one), or None when unknown or pid is None."""
+    if pid is None:
+        return None
+    try:
+        return int(_stat_fields(pid or os.getpid())[16])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def run_progress(run_dir: Path) -> tuple[float, int]:
+    """(status.json's updated_at, step) of a run folder: the job's own clock and count."""
+    from dcgan import runs
+
+    st = runs.read_json(Path(run_dir) / runs.STATUS) or {}
+    return float(st.get("updated_at") or time.time()), int(st.get("step") or 0)

@@ -1,18 +1,36 @@
 """A classroom on the Train page: N Streamlit sessions watch one training job at once.
 
-    python -m loadtest.streamlit_sessions --sessions 30 [--seconds 60] [--url URL]
+    python -m loadtest.streamlit_sessions --sessions 30 [--seconds 60] [--rounds 1]
 
-Starts `streamlit run app.py` on 127.0.0.1 (unless --url points at a running one), starts a
-long classroom-cpu job on the built-in shapes through the Train page's own widgets, then:
+Starts `streamlit run app.py` on 127.0.0.1 (unless --url points at a running one), then lowers
+its own priority to nice 19, so that the load it generates competes for the CPU after the
+server and the job, never before them (the server and the job it spawns keep nice 0). It starts
+a long classroom-cpu job on the built-in shapes through the Train page's own widgets (Run for:
+steps, Start), so the server spawns the job process as it does for a teacher. Then, reading the
+job's progress from its run folder (status.json: step and the job's own clock):
 
 1. 0 viewers for --seconds: the trainer's examples/sec with nobody watching;
-2. N viewers for --seconds: N sessions open the Train page at once and follow its live
-   fragment (run_every=1 s) as a browser does, fetching every sample image;
-3. 0 viewers again, to bracket drift from anything else running on the machine.
+2. N viewers: N sessions open the Train page at once, and once all have opened they follow its
+   fragments (live view every 1 s, timeline every 3 s) for --seconds, as a browser's timers do,
+   fetching every image;
+3. 0 viewers again, to bracket drift from anything else running on the machine
+   (--rounds 2 repeats steps 2-3).
 
 Each viewer is a websocket client speaking Streamlit's own protocol (the protobufs a browser
 sends): it costs the server what a browser tab costs it, and no browser CPU on this machine.
-Pass: every session connects, sees no exception, and sees the step counter move.
+
+The verdict judges the targets of issue 9, each printed with its figure:
+  - trainer examples/sec with N viewers >= 90 % of those with none (mean of the brackets);
+  - the server process's CPU per viewer <= 1 % of a core ((crowd - quiet) / N);
+  - fragment refresh p95 <= 1 s: from a session's rerun request for a fragment to that run's
+    script_finished, over every fragment rerun of every session;
+  - a new step visible within 2 s: p95 of the time from the job publishing a step in
+    status.json (its updated_at, read 10 times a second) to a session being sent that step;
+  - every session saw every new grid: each grid step the job wrote (every sample_every steps)
+    between the first and last grid a session saw is among the grids it saw;
+  - every session connected and saw the step move, with 0 errors and 0 server log errors.
+Exit status: 0 all targets met, 1 a speed target missed, 2 something broke (errors, a session
+that never saw the job move, a missed grid, a job that stopped).
 The job is stopped and the server shut down at the end; every wait is bounded.
 """
 
@@ -21,8 +39,10 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
 import re
+import resource
 import sys
 import tempfile
 import time
@@ -36,18 +56,33 @@ from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from streamlit.proto.WidgetStates_pb2 import WidgetState
 from websockets.asyncio.client import connect
 
-from .common import free_port, load_note, log_problems, percentile, python, server
+from dcgan import runs
+
+from .common import (
+    cpu_seconds,
+    free_port,
+    load_note,
+    log_problems,
+    niceness,
+    percentile,
+    python,
+    run_progress,
+    server,
+)
 
 PAGE = "train"
-SWITCH = (
-    "import sys; sys.setswitchinterval({}); sys.argv = ['streamlit'] + {!r}; "
-    "from streamlit.web.cli import main; main()"
-)
+STEP_RE = re.compile(r"step ([\d,]+)")
+TARGETS = {
+    "throughput": 0.90,  # trainer examples/sec watched / unwatched, at least
+    "cpu_per_viewer": 0.01,  # server cores per viewer, at most
+    "refresh_p95_s": 1.0,  # fragment rerun request -> script finished, at most
+    "new_step_p95_s": 2.0,  # from the job publishing a step to a session showing it, at most
+}
 
 
 @dataclass
 class Session:
-    """One browser-like session: runs the page, follows its auto-rerun fragment, fetches images."""
+    """One browser-like session: runs the page, follows its auto-rerun fragments, fetches images."""
 
     base: str  # http://127.0.0.1:PORT
     name: str = "viewer"
@@ -57,10 +92,12 @@ class Session:
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (kind, text)
     errors: list[str] = field(default_factory=list)
     steps: list[tuple[float, int]] = field(default_factory=list)  # (time, step) as seen
+    grids: dict[int, float] = field(default_factory=dict)  # live grid step -> first seen
     progress_text: str = ""
-    run_latency: list[float] = field(default_factory=list)  # rerun sent -> script finished
+    run_latency: list[tuple[float, str]] = field(default_factory=list)  # (seconds, fragment)
     fragment_runs: int = 0
     images: int = 0
+    image_urls: set[str] = field(default_factory=set)
     image_bytes: int = 0
     retries: int = 0
     autos: dict[str, float] = field(default_factory=dict)  # fragment_id -> run_every seconds
@@ -69,6 +106,7 @@ class Session:
     def __post_init__(self):
         self._finished = asyncio.Event()
         self._sent_at = 0.0
+        self._fragment = ""
         self._ws = None
         self._reader = None
         self._http: httpx.AsyncClient | None = None
@@ -118,6 +156,7 @@ class Session:
             cs.fragment_id = fragment
             cs.is_auto_rerun = True
         self._finished.clear()
+        self._fragment = fragment
         self._sent_at = time.perf_counter()
         await self._ws.send(msg.SerializeToString())
 
@@ -157,7 +196,7 @@ class Session:
         elif kind == "stop_auto_rerun":
             self.autos.clear()
         elif kind == "script_finished":
-            self.run_latency.append(time.perf_counter() - self._sent_at)
+            self.run_latency.append((time.perf_counter() - self._sent_at, self._fragment))
             self._finished.set()
         elif kind == "page_not_found":
             self.errors.append(f"page not found: {msg.page_not_found.page_name}")
@@ -186,9 +225,14 @@ class Session:
         elif kind in ("button", "radio", "number_input"):
             w = getattr(el, kind)
             self.widgets[w.label] = (kind, w.id)
-        elif kind == "imgs" and self.fetch_images:
+        elif kind == "imgs":
             for img in el.imgs.imgs:
-                if img.url.startswith("/"):
+                m = STEP_RE.match(img.caption)
+                if m and "every" in img.caption:  # the live grid, not a timeline frame
+                    self.grids.setdefault(int(m.group(1).replace(",", "")), time.time())
+                # a browser fetches an <img> once per URL (Streamlit's are content hashes)
+                if self.fetch_images and img.url.startswith("/") and img.url not in self.image_urls:
+                    self.image_urls.add(img.url)
                     t = asyncio.create_task(self._fetch(img.url))
                     self._fetches.add(t)
                     t.add_done_callback(self._fetches.discard)
@@ -242,6 +286,33 @@ class Session:
                 return wid
         raise KeyError(f"no widget {label!r} on the page; found {sorted(self.widgets)}")
 
+    def step_gaps(self, since: float) -> list[float]:
+        """Seconds between successive new Step values seen after `since`."""
+        new, last = [], None
+        for t, s in self.steps:
+            if t >= since and s != last:
+                new.append(t)
+            last = s
+        return [b - a for a, b in zip(new, new[1:], strict=False)]
+
+    def step_delays(self, published: dict[int, float]) -> list[float]:
+        """Seconds from the job publishing a step (status.json) to this session showing it."""
+        out, shown = [], set()
+        for t, s in self.steps:
+            if s not in shown and s in published:
+                out.append(t - published[s])
+            shown.add(s)
+        return out
+
+    def missed_grids(self, sample_every: int) -> tuple[int, int]:
+        """(grids the job wrote between the first and last grid seen, how many were missed)."""
+        if len(self.grids) < 2:
+            return 0, 0
+        lo, hi = min(self.grids), max(self.grids)
+        first = (lo // sample_every + 1) * sample_every
+        expected = set(range(first, hi + 1, sample_every))
+        return len(expected), len(expected - set(self.grids))
+
 
 # ------------------------------------------------------------------ the job
 
@@ -284,191 +355,274 @@ async def stop_job(base: str) -> None:
     await s.close()
 
 
-async def read_job(base: str) -> tuple[float, int, str, str, str]:
-    """(time, step, status, examples/sec text, progress text) from a short-lived session."""
-    s = Session(base, "probe", fetch_images=False)
-    await s.open()
-    await s.close()
-    step = s.steps[-1][1] if s.steps else -1
-    return (
-        time.time(),
-        step,
-        s.metrics.get("Status", "?"),
-        s.metrics.get("Examples/sec", "?"),
-        s.progress_text,
-    )
-
-
-async def wait_running(base: str, timeout: float) -> tuple[float, int, str, str, str]:
-    """Poll until the job reports running with a step above 0."""
+async def wait_running(root: Path, timeout: float) -> Path:
+    """The run folder of the job holding root's lock, once it reports running past step 0."""
     deadline = time.time() + timeout
     while time.time() < deadline:
-        r = await read_job(base)
-        if r[2] == "running" and r[1] > 0:
-            return r
-        if r[2] in ("failed", "finished", "stopped"):
-            raise RuntimeError(f"the job is {r[2]} before the measurement began: {r}")
-        await asyncio.sleep(2)
-    raise RuntimeError(f"the job did not start running within {timeout:.0f} s")
+        held = runs.read_lock(root)
+        if held is not None:
+            st = runs.RunReader(held["run"]).status()
+            if st.get("status") == "running" and st.get("step", 0) > 0:
+                return Path(held["run"])
+            if st.get("status") in ("failed", "finished", "stopped"):
+                raise RuntimeError(f"the job is {st['status']} before measuring: {st}")
+        await asyncio.sleep(0.5)
+    raise RuntimeError(f"no job was running in {root} within {timeout:.0f} s")
 
 
-async def quiet_phase(base: str, seconds: float) -> dict:
-    """Nobody watching: step counts read at both ends by a short-lived session."""
-    t0, s0, *_ = await read_job(base)
+async def watch_status(run_dir: Path, published: dict[int, float], until: float) -> None:
+    """Note when each step first appears in status.json (10 times a second) until `until`."""
+    while time.time() < until:
+        st = runs.read_json(run_dir / runs.STATUS) or {}
+        step = st.get("step")
+        if isinstance(step, int) and step not in published:
+            published[step] = min(time.time(), float(st.get("updated_at") or time.time()))
+        await asyncio.sleep(0.1)
+
+
+class Meter:
+    """Reads the job's progress and the processes' CPU at the ends of a phase."""
+
+    def __init__(self, run_dir: Path, pids: dict[str, int | None], batch: int):
+        self.run_dir, self.pids, self.batch = run_dir, pids, batch
+
+    def read(self) -> dict:
+        """A snapshot: wall time, the job's clock and step, CPU seconds per process."""
+        t_job, step = run_progress(self.run_dir)
+        cpu = {k: cpu_seconds(p) for k, p in self.pids.items()}
+        cpu["loadgen"] = sum(resource.getrusage(resource.RUSAGE_SELF)[:2])
+        return {"t": time.time(), "t_job": t_job, "step": step, "cpu": cpu}
+
+    def phase(self, a: dict, b: dict, viewers: int) -> dict:
+        """Examples/sec and cores of each process between two snapshots."""
+        dt = max(b["t"] - a["t"], 1e-9)
+        dt_job = max(b["t_job"] - a["t_job"], 1e-9)
+        cores = {
+            k: (b["cpu"][k] - a["cpu"][k]) / dt
+            if a["cpu"].get(k) is not None and b["cpu"].get(k) is not None
+            else None
+            for k in b["cpu"]
+        }
+        steps = b["step"] - a["step"]
+        st = runs.RunReader(self.run_dir).status()
+        return {
+            "viewers": viewers,
+            "seconds": dt,
+            "steps": steps,
+            "examples_per_sec": steps * self.batch / dt_job,
+            "cores": cores,
+            "status": st.get("status"),
+            "load_1m": os.getloadavg()[0],
+        }
+
+
+async def quiet_phase(meter: Meter, seconds: float) -> dict:
+    """Nobody watching: the run folder read at both ends, the server left alone."""
+    a = meter.read()
     await asyncio.sleep(seconds)
-    t1, s1, status, *_ = await read_job(base)
-    return {"viewers": 0, "seconds": t1 - t0, "steps": s1 - s0, "status": status}
+    return meter.phase(a, meter.read(), 0)
 
 
-async def crowd_phase(base: str, n: int, seconds: float) -> dict:
-    """n sessions open the page at once and follow its live fragment for `seconds`."""
-    t0, s0, *_ = await read_job(base)
+async def crowd_phase(base: str, meter: Meter, n: int, seconds: float, sample_every: int) -> dict:
+    """n sessions open the page at once, then follow its fragments for `seconds`."""
     sessions = [Session(base, f"viewer-{i}") for i in range(n)]
+    t_open = time.time()
     opened = await asyncio.gather(*(s.open() for s in sessions), return_exceptions=True)
+    open_s = time.time() - t_open
     connect_fail = [
         f"{s.name}: {type(r).__name__}: {r}"
         for s, r in zip(sessions, opened, strict=True)
         if isinstance(r, BaseException)
     ]
     live = [s for s, r in zip(sessions, opened, strict=True) if not isinstance(r, BaseException)]
-    until = t0 + seconds
-    await asyncio.gather(*(s.watch(until) for s in live), return_exceptions=True)
-    t1, s1, status, *_ = await read_job(base)
+    for s in live:  # the opening burst is reported apart from the steady state
+        s.run_latency.clear()
+    a = meter.read()
+    published: dict[int, float] = {}
+    tail = asyncio.create_task(watch_status(meter.run_dir, published, a["t"] + seconds))
+    await asyncio.gather(*(s.watch(a["t"] + seconds) for s in live), return_exceptions=True)
+    ph = meter.phase(a, meter.read(), n)
+    await tail
     await asyncio.gather(*(s.close() for s in live), return_exceptions=True)
-    moved = [s for s in live if len({st for _, st in s.steps}) >= 2]
-    errors = connect_fail + [f"{s.name}: {e}" for s in live for e in s.errors]
-    lat = [x for s in live for x in s.run_latency[1:]]  # fragment reruns only
-    return {
-        "viewers": n,
-        "seconds": t1 - t0,
-        "steps": s1 - s0,
-        "status": status,
-        "connected": len(live),
-        "saw_updates": len(moved),
-        "errors": errors,
-        "fragment_runs": [s.fragment_runs for s in live],
-        "distinct_steps_seen": [len({st for _, st in s.steps}) for s in live],
-        "images": sum(s.images for s in live),
-        "image_mb": sum(s.image_bytes for s in live) / 1e6,
-        "image_retries": sum(s.retries for s in live),
-        "rerun_p50": percentile(lat, 50),
-        "rerun_p95": percentile(lat, 95),
-        "failed_alerts": sorted({t for s in live for k, t in s.alerts if k == "ERROR"}),
-    }
+    live_fid = {fid for s in live for fid, iv in s.autos.items() if iv <= 1.0}
+    lat = [x for s in live for x, fid in s.run_latency if fid]
+    lat_live = [x for s in live for x, fid in s.run_latency if fid in live_fid]
+    gaps = [g for s in live for g in s.step_gaps(a["t"])]
+    delays = [d for s in live for d in s.step_delays(published)]
+    grids = [s.missed_grids(sample_every) for s in live]
+    ph.update(
+        connected=len(live),
+        open_seconds=open_s,
+        saw_updates=sum(len({st for _, st in s.steps}) >= 2 for s in live),
+        errors=connect_fail + [f"{s.name}: {e}" for s in live for e in s.errors],
+        fragment_runs=[s.fragment_runs for s in live],
+        refresh_p50=percentile(lat, 50),
+        refresh_p95=percentile(lat, 95),
+        refresh_live_p95=percentile(lat_live, 95),
+        step_gap_p50=percentile(gaps, 50),
+        step_gap_p95=percentile(gaps, 95),
+        new_step_p50=percentile(delays, 50),
+        new_step_p95=percentile(delays, 95),
+        new_step_count=len(delays),
+        grids_seen=[len(s.grids) for s in live],
+        grids_expected=sum(e for e, _ in grids),
+        grids_missed=sum(m for _, m in grids),
+        images=sum(s.images for s in live),
+        image_mb=sum(s.image_bytes for s in live) / 1e6,
+        image_retries=sum(s.retries for s in live),
+        failed_alerts=sorted({t for s in live for k, t in s.alerts if k == "ERROR"}),
+    )
+    return ph
 
 
 # ------------------------------------------------------------------ main
 
 
-def _ticks(stat: Path) -> int:
-    """user + system clock ticks from a /proc stat file."""
-    fields = stat.read_text().rsplit(")", 1)[1].split()
-    return int(fields[11]) + int(fields[12])
-
-
-def thread_cpu(pid: int | None) -> tuple[float, int, dict[int, int]]:
-    """(time, process ticks, {thread id: ticks}) of a local server; zeros elsewhere.
-
-    The process total counts threads that have exited too: Streamlit runs every rerun in a
-    fresh thread, so summing the live threads would miss the viewers' work.
-    """
-    total, ticks = 0, {}
-    if pid is not None:
-        try:
-            total = _ticks(Path(f"/proc/{pid}/stat"))
-        except (OSError, IndexError, ValueError):
-            pass
-        for task in Path(f"/proc/{pid}/task").glob("*"):
-            try:
-                ticks[int(task.name)] = _ticks(task / "stat")
-            except (OSError, IndexError, ValueError):
-                pass
-    return time.time(), total, ticks
-
-
-def cpu_use(before, after, trainer: int | None) -> tuple[float, float, int | None]:
-    """(server cores, trainer-thread cores, trainer tid) between two thread_cpu samples."""
-    hz = os.sysconf("SC_CLK_TCK")
-    dt = max(after[0] - before[0], 1e-9)
-    delta = {t: after[2][t] - before[2].get(t, 0) for t in after[2] if t in before[2]}
-    if not delta:
-        return float("nan"), float("nan"), trainer
-    if trainer is None:  # the busiest thread while nobody watches is the training thread
-        trainer = max(delta, key=delta.get)
-    return (after[1] - before[1]) / hz / dt, delta.get(trainer, 0) / hz / dt, trainer
-
-
-async def measure(base: str, a: argparse.Namespace, pid: int | None = None) -> dict:
+async def measure(base: str, root: Path, a: argparse.Namespace, server_pid: int | None) -> dict:
+    """Start the job, run the phases, stop the job."""
     said = await start_job(base, a.steps)
-    first = await wait_running(base, a.start_timeout)
-    batch = int(m.group(1)) if (m := re.search(r"batch (\d+)", first[4])) else 0
-    out = {"started": said, "job": first[4], "batch": batch, "phases": []}
-    order = ["quiet", "crowd", "quiet"] if a.bracket else ["quiet", "crowd"]
-    trainer = None
-    for kind in order:
-        print(f"phase: {kind} ({a.seconds:.0f} s)…", flush=True)
-        cpu0 = thread_cpu(pid)
-        if kind == "quiet":
-            ph = await quiet_phase(base, a.seconds)
-        else:
-            ph = await crowd_phase(base, a.sessions, a.seconds)
-        ph["server_cores"], ph["trainer_cores"], trainer = cpu_use(cpu0, thread_cpu(pid), trainer)
-        ph["examples_per_sec"] = ph["steps"] * batch / max(ph["seconds"], 1e-9)
-        out["phases"].append(ph)
-        if ph["status"] != "running":
-            break
-    await stop_job(base)
+    run_dir = await wait_running(root, a.start_timeout)
+    config = runs.read_json(run_dir / runs.CONFIG) or {}
+    batch = int(config["train"]["batch_size"])
+    sample_every = int(config["train"]["sample_every"])
+    st = runs.read_json(run_dir / runs.STATUS) or {}
+    job_pid = st.get("pid")
+    meter = Meter(run_dir, {"server": server_pid, "job": job_pid}, batch)
+    out = {
+        "started": said,
+        "run": run_dir.name,
+        "job": f"{config.get('preset')} on {config['data']['source']}, batch {batch}, "
+        f"sample_every {sample_every}, {st.get('device')} {st.get('precision')}, "
+        f"{st.get('threads')} torch thread(s)",
+        "nice": {"server": niceness(server_pid), "job": niceness(job_pid), "loadgen": niceness()},
+        "phases": [],
+    }
+    order = ["quiet"] + ["crowd", "quiet"] * a.rounds
+    try:
+        for kind in order:
+            print(f"phase: {kind} ({a.seconds:.0f} s)…", flush=True)
+            if kind == "quiet":
+                ph = await quiet_phase(meter, a.seconds)
+            else:
+                ph = await crowd_phase(base, meter, a.sessions, a.seconds, sample_every)
+            out["phases"].append(ph)
+            if ph["status"] != "running":
+                break
+    finally:
+        await stop_job(base)
+        ended = runs.RunReader(run_dir)
+        deadline = time.time() + 60
+        while ended.status().get("status") in runs.LIVE and time.time() < deadline:
+            await asyncio.sleep(0.2)
+        out["end_status"] = ended.status().get("status")
     return out
 
 
-def report(r: dict, log_lines: list[str], note: str) -> int:
-    """Print the figures; return 0 when every session connected, saw updates and no errors."""
-    print(f"job: {r['job']}  (start said: {'; '.join(r['started']) or 'nothing'})")
-    print(f"machine: {note}")
+def _mean(xs: list[float]) -> float:
+    return sum(xs) / len(xs) if xs else math.nan
+
+
+def verdict(r: dict) -> dict:
+    """The targets' figures and whether each holds; 'broken' lists what must never happen."""
     quiet = [p for p in r["phases"] if p["viewers"] == 0]
     crowd = [p for p in r["phases"] if p["viewers"] > 0]
+    broken = list(r.get("server_log_problems", []))
+    if not crowd:
+        return {"broken": broken + ["no phase with viewers completed"], "targets": {}}
+    n = crowd[0]["viewers"]
+    base_eps = _mean([p["examples_per_sec"] for p in quiet])
+    base_cpu = _mean([p["cores"]["server"] for p in quiet if p["cores"].get("server") is not None])
+    crowd_cpu = [p["cores"]["server"] for p in crowd if p["cores"].get("server") is not None]
+    figures = {
+        "throughput": _mean([p["examples_per_sec"] for p in crowd]) / base_eps,
+        "cpu_per_viewer": (_mean(crowd_cpu) - base_cpu) / n if crowd_cpu else math.nan,
+        "refresh_p95_s": max(p["refresh_p95"] for p in crowd),
+        "new_step_p95_s": max(p["new_step_p95"] for p in crowd),
+    }
+    targets = {}
+    for k, v in figures.items():
+        at_least = k == "throughput"
+        ok = (v >= TARGETS[k]) if at_least else (v <= TARGETS[k])
+        targets[k] = {"value": v, "target": TARGETS[k], "ok": bool(ok and not math.isnan(v))}
+    for p in crowd:
+        if p["connected"] < p["viewers"] or p["saw_updates"] < p["viewers"]:
+            broken.append(
+                f"{p['connected']}/{p['viewers']} connected, {p['saw_updates']} saw the step move"
+            )
+        broken += p["errors"][:10] + p["failed_alerts"]
+        if p["grids_missed"]:
+            broken.append(f"{p['grids_missed']} of {p['grids_expected']} grids missed by sessions")
+    broken += [
+        f"the job was {p['status']} after a phase" for p in r["phases"] if p["status"] != "running"
+    ]
+    return {"broken": broken, "targets": targets}
+
+
+def report(r: dict) -> int:
+    """Print the figures and the verdict; 0 all targets met, 1 a target missed, 2 broken."""
+    print(f"job: {r['job']} ({r['run']}; start said: {'; '.join(r['started']) or 'nothing'})")
+    print(
+        f"machine: {r['machine']}; nice: server {r['nice']['server']}, job {r['nice']['job']}, "
+        f"load generator {r['nice']['loadgen']}"
+    )
     for p in r["phases"]:
+        c = p["cores"]
+        srv = "n/a" if c.get("server") is None else f"{c['server']:.2f}"
         print(
             f"  {p['viewers']:>3} viewers: {p['steps']} steps in {p['seconds']:.1f} s = "
-            f"{p['examples_per_sec']:.0f} examples/sec (job {p['status']}); server process "
-            f"used {p['server_cores']:.2f} cores, its training thread {p['trainer_cores']:.2f}"
+            f"{p['examples_per_sec']:.0f} examples/sec; cores: server {srv}, job "
+            f"{c.get('job') or 0:.2f}, load generator {c['loadgen']:.2f}; "
+            f"load {p['load_1m']:.1f}"
         )
-    ok = True
-    if crowd:
-        c = crowd[0]
-        base = sum(p["examples_per_sec"] for p in quiet) / max(len(quiet), 1)
-        drop = 100.0 * (1 - c["examples_per_sec"] / base) if base else float("nan")
-        runs = c["fragment_runs"]
+    for p in (p for p in r["phases"] if p["viewers"]):
+        runs_ = p["fragment_runs"]
         print(
-            f"sessions: {c['connected']}/{c['viewers']} connected, "
-            f"{c['saw_updates']}/{c['viewers']} saw the step counter move"
+            f"  sessions: {p['connected']}/{p['viewers']} connected (opening took "
+            f"{p['open_seconds']:.1f} s), {p['saw_updates']}/{p['viewers']} saw the step move; "
+            f"fragment reruns per session {min(runs_, default=0)}-{max(runs_, default=0)}"
         )
         print(
-            f"  live-fragment reruns per session: min {min(runs, default=0)}, "
-            f"max {max(runs, default=0)}; rerun latency p50 {c['rerun_p50']:.2f} s, "
-            f"p95 {c['rerun_p95']:.2f} s; {c['images']} sample images fetched "
-            f"({c['image_mb']:.1f} MB, {c['image_retries']} retried on a fresh connection)"
+            f"  fragment refresh (rerun request -> script finished): p50 {p['refresh_p50']:.2f} s,"
+            f" p95 {p['refresh_p95']:.2f} s (live view alone p95 {p['refresh_live_p95']:.2f} s)"
         )
-        print(f"  errors seen by sessions: {len(c['errors'])}")
-        for e in c["errors"][:10]:
+        print(
+            f"  a step the job published (status.json) was shown after {p['new_step_p50']:.2f} s"
+            f" (p50), {p['new_step_p95']:.2f} s (p95), over {p['new_step_count']} sightings; "
+            f"sessions saw a new step every {p['step_gap_p50']:.2f} s (p50), "
+            f"{p['step_gap_p95']:.2f} s (p95)"
+        )
+        print(
+            f"  grids: each session saw {min(p['grids_seen'], default=0)}-"
+            f"{max(p['grids_seen'], default=0)} distinct grids; {p['grids_missed']} of "
+            f"{p['grids_expected']} written in the sessions' windows were missed; "
+            f"{p['images']} images fetched ({p['image_mb']:.1f} MB, {p['image_retries']} retried)"
+        )
+        print(f"  errors seen by sessions: {len(p['errors'])}")
+        for e in p["errors"][:10]:
             print(f"    {e}")
-        if c["failed_alerts"]:
-            print(f"  the job reported: {c['failed_alerts']}")
-        print(
-            f"throughput drop with {c['viewers']} viewers: {drop:.0f}% "
-            f"({base:.0f} -> {c['examples_per_sec']:.0f} examples/sec)"
-        )
-        ok = (
-            c["connected"] == c["viewers"]
-            and c["saw_updates"] == c["viewers"]
-            and not c["errors"]
-            and not c["failed_alerts"]
-        )
-    print(f"server log lines with Traceback/Error/Exception: {len(log_lines)}")
-    for line in log_lines[:10]:
+    print(f"server log lines with Traceback/Error/Exception: {len(r['server_log_problems'])}")
+    for line in r["server_log_problems"][:10]:
         print(f"    {line}")
-    ok = ok and not log_lines
-    print("PASS" if ok else "FAIL")
+    v = verdict(r)
+    r["verdict"] = v
+    names = {
+        "throughput": "trainer examples/sec watched vs unwatched",
+        "cpu_per_viewer": "server CPU per viewer (cores)",
+        "refresh_p95_s": "fragment refresh p95 (s)",
+        "new_step_p95_s": "a new step shown within (p95, s)",
+    }
+    for k, t in v["targets"].items():
+        cmp = ">=" if k == "throughput" else "<="
+        val = f"{t['value']:.1%}" if k in ("throughput", "cpu_per_viewer") else f"{t['value']:.2f}"
+        goal = f"{t['target']:.0%}" if k in ("throughput", "cpu_per_viewer") else t["target"]
+        print(f"  {'ok  ' if t['ok'] else 'MISS'} {names[k]}: {val} (target {cmp} {goal})")
+    for b in v["broken"]:
+        print(f"  BROKEN {b}")
+    if v["broken"]:
+        print("FAIL (broken)")
+        return 2
+    ok = all(t["ok"] for t in v["targets"].values())
+    print("PASS" if ok else "FAIL (a target was missed)")
     return 0 if ok else 1
 
 
@@ -478,55 +632,53 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--sessions", type=int, default=30, help="viewers at once (1 to 200)")
     p.add_argument("--seconds", type=float, default=60, help="length of each phase (5 to 600)")
+    p.add_argument("--rounds", type=int, default=1, help="crowd+quiet pairs after the first quiet")
     p.add_argument("--steps", type=int, default=1_000_000, help="the job's step budget")
     p.add_argument("--url", help="a running app (default: start one on a free port)")
+    p.add_argument("--runs-dir", help="with --url: that server's DCGAN_RUNS_DIR")
+    p.add_argument("--omp-threads", type=int, help="OMP_NUM_THREADS for the server and its job")
     p.add_argument(
-        "--no-bracket", dest="bracket", action="store_false", help="skip the second 0-viewer phase"
-    )
-    p.add_argument("--omp-threads", type=int, help="OMP_NUM_THREADS for the started server")
-    p.add_argument(
-        "--switch-interval",
-        type=float,
-        help="sys.setswitchinterval for the started server (Python's default is 0.005 s)",
+        "--no-nice", dest="nice", action="store_false", help="keep the load generator at nice 0"
     )
     p.add_argument("--start-timeout", type=float, default=300)
     p.add_argument("--json", help="also write the figures here")
     a = p.parse_args(argv)
-    if not 1 <= a.sessions <= 200 or not 5 <= a.seconds <= 600:
-        p.error("--sessions must be 1-200 and --seconds 5-600")
+    if not 1 <= a.sessions <= 200 or not 5 <= a.seconds <= 600 or not 1 <= a.rounds <= 5:
+        p.error("--sessions must be 1-200, --seconds 5-600 and --rounds 1-5")
+    if a.url and not a.runs_dir:
+        p.error("--url needs --runs-dir: the job's progress is read from its run folder")
     note_before = load_note()
+    budget = a.seconds * (2 * a.rounds + 1) * 2 + a.start_timeout + 600
 
-    def run(base: str, pid: int | None = None) -> dict:
-        return asyncio.run(
-            asyncio.wait_for(measure(base, a, pid), timeout=a.seconds * 4 + a.start_timeout + 600)
-        )
+    def run(base: str, root: Path, pid: int | None) -> dict:
+        if a.nice:  # after the server started: it and the job it spawns keep their priority
+            os.nice(19)
+        return asyncio.run(asyncio.wait_for(measure(base, root, a, pid), timeout=budget))
 
     if a.url:
-        r, lines = run(a.url.rstrip("/")), []
+        r = run(a.url.rstrip("/"), Path(a.runs_dir), None)
+        r["server_log_problems"] = []
     else:
         port = free_port()
         base = f"http://127.0.0.1:{port}"
         with tempfile.TemporaryDirectory(prefix="dcgan-load-") as tmp:
             log = Path(tmp) / "streamlit.log"
-            env = {
-                "DCGAN_RUNS_DIR": str(Path(tmp) / "runs"),
-                "DCGAN_DATA_DIR": str(Path(tmp) / "data"),
-            }
+            root = Path(tmp) / "runs"
+            env = {"DCGAN_RUNS_DIR": str(root), "DCGAN_DATA_DIR": str(Path(tmp) / "data")}
             if a.omp_threads:
                 env["OMP_NUM_THREADS"] = str(a.omp_threads)
             args = ["run", "app.py", "--server.headless", "true"]
             args += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-            cmd = [python(), "-m", "streamlit", *args]
-            if a.switch_interval:  # an experiment: how much of the slowdown is the GIL's?
-                cmd = [python(), "-c", SWITCH.format(a.switch_interval, args)]
-            with server(cmd, env, f"{base}/_stcore/health", log) as proc:
-                r = run(base, proc.pid)
-            lines = log_problems(log)
-    note = f"{note_before} at the start, {load_note()} at the end"
-    r["machine"] = note
+            with server(
+                [python(), "-m", "streamlit", *args], env, f"{base}/_stcore/health", log
+            ) as proc:
+                r = run(base, root, proc.pid)
+            r["server_log_problems"] = log_problems(log)
+    r["machine"] = f"{note_before} at the start, {load_note()} at the end"
+    code = report(r)
     if a.json:
         Path(a.json).write_text(json.dumps(r, indent=1, default=str))
-    return report(r, lines, note)
+    return code
 
 
 if __name__ == "__main__":

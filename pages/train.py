@@ -273,6 +273,7 @@ def live_view() -> None:
             st.image(
                 run.grid[1],
                 width="stretch",
+                output_format="PNG",  # "auto" re-encodes a PNG as JPEG on every rerun
                 caption=f"step {run.grid[0]:,}"
                 + (" (weight average, EMA)" if ema else "")
                 + f", every {config['train']['sample_every']} steps",
@@ -322,7 +323,9 @@ def timeline_view() -> None:
     paths = dict(frames)
     left, right = st.columns([2, 3])
     try:
-        left.image(paths[step].read_bytes(), width="stretch", caption=f"step {step:,}")
+        left.image(
+            paths[step].read_bytes(), width="stretch", output_format="PNG", caption=f"step {step:,}"
+        )
     except OSError:
         left.caption("That frame was just thinned away; pick another.")
     keep = frames[-100:]

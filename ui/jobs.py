@@ -13,6 +13,7 @@ import threading
 import time
 from pathlib import Path
 
+import plotly.graph_objects as go
 import streamlit as st
 
 from dcgan import health, plots, pretrained, runs
@@ -22,6 +23,7 @@ from dcgan.job import RunHandle, current_run, start_job
 
 DEFAULT_PRESET = "classroom-cpu"  # works offline on a laptop CPU within a minute
 REFRESH_S = 0.4  # a shared reader looks at the folder at most this often, for all sessions
+CHARTS_EVERY_S = 2.0  # charts are rebuilt at most this often (~0.1 s of CPU per build, shared)
 
 
 def runs_dir() -> Path:
@@ -51,7 +53,8 @@ class SharedRun:
         self.state: dict = {}
         self.grid: tuple[int, bytes] | None = None
         self._grid_mtime = 0
-        self._figs: dict = {}
+        self._figs: dict[float, tuple[int, float, tuple]] = {}  # smoothing -> (version, t, figs)
+        self._hints: tuple | None = None  # ((version, tile), hints)
         self._diversity: dict[int, float] = {}
 
     def refresh(self) -> dict:
@@ -80,10 +83,13 @@ class SharedRun:
             return self.reader.points(key)
 
     def figures(self, smoothing: float, device: str) -> tuple:
-        """The four live charts, built once per (data version, smoothing) for every session."""
-        key = (self.version, round(smoothing, 2))
+        """The four live charts, built once per data version (at most every CHARTS_EVERY_S)
+        and smoothing, for every session."""
+        sm = round(smoothing, 2)
         with self.lock:
-            if key not in self._figs:
+            now = time.monotonic()
+            got = self._figs.get(sm)
+            if got is None or (got[0] != self.version and now - got[1] >= CHARTS_EVERY_S):
                 p = self.reader.points
                 marks = [e for e in self.reader.events if e.get("kind") == "set"]
                 steps, loss_D = p("loss_D")
@@ -97,8 +103,12 @@ class SharedRun:
                 )
                 for fig in figs[:2]:
                     plots.mark_events(fig, marks)
-                self._figs = {key: figs}  # older keys are never asked for again
-            return self._figs[key]
+                for fig in figs:
+                    fig.__class__ = SharedFigure  # same figure, its dict made once
+                if got is None and len(self._figs) >= 8:  # a few smoothings in use at once
+                    self._figs.pop(next(iter(self._figs)))
+                self._figs[sm] = (self.version, now, figs)
+            return self._figs[sm][2]
 
     def diversity(self, tile: int) -> tuple[list[int], list[float]]:
         """Sample diversity of every timeline frame; each frame is scored once."""
@@ -115,8 +125,25 @@ class SharedRun:
             return steps, [self._diversity[s] for s in steps]
 
     def hints(self, config: dict, tile: int) -> list:
-        """Health hints from the downsampled history and the diversity series."""
-        return health.check(config, lambda k: self.series(k)[1], self.diversity(tile))
+        """Health hints from the downsampled history and the diversity series, once per
+        data version for every session."""
+        key = (self.version, tile)
+        if self._hints is None or self._hints[0] != key:
+            found = health.check(config, lambda k: self.series(k)[1], self.diversity(tile))
+            self._hints = (key, found)
+        return self._hints[1]
+
+
+class SharedFigure(go.Figure):
+    """A chart every session draws as it is: st.plotly_chart calls to_dict() on each rerun
+    (~6 ms a chart on a busy 2-core machine), so the dict is made once and reused."""
+
+    def to_dict(self) -> dict:
+        d = self.__dict__.get("_shared_dict")
+        if d is None:  # two sessions racing here both compute the same dict: harmless
+            d = super().to_dict()
+            self.__dict__["_shared_dict"] = d
+        return d
 
 
 @st.cache_resource(show_spinner=False, max_entries=16)
