@@ -25,6 +25,10 @@ for _root in (HERE, HERE.parent):
         sys.path.insert(0, str(_root))
         break
 
+# a build with --fashion-mnist bundles it (MIT licence) beside this file for the Train tab
+if (HERE / "data" / "fashion-mnist").is_dir():
+    os.environ.setdefault("DCGAN_FASHION_MNIST_DIR", str(HERE / "data" / "fashion-mnist"))
+
 import gradio as gr  # noqa: E402
 import pandas as pd  # noqa: E402  (gradio's own dependency: the loss chart's table)
 import torch  # noqa: E402

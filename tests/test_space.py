@@ -6,7 +6,6 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ from dcgan.checkpoint import export_generator, load_generator, read_metadata
 from dcgan.config import ModelConfig
 from dcgan.images import grid_image
 from dcgan.models import build as build_models
+from loadtest.net import free_port, wait_for
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client.exceptions import AppError  # noqa: E402
@@ -57,9 +57,7 @@ def space(checkpoints, tmp_path_factory):
     spec = importlib.util.spec_from_file_location("space_app", ROOT / "space" / "app.py")
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     yield app, url
@@ -355,11 +353,45 @@ def test_eight_clients_at_once_all_get_their_own_seeds(space):
         assert np.array_equal(grid, alone), seed  # per-request generators: no cross-talk
 
 
-def test_queue_is_bounded(space):
-    """The Space queues requests with a concurrency limit and a maximum size."""
+def test_queue_runs_a_few_at_once_and_turns_the_overflow_away(space, client, monkeypatch):
+    """CONCURRENCY requests run at once, QUEUE_SIZE wait their turn, and any more are turned
+    away at once with a message rather than left to time out."""
     app, _ = space
-    assert app.demo._queue.max_size == app.QUEUE_SIZE > 0
-    assert app.demo._queue.default_concurrency_limit == app.CONCURRENCY >= 1
+    gate, running, most = threading.Event(), [], [0]
+    lock = threading.Lock()
+    real = latent.generate
+
+    def held(G, z):  # the Space calls latent.generate for every sample grid
+        with lock:
+            running.append(1)
+            most[0] = max(most[0], len(running))
+        try:
+            gate.wait(120)
+            return real(G, z)
+        finally:
+            with lock:
+                running.pop()
+
+    monkeypatch.setattr(latent, "generate", held)
+    try:
+        first = [client.submit("tiny-32", i, 1, api_name="/sample") for i in range(app.CONCURRENCY)]
+        assert wait_for(lambda: len(running) == app.CONCURRENCY, timeout=60)
+        extra = 3
+        rest = [
+            client.submit("tiny-32", i, 1, api_name="/sample")
+            for i in range(app.QUEUE_SIZE + extra)
+        ]
+        assert wait_for(lambda: sum(j.done() for j in rest) >= extra, timeout=60)
+    finally:
+        gate.set()
+    refused = []
+    for j in first + rest:
+        try:
+            j.result(timeout=120)
+        except Exception as e:  # the client raises its own error for a refused request
+            refused.append(str(e))
+    assert len(refused) == extra and all("full" in r.lower() for r in refused), refused
+    assert most[0] == app.CONCURRENCY
 
 
 # ------------------------------------------------------------------ the built folder
@@ -412,10 +444,21 @@ def test_built_space_runs_from_its_own_folder(checkpoints, tmp_path):
         "sdk: gradio",
         "sdk_version: 6.31.0",
         "app_file: app.py",
-        'python_version: "3.11"',
+        'python_version: "3.12"',  # one ZeroGPU offers; the code needs 3.11+ (StrEnum)
+        "suggested_hardware: zero-a10g",
     ):
         assert line in front
-    env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "GRADIO_ANALYTICS_ENABLED": "False"}
+    pins = (out / "requirements.txt").read_text().split()
+    dev = (ROOT / "requirements-dev.txt").read_text().split()
+    spaces_pin = next(p for p in pins if p.startswith("spaces=="))
+    assert spaces_pin in dev  # the Space runs the `spaces` the tests ran against
+    assert not (out / "data").exists()  # no dataset unless asked for
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "HOME": str(tmp_path),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "DCGAN_SPACE_SPARE": "0",  # an import check: no spare training process
+    }
     # -I: no PYTHONPATH, no user site, no current directory on the path
     r = subprocess.run(
         [sys.executable, "-I", "-c", CHECK_BUILD, str(out)],
@@ -430,6 +473,22 @@ def test_built_space_runs_from_its_own_folder(checkpoints, tmp_path):
     assert info["dcgan"].startswith(info["folder"])
     assert info["outside"] == []
     assert info["names"] == ["tiny-32", "tiny-64"]
+
+
+def test_build_bundles_fashion_mnist_only_when_asked_with_its_licence(checkpoints, tmp_path):
+    """--fashion-mnist copies the four files and the MIT notice; a folder missing one is named."""
+    b = load_build()
+    src = tmp_path / "fm"
+    src.mkdir()
+    for name in b.FASHION_FILES[:3]:
+        (src / name).write_bytes(b"\x1f\x8b")
+    with pytest.raises(b.BuildError, match="t10k-labels-idx1-ubyte.gz"):
+        b.build(tmp_path / "space", checkpoints, src)
+    (src / b.FASHION_FILES[3]).write_bytes(b"\x1f\x8b")
+    out = b.build(tmp_path / "space", checkpoints, src)
+    bundled = sorted(p.name for p in (out / "data" / "fashion-mnist").iterdir())
+    assert bundled == sorted([*b.FASHION_FILES, "LICENSE"])
+    assert "Copyright (c) 2017 Zalando SE" in (out / "data/fashion-mnist/LICENSE").read_text()
 
 
 def test_build_and_push_refuse_with_a_clear_message(tmp_path, capsys):
