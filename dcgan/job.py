@@ -78,7 +78,7 @@ class RunWriter:
         self.dir.mkdir(parents=True, exist_ok=True)
         (self.dir / runs.SAMPLES).mkdir(exist_ok=True)
         if fresh:  # a folder reused by the CLI starts clean: no old rows, frames or commands
-            for name in (runs.METRICS, runs.EVENTS, runs.CONTROL):
+            for name in (runs.METRICS, runs.EVENTS, runs.CONTROL, runs.PID):
                 (self.dir / name).unlink(missing_ok=True)
             for _, p in runs.timeline(self.dir):
                 p.unlink(missing_ok=True)
@@ -225,8 +225,13 @@ def drive(
         w.status(status=status, step=tr.step_num, epoch=tr.epoch)
 
     set_status(JobStatus.PAUSED if paused else JobStatus.RUNNING)
+    queue: list[dict] = []
     while tr.step_num < tr.total_steps:
-        for c in inbox.poll() if inbox is not None else ():
+        if inbox is not None:
+            queue.extend(inbox.poll())
+        # in order: commands after a "step" wait until its steps are done
+        while queue and budget == 0 and not stop:
+            c = queue.pop(0)
             cmd, args = c.get("cmd"), c.get("args") or {}
             if cmd == "pause" and not paused:
                 paused = True
@@ -332,10 +337,10 @@ def run_job(run_dir: str | Path) -> JobStatus:
     w = RunWriter(run_dir, cfg, fresh=False)
     inbox = runs.ControlInbox(run_dir)
     pid = os.getpid()
+    runs.write_pid(run_dir, pid)
     w.status(
         status=JobStatus.LOADING,
         pid=pid,
-        proc_start=runs.proc_start_time(pid),
         started_at=spec.get("started_at", time.time()),
         step=0,
         total_steps=0,
@@ -434,6 +439,32 @@ def run_name(cfg: Config) -> str:
     return f"{time.strftime('%Y%m%d-%H%M%S')}-{slug}-{cfg.preset}"
 
 
+def prepare(
+    cfg: Config,
+    root: str | Path,
+    *,
+    name: str | None = None,
+    resume: str | Path | None = None,
+    fault: dict | None = None,
+    paused: bool = False,
+) -> Path:
+    """Create a new run folder under root with its config and job spec; returns its path."""
+    root = Path(root)
+    base = name or run_name(cfg)
+    run_dir, n = root / base, 1
+    while run_dir.exists():  # two starts in one second get two folders
+        run_dir, n = root / f"{base}-{n}", n + 1
+    run_dir.mkdir(parents=True)
+    w = RunWriter(run_dir, cfg)
+    now = time.time()
+    spec = {"resume": str(resume) if resume else None, "fault": fault, "started_at": now}
+    runs.write_json(run_dir / runs.SPEC, spec)
+    if paused:
+        runs.send_control(run_dir, "pause")
+    w.status(status=JobStatus.LOADING, started_at=now, step=0, total_steps=0)
+    return run_dir
+
+
 def start_job(
     cfg: Config,
     root: str | Path,
@@ -447,26 +478,16 @@ def start_job(
     """Start a training process for cfg in a new folder under root; JobBusy if one is live."""
     cfg = cfg.validate()
     root = Path(root)
-    run_dir = root / (name or run_name(cfg))
-    n = 1
-    while run_dir.exists():  # two starts in one second get two folders
-        run_dir = root / f"{name or run_name(cfg)}-{n}"
-        n += 1
-    runs.acquire_lock(root, run_dir)
+    runs.acquire_lock(root, root / (name or run_name(cfg)))
     try:
-        run_dir.mkdir(parents=True)
-        w = RunWriter(run_dir, cfg)
-        now = time.time()
-        spec = {"resume": str(resume) if resume else None, "fault": fault, "started_at": now}
-        runs.write_json(run_dir / runs.SPEC, spec)
-        if paused:
-            runs.send_control(run_dir, "pause")
-        w.status(status=JobStatus.LOADING, started_at=now, step=0, total_steps=0)
+        run_dir = prepare(cfg, root, name=name, resume=resume, fault=fault, paused=paused)
+        info = runs.read_json(root / runs.LOCK) or {}
+        runs.write_json(root / runs.LOCK, dict(info, run=str(run_dir)))
         proc = spawn(run_dir, env=env)
     except BaseException:
         runs.release_lock(root)
         raise
-    w.status(pid=proc.pid, proc_start=runs.proc_start_time(proc.pid))
+    runs.write_pid(run_dir, proc.pid)
     runs.hand_over_lock(root, proc.pid)
     return RunHandle(run_dir)
 
@@ -532,7 +553,8 @@ class RunHandle:
 
     @property
     def pid(self) -> int | None:
-        return self.status().get("pid")
+        """The training process's pid, as it recorded it."""
+        return (runs.read_json(self.dir / runs.PID) or {}).get("pid")
 
     def config(self) -> Config:
         """The run's config."""
@@ -566,7 +588,7 @@ class RunHandle:
 
     def kill(self) -> None:
         """End the process now (SIGKILL): for a job that does not answer stop."""
-        pid = self.status().get("pid")
+        pid = self.pid
         if pid and runs.pid_alive(pid):
             try:
                 os.kill(pid, signal.SIGKILL)
@@ -575,20 +597,20 @@ class RunHandle:
         self.wait(10)
 
     def wait(self, timeout: float | None = None, poll: float = 0.05) -> bool:
-        """Block until the job has ended; True when it has."""
+        """Block until the job has ended (stopped, finished or failed); True when it has."""
         end = math.inf if timeout is None else time.monotonic() + timeout
-        while time.monotonic() < end:
-            if self.status().get("status") not in runs.LIVE:
-                return True
+        while self.status().get("status") not in runs.ENDED:
+            if time.monotonic() >= end:
+                return False
             time.sleep(poll)
-        return self.status().get("status") not in runs.LIVE
+        return True
 
     def wait_for(self, pred, timeout: float = 60.0, poll: float = 0.02) -> dict:
-        """Block until pred(status) holds (or the job ends); returns the last status."""
+        """Block until pred(status) holds or the job has ended; returns the last status."""
         end = time.monotonic() + timeout
         while True:
             st = self.status()
-            if pred(st) or st.get("status") not in runs.LIVE or time.monotonic() > end:
+            if pred(st) or st.get("status") in runs.ENDED or time.monotonic() > end:
                 return st
             time.sleep(poll)
 

@@ -16,6 +16,7 @@ crosses the boundary, so a reader never touches a live Trainer and never shares 
     DIR/generator.safetensors  a periodic snapshot of the sampling generator (EMA when on)
     DIR/last.pt                the last good, resumable checkpoint
     DIR/log.txt                the process's stdout and stderr: the reason a crash leaves
+    DIR/pid.json               the training process's pid and start time (liveness checks)
     ROOT/.job.lock             "one job at a time" for a runs folder: the pid holding it
 
 Every file a reader opens whole is replaced with os.replace, so a reader sees the old or the
@@ -43,8 +44,10 @@ SAMPLES = "samples"
 GENERATOR = "generator.safetensors"
 LAST = "last.pt"
 LOG = "log.txt"
+PID = "pid.json"  # the training process: its own file, so no writer races over status.json
 LOCK = ".job.lock"
 MAX_TIMELINE = 200  # frames kept on disk; older ones are thinned so a long run stays small
+STARTING_GRACE_S = 30.0  # a run with no pid yet is "starting", not dead, for this long
 MAX_POINTS = 1000  # points per chart series: enough for a projector, cheap for every viewer
 
 
@@ -61,6 +64,7 @@ class JobStatus(StrEnum):
 
 
 LIVE = frozenset({JobStatus.LOADING, JobStatus.RUNNING, JobStatus.PAUSED})
+ENDED = frozenset({JobStatus.STOPPED, JobStatus.FINISHED, JobStatus.FAILED})
 
 
 class JobBusy(RuntimeError):
@@ -208,6 +212,11 @@ def acquire_lock(root: Path, run_dir: Path, pid: int | None = None) -> dict:
     raise JobBusy(f"could not take the lock in {root}; try again.")
 
 
+def write_pid(run_dir: Path, pid: int) -> None:
+    """Record the run's training process, for every reader's liveness check."""
+    write_json(Path(run_dir) / PID, {"pid": pid, "proc_start": proc_start_time(pid)})
+
+
 def hand_over_lock(root: Path, pid: int) -> None:
     """Point the lock at the process that now holds it (the server spawned it)."""
     info = read_json(Path(root) / LOCK) or {}
@@ -320,12 +329,19 @@ class RunReader:
     def status(self) -> dict:
         """status.json, with a live status turned into FAILED when its process is gone."""
         st = read_json(self.dir / STATUS) or {"status": JobStatus.IDLE}
-        if st.get("status") in LIVE and not pid_alive(st.get("pid"), st.get("proc_start")):
-            if (self.dir / STATUS).exists():  # re-read: it may have just written its end
-                st = read_json(self.dir / STATUS) or st
+        if st.get("status") in LIVE and not self.process_alive(st):
+            st = read_json(self.dir / STATUS) or st  # re-read: it may have just written its end
             if st.get("status") in LIVE:
                 st = dict(st, status=JobStatus.FAILED, error=died_reason(self.dir, st))
         return st
+
+    def process_alive(self, st: dict) -> bool:
+        """Whether the run's process still runs; a run still being launched counts as alive."""
+        info = read_json(self.dir / PID)
+        if info is None:  # between the folder's creation and the spawn: a moment, not a death
+            return time.time() - float(st.get("started_at") or 0) < STARTING_GRACE_S
+        st.setdefault("pid", info.get("pid"))
+        return pid_alive(info.get("pid"), info.get("proc_start"))
 
     def update(self) -> int:
         """Read what was appended since the last call; returns the number of new rows."""
@@ -415,7 +431,11 @@ def log_tail(run_dir: Path, lines: int = 8) -> str:
             text = f.read().decode(errors="replace")
     except OSError:
         return ""
-    return "\n".join(text.strip().splitlines()[-lines:])
+    out = text.strip().splitlines()
+    fatal = [i for i, line in enumerate(out) if line.startswith("Fatal Python error")]
+    if fatal:  # a native crash: faulthandler's report, from its first line
+        return "\n".join(out[fatal[-1] : fatal[-1] + 2 * lines])
+    return "\n".join(out[-lines:])
 
 
 def list_runs(root: Path) -> list[Path]:

@@ -156,6 +156,7 @@ def main(argv: list[str] | None = None) -> int:
             locked = True
             jobs.set_thread_policy()
             w = jobs.RunWriter(out, cfg)
+            runs.write_pid(out, os.getpid())
             w.status(status=JobStatus.LOADING, pid=os.getpid(), started_at=time.time(), step=0)
         else:
             w = _SilentWriter(cfg)

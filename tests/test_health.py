@@ -10,42 +10,34 @@ import torch
 
 from dcgan import health
 from dcgan.images import grid_array
-from dcgan.train import History, Snapshot
 
 
 def snapshot(n=200, loss_D=0.6, loss_G=0.9, D_G_z=0.4, timeline=(), reduction="mean", batch=64):
-    """A Snapshot with constant (or per-step list) metrics, as the job would publish it."""
+    """(config, history, diversity) with constant (or per-step list) metrics, as a run has."""
 
     def col(v):
         return list(v) if isinstance(v, (list, np.ndarray)) else [v] * n
 
-    h = History()
-    h.step = list(range(1, n + 1))
-    h.columns.update(
-        loss_D=col(loss_D),
-        loss_G=col(loss_G),
-        D_G_z1=col(D_G_z),
-        D_x=[0.6] * n,
-        D_G_z2=col(D_G_z),
-        grad_norm_G=[1.0] * n,
-        grad_norm_D=[1.0] * n,
-        examples_per_sec=[100.0] * n,
-    )
+    columns = {
+        "loss_D": col(loss_D),
+        "loss_G": col(loss_G),
+        "D_G_z1": col(D_G_z),
+        "D_x": [0.6] * n,
+    }
     cfg = {
         "model": {"image_size": 8},
         "train": {"loss_reduction": reduction, "batch_size": batch},
     }
-    return Snapshot(
-        status="running", step=n, config=cfg, timeline=tuple(timeline), _history=h, _n=n
-    )
+    diversity = health.diversity_series(list(timeline), 8) if timeline else ([], [])
+    return cfg, columns.__getitem__, diversity
 
 
 def titles(snap):
-    return [h.title for h in health.check(snap)]
+    return [h.title for h in health.check(*snap)]
 
 
 def test_healthy_run_gets_one_ok_hint():
-    hints = health.check(snapshot())
+    hints = health.check(*snapshot())
     assert [h.level for h in hints] == ["ok"]
     assert "loss_D 0.600" in hints[0].evidence
 
@@ -56,7 +48,7 @@ def test_too_few_steps_is_too_early():
 
 def test_d_loss_collapsing_to_zero_is_flagged():
     snap = snapshot(loss_D=0.02, D_G_z=0.01, loss_G=4.0)
-    hint = next(h for h in health.check(snap) if h.level == "warning")
+    hint = next(h for h in health.check(*snap) if h.level == "warning")
     assert hint.title == "D's loss is collapsing to 0" and "D(G(z)) 0.010" in hint.evidence
 
 
@@ -96,7 +88,7 @@ def test_grid_tiles_recover_the_images_of_a_grid():
 
 def test_diversity_falling_is_mode_collapse():
     timeline = frames([0.05, 0.5, 0.9, 0.9, 0.6, 0.3, 0.15, 0.1])
-    hints = health.check(snapshot(timeline=timeline))
+    hints = health.check(*snapshot(timeline=timeline))
     collapse = next(h for h in hints if h.title.startswith("Sample diversity is falling"))
     assert "down from" in collapse.evidence
 
