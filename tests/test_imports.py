@@ -1,0 +1,36 @@
+"""The engine stays UI-free: importing dcgan and every module under it loads neither Streamlit
+nor Gradio, so the CLI, the job process and the benchmarks never pay for (or depend on) a UI."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# Run in a fresh interpreter: this test process has long since imported both UIs.
+PROBE = """
+import importlib, json, pkgutil, sys
+import dcgan
+names = ["dcgan"]
+for m in pkgutil.walk_packages(dcgan.__path__, "dcgan."):
+    if m.name.rsplit(".", 1)[-1] == "__main__":
+        continue  # running it is the CLI, not an import
+    importlib.import_module(m.name)
+    names.append(m.name)
+ui = sorted({n.split(".")[0] for n in sys.modules} & {"streamlit", "gradio"})
+print(json.dumps({"imported": names, "ui": ui}))
+"""
+
+
+def test_importing_every_engine_module_loads_no_ui_framework():
+    r = subprocess.run(
+        [sys.executable, "-c", PROBE], cwd=ROOT, capture_output=True, text=True, timeout=300
+    )
+    assert r.returncode == 0, r.stderr[-3000:]
+    out = json.loads(r.stdout.strip().splitlines()[-1])
+    assert out["ui"] == [], f"the engine imported {out['ui']}"
+    # the walk really covered the package, subpackages included
+    assert {"dcgan.config", "dcgan.trainer", "dcgan.data.decode"} <= set(out["imported"])
