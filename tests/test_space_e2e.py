@@ -1,0 +1,129 @@
+"""The Space in a real browser, from the folder `make space` builds: headless Chromium presses
+Train and sees the fixed-noise grid change as the generator learns, then the run's generator
+become the visitor's ("yours") with a download button.
+
+Skips with a reason when Chromium or Playwright's Python package is absent; Playwright drives
+Debian's chromium through executable_path, so no browser download.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from dcgan.checkpoint import export_generator
+from dcgan.config import ModelConfig
+from dcgan.models import build as build_models
+
+ROOT = Path(__file__).resolve().parents[1]
+SHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM = os.environ.get("DCGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+]
+TRAIN_STEPS = 20  # grids at steps 1, 5, 10, 15, 20: enough to see it change, over in seconds
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
+
+
+def free_port() -> int:
+    """A localhost port nothing listens on right now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def space_url(tmp_path_factory):
+    """`python app.py` in a freshly built Space folder (two tiny generators), on a free port."""
+    tmp = tmp_path_factory.mktemp("space-e2e")
+    checkpoints = tmp / "checkpoints"
+    checkpoints.mkdir()
+    cfg = ModelConfig(image_size=32, ngf=8, ndf=8, init="paper")
+    export_generator(build_models(cfg, seed=1)[0], cfg, checkpoints / "tiny-32.safetensors")
+    spec = importlib.util.spec_from_file_location("space_build", ROOT / "space" / "build.py")
+    build = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build)
+    folder = build.build(tmp / "space", checkpoints)
+    port = free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},  # only the folder itself
+        "GRADIO_SERVER_NAME": "127.0.0.1",
+        "GRADIO_SERVER_PORT": str(port),
+        "GRADIO_ANALYTICS_ENABLED": "False",
+        "DCGAN_SPACE_TRAIN_STEPS": str(TRAIN_STEPS),
+        "DCGAN_SPACE_SESSIONS": str(tmp / "sessions"),
+        "OMP_NUM_THREADS": "1",  # Chromium, the server and the trainer share 2 cores
+    }
+    log = open(tmp / "space.log", "w")  # noqa: SIM115 - closed below
+    proc = subprocess.Popen(
+        [sys.executable, "app.py"], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT
+    )
+    url = f"http://127.0.0.1:{port}/"
+    try:
+        deadline = time.monotonic() + 120
+        while True:  # wait on the server answering, not on a guess
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                log.flush()
+                pytest.fail(f"the Space did not start:\n{(tmp / 'space.log').read_text()[-3000:]}")
+            time.sleep(0.2)
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(30)
+        log.close()
+
+
+def test_pressing_train_streams_a_changing_grid_and_gives_the_visitor_a_generator(space_url):
+    """Train in the browser: the grid appears and changes, the run ends with a download, and
+    the Generator menu now holds the visitor's own model."""
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.goto(space_url)
+            page.get_by_role("tab", name="Train").click()
+            page.get_by_role("button", name="Train", exact=True).click()
+            first = page.locator("#live-grid img")
+            first.wait_for(state="visible", timeout=120_000)
+            src = first.get_attribute("src")
+            # a later grid replaces the first: G changed (each grid is a new file)
+            page.wait_for_function(
+                "s => { const i = document.querySelector('#live-grid img');"
+                " return i && i.getAttribute('src') !== s; }",
+                arg=src,
+                timeout=120_000,
+            )
+            page.get_by_text("Done.").wait_for(timeout=120_000)
+            page.locator("#download").wait_for(state="visible", timeout=30_000)
+            generator = page.get_by_label("Generator")
+            page.wait_for_function(
+                "() => [...document.querySelectorAll('input')]"
+                ".some(i => i.value === 'yours (Train tab)')",
+                timeout=30_000,
+            )
+            assert generator.input_value() == "yours (Train tab)"
+            SHOTS.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(SHOTS / "space-train.png"), full_page=True)
+        finally:
+            browser.close()
