@@ -8,9 +8,10 @@ import pytest
 import torch
 
 from dcgan import checkpoint as ckpt
-from dcgan.config import ConfigError, preset
+from dcgan.config import ConfigError
 from dcgan.data import make_shapes
 from dcgan.trainer import Trainer
+from tests.helpers import small_cfg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -18,20 +19,6 @@ ROOT = Path(__file__).resolve().parents[1]
 @pytest.fixture(scope="module")
 def shapes32():
     return make_shapes(32, n=512)
-
-
-def small_cfg(**over):
-    cfg = preset("classroom-cpu").replace(
-        **{
-            "model.ngf": 16,
-            "model.ndf": 16,
-            "train.batch_size": 32,
-            "train.sample_every": 10,
-            "train.log_every": 5,
-            **over,
-        }
-    )
-    return cfg.validate()
 
 
 def test_discriminator_learns_on_shapes(shapes32):
