@@ -17,12 +17,13 @@ import argparse
 import importlib.util
 import json
 import os
-import socket
 import statistics
 import sys
 import threading
 import time
 from pathlib import Path
+
+from loadtest.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -73,9 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     spec.loader.exec_module(app)
     threads = max(1, (os.cpu_count() or 1) // app.CONCURRENCY)  # what app.py's main sets
     torch.set_num_threads(threads)
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
+    port = free_port()
     app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     model = a.model or pretrained.default_name()
