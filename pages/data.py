@@ -6,7 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from dcgan import data as dcdata
-from dcgan.images import grid_array
+from dcgan.images import grid_array, upscale
 from ui import jobs, nav, uploads
 
 nav.page_setup()
@@ -99,9 +99,8 @@ if source and (auto or st.session_state.get("data_go") == request):
         st.session_state["data_loaded"] = cached
 
     left, right = st.columns([3, 2])
-    scale = max(1, 480 // cached["grid"].shape[1])
     left.image(
-        cached["grid"].repeat(scale, 0).repeat(scale, 1),
+        upscale(cached["grid"]),
         caption=f"The first 20 images of {Path(source).name}, in source order (4×5, as the "
         "chapter shows them)",
     )

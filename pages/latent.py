@@ -9,7 +9,7 @@ import streamlit as st
 import torch
 
 from dcgan import latent, plots
-from dcgan.images import gif_bytes, grid_array, to_uint8
+from dcgan.images import gif_bytes, grid_array, to_uint8, upscale
 from ui import generators, nav
 
 nav.page_setup()
@@ -28,12 +28,6 @@ G, m = gen.G, gen.cfg
 st.caption(f"Using {gen.label}: {m.image_size}×{m.image_size} images, nz = {m.nz}.")
 if gen.note:
     st.info(gen.note)
-
-
-def big(arr: np.ndarray, target: int) -> np.ndarray:
-    """Nearest-neighbour upscale of an (H, W, 3) array to about `target` pixels wide."""
-    k = max(1, target // arr.shape[1])
-    return arr.repeat(k, 0).repeat(k, 1)
 
 
 def tiles(images: torch.Tensor) -> list[np.ndarray]:
@@ -63,16 +57,16 @@ with tab_i:
     c1, c2, c3 = st.columns([1, 1, 2])
     norm_l = at_t["lerp"].flatten().norm().item()
     norm_s = at_t["slerp"].flatten().norm().item()
-    c1.image(big(img_l, 220), caption=f"lerp at t = {t:.2f}, ‖z‖ = {norm_l:.2f}")
-    c2.image(big(img_s, 220), caption=f"slerp at t = {t:.2f}, ‖z‖ = {norm_s:.2f}")
+    c1.image(upscale(img_l, 220), caption=f"lerp at t = {t:.2f}, ‖z‖ = {norm_l:.2f}")
+    c2.image(upscale(img_s, 220), caption=f"slerp at t = {t:.2f}, ‖z‖ = {norm_s:.2f}")
     norms = {k: v.flatten(1).norm(dim=1).numpy() for k, v in paths.items()}
     fig = plots.norm_figure(norms, m.nz)
     fig.add_vline(x=t, line_dash="dash", line_color="grey")
     c3.plotly_chart(fig, key="li_norm")
     st.markdown("**Linear (lerp)**: a straight line; its middle is shorter than typical z.")
-    st.image(big(grid_array(strip_l, nrow=n_steps), 1000))
+    st.image(upscale(grid_array(strip_l, nrow=n_steps), 1000))
     st.markdown("**Spherical (slerp)**: a great circle; ‖z‖ stays near √nz all the way.")
-    st.image(big(grid_array(strip_s, nrow=n_steps), 1000))
+    st.image(upscale(grid_array(strip_s, nrow=n_steps), 1000))
     st.caption(
         "High-dimensional Gaussian samples sit near a sphere of radius √nz, and G was trained "
         "only there. A straight line cuts inside that shell, so lerp's middle images can look "
@@ -91,7 +85,7 @@ with tab_a:
     pool_z = latent.sample_z(pool_n, m.nz, pool_seed)
     pool = tiles(latent.generate(G, pool_z))
     st.image(
-        [big(p, 72) for p in pool],
+        [upscale(p, 72) for p in pool],
         caption=[str(i) for i in range(pool_n)],
     )
     idx = list(range(pool_n))
@@ -120,8 +114,8 @@ with tab_a:
             ("mean(A)", "mean(B)", "mean(C)", f"{ca:g}·A {cb:+g}·B {cc:+g}·C"),
             strict=False,
         ):
-            col.image(big(img, 160), caption=label)
-        r[4].image(big(grid_array(out[4:], nrow=3), 220), caption=f"9 results, noise {noise:g}")
+            col.image(upscale(img, 160), caption=label)
+        r[4].image(upscale(grid_array(out[4:], nrow=3), 220), caption=f"9 results, noise {noise:g}")
 
 with tab_w:
     c = st.columns(4)
