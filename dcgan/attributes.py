@@ -114,6 +114,22 @@ def _accuracy(net: AttributeNet, images: torch.Tensor, labels: dict) -> dict[str
     return {k: float((pred[k][0] == labels[k]).float().mean()) for k in ATTRIBUTES}
 
 
+def _fit(net: AttributeNet, opt, x: torch.Tensor, y: dict, gen: torch.Generator) -> None:
+    """EPOCHS passes over the shapes in shuffled batches."""
+    loss_fn = nn.CrossEntropyLoss()
+    for _ in range(EPOCHS):
+        perm = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), BATCH):
+            idx = perm[i : i + BATCH]
+            # noise: generated shapes are grainy, and the classifier must still read them
+            xb = x[idx] + 0.1 * torch.randn(x[idx].shape, generator=gen)
+            out = net(xb)
+            loss = sum(loss_fn(out[k], y[k][idx]) for k in ATTRIBUTES)
+            opt.zero_grad()
+            loss.backward()
+            opt.step()
+
+
 def train_classifier(seed: int = 0) -> tuple[AttributeNet, dict]:
     """Train the classifier on fresh shapes; (net, info with per-attribute accuracy)."""
     # fresh shapes (other seeds than the dataset's), so a generator is never scored by a
@@ -126,19 +142,9 @@ def train_classifier(seed: int = 0) -> tuple[AttributeNet, dict]:
         torch.manual_seed(seed)
         net = AttributeNet()
     opt = torch.optim.Adam(net.parameters(), lr=3e-3)
-    loss_fn = nn.CrossEntropyLoss()
     net.train()
-    for _ in range(EPOCHS):
-        perm = torch.randperm(len(x), generator=gen)
-        for i in range(0, len(x), BATCH):
-            idx = perm[i : i + BATCH]
-            # noise: generated shapes are grainy, and the classifier must still read them
-            xb = x[idx] + 0.1 * torch.randn(x[idx].shape, generator=gen)
-            out = net(xb)
-            loss = sum(loss_fn(out[k], y[k][idx]) for k in ATTRIBUTES)
-            opt.zero_grad()
-            loss.backward()
-            opt.step()
+    with torch.enable_grad():  # callers (a UI's script thread) may have turned grads off
+        _fit(net, opt, x, y, gen)
     net.eval()
     info = {
         "seed": seed,

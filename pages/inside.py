@@ -1,0 +1,103 @@
+"""Inside the networks: the DCGAN paper's filter figures, one sample's feature maps layer by
+layer, and the dead units of D (the chapter's exercise 1), on the picked generator."""
+
+import math
+
+import streamlit as st
+
+from dcgan import inside
+from dcgan.config import ConfigError
+from dcgan.data import DataError
+from dcgan.images import to_uint8
+from dcgan.lab_plots import dead_units_by_layer_figure
+from dcgan.latent import generate, sample_z
+from ui import lab
+from ui.generators import generator_picker
+from ui.nav import page_setup
+
+page_setup()
+
+st.title("Inside the networks")
+st.markdown(
+    "The DCGAN paper opened its networks up: what do the first filters of D look for, and "
+    "what do the last filters of G paint? Here are the same pictures for the model you pick.\n\n"
+    "**What to look for:** a trained D's first filters turn into small colour blobs and edge "
+    "detectors (light on one side, dark on the other); an untrained D's are random speckle. "
+    "In G's feature maps, the 4×4 first layer holds a rough layout, and each layer after it "
+    "doubles the size and adds detail, until the last one paints the picture."
+)
+
+gen = generator_picker(key="inside_gen")
+if gen is None:
+    st.stop()
+if gen.note:
+    st.info(gen.note)
+path = lab.generator_file("inside_gen")
+D, d_note = lab.discriminator(path, gen.cfg)
+st.caption(f"G: {gen.label}. D: {d_note}.")
+
+st.subheader("Filters")
+c1, c2 = st.columns(2)
+c1.markdown(f"**D's first layer**: {D[0][0].weight.shape[0]} filters of 3×4×4")
+c1.image(inside.d_first_filters(D), width="stretch")
+c1.caption(
+    "Each tile is one filter's weights as colours: grey is 0, bright is positive, dark is "
+    "negative. D's first units fire where an image patch looks like their tile."
+)
+c2.markdown(f"**G's last layer**: {gen.cfg.ngf} filters of 3×4×4")
+c2.image(inside.g_last_filters(gen.G), width="stretch")
+c2.caption(
+    "Each tile is the 4×4 colour stamp one of G's last feature maps paints onto the picture, "
+    "scaled by how strongly that map is on at each place."
+)
+
+st.subheader("One sample, layer by layer")
+c = st.columns([1, 1, 2])
+seed = c[0].number_input("Sample seed", 0, 100_000, 0, key="inside_seed")
+n_ch = c[1].slider("Channels per layer", 4, 32, 8, 4, key="inside_channels")
+z = sample_z(1, gen.cfg.nz, seed)
+image = generate(gen.G, z)
+c[2].image(lab.big(lab.hwc(to_uint8(image))[0], 128), caption="the sample")
+tab_g, tab_d = st.tabs(["G: noise → picture", "D: picture → verdict"])
+with tab_g:
+    for m in inside.feature_maps(gen.G, z, max_channels=n_ch):
+        st.markdown(f"**{m.name}** ({m.op}) → {'×'.join(map(str, m.shape))}")
+        st.image(m.grid)
+    st.caption(
+        "Each tile is one channel, scaled to its own range (the strongest channels first): "
+        "bright where the unit is most on."
+    )
+with tab_d:
+    maps = inside.feature_maps(D, image, max_channels=n_ch)
+    for m in maps[:-1]:
+        st.markdown(f"**{m.name}** ({m.op}) → {'×'.join(map(str, m.shape))}")
+        st.image(m.grid)
+    logit = maps[-1].value
+    st.metric(
+        "D's verdict on this sample",
+        f"{1 / (1 + math.exp(-logit)):.2f}",
+        help=f"sigmoid of its logit {logit:.2f}: D's probability that the image is real",
+    )
+
+st.subheader("Dead units in D")
+st.markdown(
+    "A unit is dead on a batch when its activation's input is ≤ 0 for every image at every "
+    "place: under ReLU it outputs 0 and gets no gradient, so it can stay dead for good; "
+    "LeakyReLU still lets a little gradient through. This is the chapter's exercise 1: "
+    "train once with D's activation set to ReLU on the Train page, then pick that run's "
+    "checkpoint here and compare."
+)
+spec = lab.data_spec(path)
+source = spec.source or "shapes"
+try:
+    train, _, _ = lab.training_data(source, gen.cfg.image_size, spec, repr(spec))
+    batch, what = train[:256], f"256 training images from {source}"
+except (DataError, ConfigError, ValueError) as e:
+    batch = to_uint8(generate(gen.G, sample_z(256, gen.cfg.nz, 1)))
+    what = f"256 generated samples ({source} could not be loaded: {e})"
+dead = inside.dead_unit_fractions(D, batch)
+st.plotly_chart(dead_units_by_layer_figure(dead), key="inside_dead")
+st.caption(
+    f"Measured on {what}, with BatchNorm using the batch's statistics as in training. "
+    f"D's activation: {type(D[0][-1]).__name__}."
+)

@@ -1,0 +1,147 @@
+"""Is it memorising? Nearest training images of generated samples, and the distance
+distributions of generated and held-out images (dcgan.memorisation does the work)."""
+
+import streamlit as st
+
+from dcgan import memorisation as mem
+from dcgan.config import ConfigError
+from dcgan.data import NAMED_SOURCES, DataError
+from dcgan.lab_plots import nn_distance_figure
+from ui import lab
+from ui.generators import generator_picker
+from ui.nav import page_setup
+
+page_setup()
+
+st.title("Is it memorising?")
+st.markdown(
+    "A generator could cheat by storing its training images and replaying them. Here, each "
+    "generated sample is compared with every training image, both pixel by pixel and through "
+    "the discriminator's eyes (its last layer before the verdict).\n\n"
+    "**What to look for:** in the histograms, the coloured bars (generated → nearest training "
+    "image) against the grey ones (real images the generator never saw → nearest training "
+    "image). A memorising generator piles its bars up at the left, at distance near 0, left of "
+    "the dashed line. A healthy one sits on top of the grey bars or to their right. In the "
+    "gallery, look for a training image that is the sample itself."
+)
+
+gen = generator_picker(key="mem_gen")
+if gen is None:
+    st.stop()
+if gen.note:
+    st.info(gen.note)
+path = lab.generator_file("mem_gen")
+spec = lab.data_spec(path)
+
+sources = list(NAMED_SOURCES)
+if spec.source and spec.source not in sources:
+    sources.insert(0, spec.source)
+default = spec.source if spec.source in sources else "shapes"
+c = st.columns(4)
+source = c[0].selectbox(
+    "Training images",
+    sources,
+    index=sources.index(default),
+    key="mem_source",
+    help="The dataset the generator trained on (read from its file when it says).",
+)
+n_gen = c[1].select_slider("Generated samples", [64, 128, 256, 512, 1024], 256, key="mem_n")
+max_train = c[2].select_slider(
+    "Training images searched",
+    [1000, 2000, 5000, 10000, 20000, "all"],
+    5000,
+    key="mem_max",
+    help="A random subset keeps the check to seconds; 'all' searches every image.",
+)
+flips = c[3].checkbox(
+    "Mirrored copies count",
+    value=spec.flip,
+    key="mem_flips",
+    help="On when the run trained with flips: a mirrored training image is a copy too.",
+)
+settings = (str(path), gen.label, source, n_gen, max_train, flips)
+
+if st.button("Run the check", type="primary", key="mem_run"):
+    try:
+        with st.spinner("Loading the training images and searching them..."):
+            train, held, _ = lab.training_data(source, gen.cfg.image_size, spec, repr(spec))
+            if max_train != "all" and max_train < len(train):
+                import torch
+
+                pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(0))
+                train = train[pick[:max_train]]
+            D, note = lab.discriminator(path, gen.cfg)
+            report = mem.check(
+                gen.G,
+                gen.cfg.nz,
+                train,
+                held if source == spec.source else None,
+                D=D,
+                feature_note=note,
+                n_generated=n_gen,
+                n_heldout=min(512, n_gen),
+                k=5,
+                n_examples=4,
+                flips=flips,
+            )
+        st.session_state["mem_report"] = (settings, report)
+    except (DataError, ConfigError, ValueError) as e:
+        st.error(f"Could not run the check: {e}")
+
+saved = st.session_state.get("mem_report")
+if saved is None or saved[0] != settings:
+    st.caption("Press **Run the check**: a few seconds for the shapes, longer for big sets.")
+    st.stop()
+report: mem.MemorisationReport = saved[1]
+
+if report.flagged:
+    st.error(
+        "Flagged: many generated samples are closer to a training image than almost any "
+        "unseen real image is. Look at the gallery below for copies."
+    )
+else:
+    st.success(
+        "Not flagged: generated samples are no closer to the training images than unseen "
+        "real images are."
+    )
+st.caption(
+    f"{len(report.train):,} training images searched, {report.n_generated} generated samples, "
+    f"{report.seconds:.1f} s. {report.heldout_note}"
+)
+
+spaces = [r for r in (report.pixel, report.features) if r is not None]
+cols = st.columns(len(spaces))
+for col, r in zip(cols, spaces, strict=True):
+    m = col.columns(2)
+    m[0].metric(
+        "Closer than held-out's 5th percentile",
+        f"{r.frac_close:.0%}",
+        help=f"About 5 % for a generator that behaves like fresh data; "
+        f"{mem.FLAG_FRACTION:.0%} or more is flagged.",
+    )
+    m[1].metric(
+        "Median distance ratio",
+        f"{r.median_ratio:.2f}",
+        help="Median generated → train distance over median held-out → train distance; "
+        "well below 1 hints at copies.",
+    )
+    col.plotly_chart(nn_distance_figure(r), key=f"mem_hist_{r.space}")
+if report.features is not None:
+    st.caption(f"Feature space: {report.feature_note}.")
+
+st.subheader("The nearest training images of a few samples")
+for space, nb in report.examples.items():
+    st.markdown(f"**{space}**: the generated sample, then its {nb.index.shape[1]} nearest")
+    samples = lab.hwc(report.samples)
+    for i, sample in enumerate(samples):
+        row = st.columns(nb.index.shape[1] + 1)
+        row[0].image(lab.big(sample), caption="generated")
+        neighbours = lab.hwc(report.train[nb.index[i]])
+        for j, img in enumerate(neighbours):
+            row[j + 1].image(lab.big(img), caption=f"d = {nb.distance[i, j]:.3f}")
+
+st.info(mem.THEIS_CAVEAT)
+st.caption(
+    "Distances are RMS differences per value (pixels in [0, 1]). Command line: "
+    "`python -m dcgan.memorisation CHECKPOINT --data SOURCE`."
+)
