@@ -2,8 +2,9 @@
 
 Runs dcgan.trainer.Trainer in this process on the `classroom-cpu` preset with any overrides
 (--set train.lr=0.001 ...), one torch thread by default (the app leaves the other core to the
-server). At each moment (--at seconds of wall time after the Trainer is built, or --at-steps
-steps, which do not depend on how busy the machine is) it copies both the sampling generator
+server). At each moment (--at seconds of wall time from building the Trainer; --at-cpu seconds of
+this process's CPU time, which on one thread stand in for a core of its own when other work
+shares the machine; or --at-steps steps) it copies both the sampling generator
 (G_ema when the EMA is on) and the raw G. When training stops it scores each copy with the
 sliced Wasserstein distance (dcgan.metrics.swd, x 10^3, lower is closer) exactly as
 bench/classroom.py does: --n generated images (seed 1) against --n real ones (seed 0); and
@@ -67,22 +68,26 @@ def run(a: argparse.Namespace) -> dict:
     cfg = preset("classroom-cpu").replace(**over).validate()
     data = load(a.dataset, cfg.model.image_size)
     before = load_avg()
-    t0 = time.perf_counter()
+    t0, cpu0 = time.perf_counter(), time.process_time()
     tr = Trainer(cfg, data)
     by_steps = a.at_steps is not None
-    moments = sorted(a.at_steps if by_steps else a.at)
+    unit = "steps" if by_steps else "cpu-s" if a.at_cpu else "s"
+    moments = sorted(a.at_steps or a.at_cpu or a.at)
+    clock = time.process_time if a.at_cpu else time.perf_counter
+    c0 = cpu0 if a.at_cpu else t0  # both clocks include building the Trainer
     copies = []
     for m in moments:
         if by_steps:
             tr.run(m - tr.step_num)
         else:
-            while time.perf_counter() - t0 < m:
+            while clock() - c0 < m:
                 tr.step()
         copies.append(
             (
                 m,
                 tr.step_num,
                 time.perf_counter() - t0,
+                time.process_time() - cpu0,
                 copy.deepcopy(tr.sampling_generator()),
                 copy.deepcopy(tr.G),
             )
@@ -97,13 +102,13 @@ def run(a: argparse.Namespace) -> dict:
     if out:
         out.mkdir(parents=True, exist_ok=True)
     rows = []
-    for m, step, wall, G, G_raw in copies:
-        row = {"at": m, "step": step, "seconds": round(wall, 1)}
+    for m, step, wall, cpu, G, G_raw in copies:
+        row = {"at": m, "unit": unit, "step": step, "seconds": round(wall, 1)}
+        row["cpu_seconds"] = round(cpu, 1)
         for name, net in (("swd", G), ("swd_raw", G_raw)):
             fake = generated_images(net.float(), cfg.model.nz, a.n, seed=1)
             row[name] = swd(fake, real_a, seed=0)["mean"]
             if out:
-                unit = "steps" if by_steps else "s"
                 kind = "" if name == "swd" else "-raw"
                 grid_image(fake[:64], nrow=8, scale=2).save(out / f"{a.tag}_{m:g}{unit}{kind}.png")
         rows.append(row)
@@ -136,7 +141,8 @@ def summary(r: dict) -> str:
     ]
     for row in r["rows"]:
         lines.append(
-            f"  at {row['at']:>6g}: step {row['step']:5d} ({row['seconds']:6.1f} s)  "
+            f"  at {row['at']:>6g} {row['unit']}: step {row['step']:5d} "
+            f"({row['seconds']:6.1f} s, {row['cpu_seconds']:6.1f} cpu-s)  "
             f"SWD {row['swd']:6.1f}  raw G {row['swd_raw']:6.1f}"
         )
     return "\n".join(lines)
@@ -148,6 +154,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default="shapes")
     p.add_argument("--set", nargs="*", default=[], help="config overrides, key=value")
     p.add_argument("--at", type=float, nargs="+", default=[30, 60, 180], help="seconds")
+    p.add_argument("--at-cpu", type=float, nargs="+", help="CPU seconds instead of wall")
     p.add_argument("--at-steps", type=int, nargs="+", help="steps instead of seconds")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--n", type=int, default=512, help="images per set for the SWD")
