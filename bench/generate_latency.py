@@ -188,13 +188,13 @@ def run(a: argparse.Namespace) -> dict:
             "machine": machine("cpu"),
         }
     )
-    Gd, cfgd, whichd = d2l_generator()
-    d2l = shipped_path(Gd, cfgd.nz, a.repeats, a.warmup)
+    G_d2l, cfgd, whichd = d2l_generator()
+    d2l = shipped_path(G_d2l, cfgd.nz, a.repeats, a.warmup)
     result["d2l"] = {"generator": whichd, "ngf": cfgd.ngf, **d2l}
     if a.ablation:
         result["ablation"] = {
             "shipped": ablation(G, cfg.nz, a.repeats, a.warmup),
-            "d2l": ablation(Gd, cfgd.nz, a.repeats, a.warmup),
+            "d2l": ablation(G_d2l, cfgd.nz, a.repeats, a.warmup),
         }
     return result
 

@@ -64,7 +64,7 @@ def to_rgb(img: Image.Image) -> Image.Image:
     return img.convert("RGB")  # P, 1, L and CMYK (Pillow undoes Adobe's inverted CMYK)
 
 
-class _Refused(ValueError):
+class _RefusedError(ValueError):
     """A refusal decode_image words itself (passed through, never re-wrapped)."""
 
 
@@ -78,9 +78,9 @@ def decode_image(data: bytes, size: int) -> np.ndarray:
                 # Checked here as well as by Pillow: warning filters are process-wide and not
                 # thread-safe, and a host app may raise or clear Image.MAX_IMAGE_PIXELS.
                 if w * h > MAX_PIXELS:
-                    raise _Refused(f"decompression bomb refused ({w}x{h} pixels)")
+                    raise _RefusedError(f"decompression bomb refused ({w}x{h} pixels)")
                 if w < 1 or h < 1:
-                    raise _Refused("empty image")
+                    raise _RefusedError("empty image")
                 img.load()
                 rgb = to_rgb(img)
                 if rgb.size != (size, size):
@@ -91,7 +91,7 @@ def decode_image(data: bytes, size: int) -> np.ndarray:
         raise ValueError("decompression bomb refused") from e
     except Image.UnidentifiedImageError as e:
         raise ValueError("corrupt or unsupported image (not PNG, JPEG, GIF, BMP or WebP)") from e
-    except _Refused:
+    except _RefusedError:
         raise
     except (OSError, SyntaxError, EOFError, ValueError) as e:
         raise ValueError("truncated or corrupt image") from e
