@@ -9,6 +9,16 @@ reported.
 
     python -m bench.space_latency [--checkpoints checkpoints] [--model NAME] [--repeats 20]
                                   [--clients 8] [--json]
+
+With --train it measures the Train tab instead, against `python space/app.py` started on a
+free port exactly as a Space starts it: /sample (16 images) latency with the Space idle, then
+one visitor's --seconds run streamed through gradio_client while a second client keeps calling
+/sample. It reports the time from Train to the first streamed grid, the grids received per
+second, /sample p50/p95 idle and during the run, and the SWD (dcgan.metrics, x 10^3, 2,048
+against 2,048 shapes, as bench.classroom computes it) of the generator the visitor downloads.
+--no-spare starts the Space without its waiting training process, for the cold-start figure.
+
+    python -m bench.space_latency --train [--seconds 60] [--no-spare] [--json]
 """
 
 from __future__ import annotations
@@ -50,6 +60,106 @@ def calls(model: str) -> dict[str, tuple]:
     }
 
 
+def cpu_flags() -> str:
+    """The CPU features that decide the precision: bf16 and the widest vector unit."""
+    try:
+        flags = set(Path("/proc/cpuinfo").read_text().split())
+    except OSError:
+        return "unknown"
+    have = [f for f in ("avx512_bf16", "amx_bf16", "avx512f", "avx2") if f in flags]
+    return ", ".join(have) or "none of avx2/avx512/bf16"
+
+
+def train_bench(a: argparse.Namespace) -> dict:
+    """Stream one Train run through gradio_client while another client samples."""
+    import tempfile
+
+    import torch
+    from gradio_client import Client
+
+    from dcgan import runs
+    from dcgan.checkpoint import load_generator, read_metadata
+    from dcgan.data import load
+    from dcgan.metrics import generated_images, swd
+    from loadtest.common import free_port, load_note, percentile, python, server
+
+    def p(values, q):
+        return round(percentile(values, q) * 1e3, 1)
+
+    def sample_times(client, n=None, until=None) -> list[float]:
+        times = []
+        i = 0
+        while (n is not None and i < n) or (until is not None and not until()):
+            t0 = time.perf_counter()
+            client.predict(a.model, i, 16, api_name="/sample")
+            times.append(time.perf_counter() - t0)
+            i += 1
+        return times
+
+    with tempfile.TemporaryDirectory(prefix="dcgan-space-train-") as tmp:
+        port = free_port()
+        url = f"http://127.0.0.1:{port}/"
+        env = {
+            "GRADIO_SERVER_NAME": "127.0.0.1",
+            "GRADIO_SERVER_PORT": str(port),
+            "GRADIO_ANALYTICS_ENABLED": "False",
+            "DCGAN_CHECKPOINTS": str(a.checkpoints),
+            "DCGAN_SPACE_SESSIONS": str(Path(tmp) / "sessions"),
+            "DCGAN_SPACE_SPARE": "0" if a.no_spare else "1",
+        }
+        load_before = load_note()
+        with server([python(), "space/app.py"], env, url, Path(tmp) / "space.log"):
+            sampler, visitor = Client(url, verbose=False), Client(url, verbose=False)
+            sample_times(sampler, 3)  # warm-up
+            idle = sample_times(sampler, a.repeats)  # (the spare imports meanwhile)
+            grids: list[float] = []
+            t0 = time.perf_counter()
+            job = visitor.submit("shapes", a.seconds, api_name="/train")
+
+            def watch():
+                for out in job:
+                    if isinstance(out[1], str):  # a new grid; a skipped one is not a path
+                        grids.append(time.perf_counter() - t0)
+
+            watcher = threading.Thread(target=watch)
+            watcher.start()
+            while not grids and not job.done():  # sampling "while a run trains" starts here
+                time.sleep(0.05)
+            busy = sample_times(sampler, until=job.done)
+            watcher.join()
+            wall = time.perf_counter() - t0
+            final = job.outputs()[-1]
+            status = {}
+            for d in (Path(tmp) / "sessions").glob("*/run*"):
+                status = runs.read_json(d / runs.STATUS) or status
+            path = final[3]["value"]
+            G, cfg, _ = load_generator(path)
+            meta = read_metadata(path)
+            real_set = load("shapes", cfg.image_size)
+            gen = torch.Generator().manual_seed(0)
+            real = real_set.images[torch.randperm(len(real_set), generator=gen)[: a.n]]
+            score = swd(generated_images(G, cfg.nz, a.n, seed=1), real, seed=0)["mean"]
+    return {
+        "seconds": a.seconds,
+        "spare": not a.no_spare,
+        "first_grid_s": round(grids[0], 2) if grids else None,
+        "grids": len(grids),
+        "grids_per_s": round((len(grids) - 1) / max(grids[-1] - grids[0], 1e-9), 2)
+        if len(grids) > 1
+        else None,
+        "run_wall_s": round(wall, 1),
+        "final_step": int(meta.get("step", 0)),
+        "examples_per_sec": round(status.get("examples_per_sec", 0.0)),
+        "precision": status.get("precision"),
+        "threads": status.get("threads"),
+        "swd": round(score, 1),
+        "sample16_idle_ms": {"p50": p(idle, 50), "p95": p(idle, 95), "n": len(idle)},
+        "sample16_training_ms": {"p50": p(busy, 50), "p95": p(busy, 95), "n": len(busy)},
+        "cpu_flags": cpu_flags(),
+        "machine": f"{load_before} at the start, {load_note()} at the end",
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Launch the Space locally and time every endpoint."""
     p = argparse.ArgumentParser(prog="python -m bench.space_latency", description=__doc__)
@@ -58,7 +168,40 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--repeats", type=int, default=20)
     p.add_argument("--clients", type=int, default=8)
     p.add_argument("--json", action="store_true")
+    p.add_argument("--train", action="store_true", help="measure the Train tab instead")
+    p.add_argument("--seconds", type=int, default=60, help="--train: the run's length (5-60)")
+    p.add_argument("--no-spare", action="store_true", help="--train: no waiting process")
+    p.add_argument("--n", type=int, default=2048, help="--train: images per set for the SWD")
     a = p.parse_args(argv)
+    if a.train:
+        sys.path.insert(0, str(ROOT))
+        if a.model is None:
+            from dcgan import pretrained
+
+            a.model = pretrained.default_name(a.checkpoints)
+        r = train_bench(a)
+        if a.json:
+            print(json.dumps(r))
+            return 0
+        idle, busy = r["sample16_idle_ms"], r["sample16_training_ms"]
+        print(
+            f"Space Train tab: {r['seconds']} s run on the built-in shapes "
+            f"({'with' if r['spare'] else 'without'} the waiting spare process)"
+        )
+        print(f"  CPU flags: {r['cpu_flags']}; run precision {r['precision']}, "
+              f"{r['threads']} trainer thread(s); {r['machine']}")  # fmt: skip
+        print(f"  Train to first streamed grid: {r['first_grid_s']} s")
+        print(f"  grids received: {r['grids']}, {r['grids_per_s']} per second")
+        print(
+            f"  run: step {r['final_step']}, {r['examples_per_sec']} examples/s at the end, "
+            f"SWD {r['swd']} (x10^3, {a.n} vs {a.n})"
+        )
+        print(
+            f"  /sample (16) idle: p50 {idle['p50']} ms, p95 {idle['p95']} ms (n={idle['n']}); "
+            f"while training: p50 {busy['p50']} ms, p95 {busy['p95']} ms (n={busy['n']}); "
+            f"p95 ratio {busy['p95'] / idle['p95']:.2f}"
+        )
+        return 0
 
     import torch
     from gradio_client import Client

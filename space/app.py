@@ -497,9 +497,9 @@ TRAIN_INTRO = (
 
 with gr.Blocks(title="DCGAN Playground") as demo:
     gr.Markdown(
-        "# DCGAN Playground\nA generator maps a noise vector z to an image. Explore what the "
-        "shipped generators learned, as in the [d2l.ai DCGAN chapter]"
-        "(https://d2l.ai/chapter_generative-adversarial-networks/dcgan.html)."
+        "# DCGAN Playground\nA generator maps a noise vector z to an image. Train one live in "
+        "the Train tab, or explore what the shipped generators learned, as in the "
+        "[d2l.ai DCGAN chapter](https://d2l.ai/chapter_generative-adversarial-networks/dcgan.html)."
     )
     with gr.Row():
         model = gr.Dropdown(NAMES + [YOURS], value=DEFAULT, label="Generator", scale=1)
