@@ -1,12 +1,12 @@
 """Every Streamlit page, through streamlit.testing.v1.AppTest: it renders without an exception,
-and its key widgets change what it shows. The Train tests run a real (short) background job."""
+and its key widgets change what it shows. The Train tests run a real (short) job process."""
 
 from __future__ import annotations
 
 import base64
 import io
 import json
-import time
+import os
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +16,6 @@ from PIL import Image
 from streamlit.testing.v1 import AppTest
 
 from dcgan import checkpoint as ckpt
-from dcgan import health
 from dcgan.config import preset
 from dcgan.models import build
 
@@ -27,8 +26,8 @@ TIMEOUT = 120  # seconds per script run; generous for a busy 2-core CI machine
 
 @pytest.fixture(autouse=True)
 def fresh_server(tmp_path, monkeypatch):
-    """Each test gets a fresh process-wide job slot, its own runs folder and no shipped
-    generators (tests that want one ship their own); jobs are stopped afterwards."""
+    """Each test gets fresh caches, its own runs folder and no shipped generators (tests that
+    want one ship their own); the job a test started is stopped afterwards."""
     from dcgan import pretrained
 
     monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
@@ -36,12 +35,9 @@ def fresh_server(tmp_path, monkeypatch):
     st.cache_resource.clear()
     st.cache_data.clear()
     yield
-    from pages import common
+    from dcgan.job import stop_all
 
-    job = common.job_slot().current()
-    if job is not None:
-        job.stop()
-        job.wait(60)
+    stop_all(tmp_path / "runs")
     st.cache_resource.clear()
 
 
@@ -84,15 +80,6 @@ def n_points(trace: dict, axis: str = "x") -> int:
 
 def image_urls(at: AppTest) -> list[str]:
     return [u for im in at.image for u in im.value]
-
-
-def wait_for(pred, timeout: float = 120.0) -> bool:
-    t0 = time.time()
-    while time.time() - t0 < timeout:
-        if pred():
-            return True
-        time.sleep(0.2)
-    return False
 
 
 # ---------------------------------------------------------------------- Home
@@ -183,74 +170,85 @@ def test_train_defaults_to_classroom_cpu_on_shapes_with_no_job():
     assert at.number_input(key="tr_batch").value == 256
 
 
-def test_train_runs_one_shared_job_that_a_second_session_cannot_restart():
-    from pages import common
+def test_train_runs_one_shared_job_that_a_second_session_cannot_restart(tmp_path):
+    from dcgan import runs
+    from ui import jobs
 
     teacher = open_page("train")
     teacher.number_input(key="tr_batch").set_value(32)
     teacher.radio(key="tr_unit").set_value("steps")
     teacher.number_input(key="tr_len").set_value(100_000).run()
     teacher.button[0].click().run()  # Start
-    assert any("Started: classroom-cpu on shapes, batch 32" in s.value for s in teacher.success)
-    job = common.job_slot().current()
-    assert job is not None and job.cfg.train.batch_size == 32
-    assert wait_for(lambda: job.snapshot().step >= 30), job.snapshot()
+    assert any("classroom-cpu on shapes, batch 32" in s.value for s in teacher.success)
+    job = jobs.current_job()
+    assert job is not None and job.config().train.batch_size == 32
+    assert job.pid != os.getpid(), "the job trains in its own process"
+    assert job.wait_for(lambda s: s.get("step", 0) >= 30, 180)["step"] >= 30
 
     student = open_page("train")  # another browser session: same job, Start refused
     assert student.metric[0].value in ("running", "loading")
     student.button[0].click().run()
     assert any("Start refused" in w.value for w in student.warning)
-    assert common.job_slot().current() is job
+    assert jobs.current_job() == job
 
     student.button[1].click().run()  # Pause, from the other session
-    assert wait_for(lambda: job.snapshot().status == "paused", 30)
+    assert job.wait_for(lambda s: s["status"] == "paused", 30)["status"] == "paused"
     student.button[2].click().run()  # Resume
-    assert wait_for(lambda: job.snapshot().status == "running", 30)
+    assert job.wait_for(lambda s: s["status"] == "running", 30)["status"] == "running"
     teacher.button[3].click().run()  # Stop
-    assert job.wait(60) and job.snapshot().status == "stopped"
+    assert job.wait(60) and job.status()["status"] == "stopped"
 
+    jobs.shared_run(str(job.dir)).checked = 0.0  # read the folder now, not 0.4 s from now
     teacher.run()
-    snap = job.snapshot()
+    reader = runs.RunReader(job.dir)
+    reader.update()
     loss = chart(teacher, "Losses")
-    assert n_points(loss["data"][-1]) == len(snap.history("step")) >= 30
+    assert n_points(loss["data"][-1]) == len(reader.points("loss_D")[0]) >= 30
     assert "D(x)" in as_text(chart(teacher, "What D says"))
     assert chart(teacher, "Gradient norms") and chart(teacher, "Throughput")
-    assert teacher.get("imgs") or image_urls(teacher), "the live sample grid is drawn"
-    steps = [s for s, _ in snap.timeline]
+    assert image_urls(teacher), "the live sample grid is drawn"
+    steps = [s for s, _ in reader.timeline()]
     slider = teacher.select_slider(key="tr_frame")
     assert list(slider.options) == [str(s) for s in steps] and len(steps) >= 2
     shown = image_urls(teacher)
     slider.set_value(steps[0]).run()
     assert image_urls(teacher) != shown, "scrubbing the timeline shows another frame"
     alerts = " ".join(m.value for m in [*teacher.success, *teacher.info, *teacher.warning])
-    for hint in health.check(snap):  # whatever the engine concludes is what the page says
-        assert hint.title in alerts
+    for hint in jobs.shared_run(str(job.dir)).hints(job.config().to_dict(), 32):
+        assert hint.title in alerts  # whatever the engine concludes is what the page says
     assert any("GIF" in b.label for b in teacher.get("download_button"))
 
     latent = open_page("latent")  # the job's weights are offered to the Latent page
     picker = latent.selectbox(key="gen_choice")
-    assert picker.value == "live"
-    assert any(o.startswith("Training job: shapes, step") for o in picker.options)
+    assert picker.value == f"Training job: {job.dir.name}"
+    assert "the training job at step" in latent.caption[0].value
 
 
 def test_train_save_writes_a_checkpoint_that_is_listed(tmp_path):
-    from pages import common
+    from ui import jobs
 
     at = open_page("train")
     at.radio(key="tr_unit").set_value("steps")
-    at.number_input(key="tr_len").set_value(12)
+    at.number_input(key="tr_len").set_value(100_000)
     at.number_input(key="tr_batch").set_value(32).run()
     at.button[0].click().run()
-    job = common.job_slot().current()
-    assert job.wait(120) and job.snapshot().status == "finished"
-    at.run()
+    job = jobs.current_job()
+    job.wait_for(lambda s: s.get("step", 0) >= 5, 180)
     save = next(b for b in at.button if b.label == "Save a checkpoint now")
     save.click().run()
     assert any("resumable checkpoint" in s.value for s in at.success)
-    saved = common.saved_checkpoints()
-    assert {p.name for p in saved} >= {"last.pt", "step-12.pt"}
-    assert ckpt.load(job.out_dir / "step-12.pt")["step"] == 12
+    saved = job.wait_for(lambda s: any(e["kind"] == "saved" for e in job.events()), 60)
+    assert saved["status"] == "running"
+    path = Path(next(e["path"] for e in job.events() if e["kind"] == "saved"))
+    assert ckpt.load(path)["step"] >= 5
+    at.run()
+    assert path in jobs.saved_checkpoints()
     assert any(b.label == "Download" for b in at.get("download_button"))
+    job.stop()
+    assert job.wait(60)
+    at.run()
+    next(b for b in at.button if b.label == "Save a checkpoint now").click().run()
+    assert any("final checkpoint" in i.value for i in at.info), "an ended job points at last.pt"
 
 
 def test_train_upload_refuses_a_bad_file_and_accepts_a_generator(tmp_path):
@@ -316,7 +314,7 @@ def test_shapes_calculators_follow_their_inputs_and_tables_check_out():
 
 def test_latent_page_works_untrained_and_its_sliders_change_the_images():
     at = open_page("latent")
-    assert at.selectbox(key="gen_choice").value == "untrained"
+    assert at.selectbox(key="gen_choice").value == "Untrained (random weights)"
     assert any("untrained" in i.value or "random weights" in i.value for i in at.info)
     norms = chart(at, "")  # the ||z|| plot: slerp keeps the norm, lerp dips in the middle
     by_name = {t["name"]: t for t in norms["data"]}
@@ -346,10 +344,10 @@ def test_latent_page_offers_saved_generators_and_loads_them(tmp_path):
     picker = at.selectbox(key="gen_choice")
     assert "Saved: r1/g.safetensors" in picker.options
     # nothing shipped and no job: the newest saved generator is the default
-    assert picker.value == f"file:{runs / 'r1' / 'g.safetensors'}"
+    assert picker.value == "Saved: r1/g.safetensors"
     assert "g.safetensors" in at.caption[0].value and not at.info
     saved = image_urls(at)
-    picker.set_value("untrained").run()
+    picker.set_value("Untrained (random weights)").run()
     assert not at.exception and image_urls(at) != saved
 
 
@@ -392,7 +390,7 @@ def test_a_shipped_generator_loads_on_train_and_is_the_latent_default(tmp_path, 
     assert "4000" in at.dataframe[0].value["value"].tolist()
 
     latent = open_page("latent")
-    assert latent.selectbox(key="gen_choice").value == "shipped:anime-faces"
+    assert latent.selectbox(key="gen_choice").value == "Shipped: anime-faces"
     assert "shipped generator 'anime-faces' (trained 4000 steps)" in latent.caption[0].value
 
 
@@ -405,6 +403,6 @@ def test_the_repos_shipped_generators_are_the_latent_default(monkeypatch):
     monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", real)
     at = open_page("latent")
     picker = at.selectbox(key="gen_choice")
-    assert picker.value == f"shipped:{pretrained.default_name(real)}"
+    assert picker.value == f"Shipped: {pretrained.default_name(real)}"
     assert all(f"Shipped: {n}" in picker.options for n in pretrained.available(real))
     assert not at.info, "a trained generator needs no 'untrained' note"

@@ -75,11 +75,8 @@ def _live_snapshot() -> Path | None:
 def generator_options() -> dict[GeneratorChoice, str]:
     """Every generator this server can offer right now, with its label."""
     opts = {GeneratorChoice(Kind.SHIPPED, n): f"Shipped: {n}" for n in pretrained.available()}
-    snap = _live_snapshot()
-    if snap is not None:
-        job = current_job()
-        st_ = job.status()
-        opts[LIVE] = f"Training job: {job.dir.name}, step {st_.get('step', 0)} ({st_['status']})"
+    if _live_snapshot() is not None:
+        opts[LIVE] = f"Training job: {current_job().dir.name}"  # stable while it trains
     for p in st.session_state.get("uploaded_generators", []):
         opts[GeneratorChoice(Kind.FILE, p)] = f"Uploaded: {Path(p).name.split('-', 1)[-1]}"
     for p in saved_checkpoints(12):
@@ -147,19 +144,32 @@ def default_choice(options: dict[GeneratorChoice, str]) -> GeneratorChoice:
     return next(iter(options))
 
 
+def _picked(key: str, by_label: dict[str, GeneratorChoice]) -> None:
+    """The user chose in the selectbox: that becomes the session's generator."""
+    st.session_state["active_generator"] = by_label.get(st.session_state[key])
+
+
 def generator_picker(label: str = "Generator", key: str = "gen_choice") -> Loaded | None:
-    """A selectbox over generator_options(); the loaded generator, or None after an error."""
+    """A selectbox over generator_options(); the loaded generator, or None after an error.
+
+    The widget holds the option's label (stable and readable); the session keeps the typed
+    GeneratorChoice it stands for in "active_generator", which a button on another page may
+    also set (e.g. "Latent page" beside a saved run)."""
     options = generator_options()
-    if st.session_state.get(key) not in options:
-        st.session_state[key] = default_choice(options)
-    choice = st.selectbox(
+    by_label = {v: k for k, v in options.items()}
+    want = default_choice(options)
+    if by_label.get(st.session_state.get(key)) != want:
+        st.session_state[key] = options[want]
+    shown = st.selectbox(
         label,
-        list(options),
-        format_func=lambda c: options.get(c, str(c)),
+        list(by_label),
         key=key,
+        on_change=_picked,
+        args=(key, by_label),
         help="Shipped generators live in checkpoints/*.safetensors; saved runs in "
         "checkpoints/runs/; the training job's weights update as it trains.",
     )
+    choice = by_label[shown]
     st.session_state["active_generator"] = choice
     try:
         return load_choice(choice)

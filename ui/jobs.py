@@ -89,7 +89,9 @@ class SharedRun:
         with self.lock:
             now = time.monotonic()
             got = self._figs.get(sm)
-            if got is None or (got[0] != self.version and now - got[1] >= CHARTS_EVERY_S):
+            ended = self.state.get("status") not in runs.LIVE  # a finished run's final charts
+            due = ended or now - (got[1] if got else 0) >= CHARTS_EVERY_S
+            if got is None or (got[0] != self.version and due):
                 p = self.reader.points
                 marks = [e for e in self.reader.events if e.get("kind") == "set"]
                 steps, loss_D = p("loss_D")
