@@ -115,10 +115,17 @@ def mixed(url: str, name: str, a: argparse.Namespace) -> dict:
         r.update(kind="error", queue_ranks=[], grids=0)
         try:
             job = c.submit("shapes", a.train_seconds, api_name="/train")
+
+            def places() -> None:  # the place in the queue the page shows, while it waits
+                while not job.done() and "first_grid_s" not in r:
+                    st = job.status()
+                    if getattr(st, "rank", None) is not None and "QUEUE" in str(st.code):
+                        r["queue_ranks"].append(st.rank)
+                    time.sleep(0.25)
+
+            watcher = threading.Thread(target=places, daemon=True)
+            watcher.start()
             for out in job:
-                st = job.status()
-                if getattr(st, "rank", None) is not None and str(st.code).endswith("IN_QUEUE"):
-                    r["queue_ranks"].append(st.rank)
                 if isinstance(out[1], str):
                     r["grids"] += 1
                     r.setdefault("first_grid_s", time.perf_counter() - t0)
@@ -182,9 +189,9 @@ def report_mixed(r: dict, a: argparse.Namespace, log_lines: list[str], note: str
     print(f"machine: {note}")
     for i, t in enumerate(r["trainers"]):
         ranks = t.get("queue_ranks") or []
-        queued = f"waited in the training queue (places {max(ranks)}..{min(ranks)})" if ranks else (
-            "started at once"
-        )  # fmt: skip
+        queued = "started at once"
+        if ranks:  # 0-based ranks; the page shows them from 1
+            queued = f"waited in the training queue (place {max(ranks) + 1} to {min(ranks) + 1})"
         first = t.get("first_grid_s")
         print(
             f"  trainer {i}: {t['kind']}, {queued}, {t.get('grids', 0)} grids, first after "

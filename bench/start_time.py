@@ -1,0 +1,151 @@
+"""Start to first step: from dcgan.job.start_job to a status.json that says step >= 1.
+
+    python -m bench.start_time [--repeats 5] [--preset classroom-cpu] [--dataset shapes] [--json]
+
+What a teacher waits for after pressing Start, process start included: a fresh interpreter
+(`python -m dcgan.job`), importing torch and the engine, loading the data from a warm cache,
+building the Trainer and its optimisers, the first step and its sample grid. One warm-up start
+(not counted) fills the data cache and the OS's file cache first; every start after it is a
+fresh process in a fresh run folder, stopped once it has taken its first step.
+
+The job's status.json is read every 10 ms, so each start is split into the stages a reader
+can see: the child's first own status (interpreter, torch and engine imported), the Trainer
+ready (total_steps known: data loaded, models and optimisers built), and step 1. The CPU the
+job process used up to its first step is read from /proc too: on a busy machine the wall time
+is that CPU stretched by the load, and on an idle core the two agree. Target: median under
+5 s on a warm cache.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from bench import BenchError, load_avg, machine, median
+from loadtest.common import cpu_seconds
+
+TARGET_S = 5.0
+
+
+def one_start(cfg, root: Path, timeout: float) -> dict:
+    """Start one job, time its stages from status.json, stop it; seconds since start_job."""
+    from dcgan import runs
+    from dcgan.job import start_job
+
+    t0 = time.perf_counter()
+    h = start_job(cfg, root)
+    child = ready = first = cpu = None
+    st: dict = {}
+    try:
+        while time.perf_counter() - t0 < timeout:
+            st = runs.read_json(h.dir / runs.STATUS) or st
+            now = time.perf_counter() - t0
+            if child is None and "threads" in st:  # written by the child itself, first thing
+                child = now
+            if ready is None and st.get("total_steps"):
+                ready = now
+            if st.get("step", 0) >= 1:
+                first = now
+                cpu = cpu_seconds(st.get("pid"))  # the child's own CPU: what load cannot inflate
+                break
+            if st.get("status") in ("failed", "finished", "stopped"):
+                raise BenchError(f"the job ended before its first step: {st.get('error')}")
+            time.sleep(0.01)
+        else:
+            raise BenchError(f"no first step within {timeout:.0f} s; see {h.dir / runs.LOG}")
+    finally:
+        h.stop()
+        if not h.wait(60):
+            h.kill()
+    return {
+        "first_step_s": first,
+        "child_status_s": child,
+        "trainer_ready_s": ready,
+        "child_cpu_s": cpu,
+        "threads": st.get("threads"),
+        "precision": st.get("precision"),
+        "device": st.get("device"),
+    }
+
+
+def run(a: argparse.Namespace) -> dict:
+    """One warm-up start, then a.repeats timed ones; medians of each stage."""
+    from dcgan.config import preset
+
+    over = {"data.source": a.dataset, "train.steps": 100_000}
+    if a.precision:
+        over["train.precision"] = a.precision
+    cfg = preset(a.preset).replace(**over).validate()
+    load_before = load_avg()
+    with tempfile.TemporaryDirectory(prefix="dcgan-start-") as tmp:
+        one_start(cfg, Path(tmp), a.timeout)  # warm-up: data cache and file cache
+        starts = [one_start(cfg, Path(tmp), a.timeout) for _ in range(a.repeats)]
+    stages = ("child_status_s", "trainer_ready_s", "first_step_s", "child_cpu_s")
+    med = {k: median([s[k] for s in starts if s[k] is not None]) for k in stages}
+    return {
+        "preset": a.preset,
+        "dataset": a.dataset,
+        "repeats": a.repeats,
+        "median": med,
+        "starts": starts,
+        "threads": starts[0]["threads"],
+        "precision": starts[0]["precision"],
+        "device": starts[0]["device"],
+        "omp_num_threads": os.environ.get("OMP_NUM_THREADS"),
+        "load_avg_1m_before": load_before,
+        "target_s": TARGET_S,
+        "met": med["first_step_s"] < TARGET_S,
+        "machine": machine("cpu"),
+    }
+
+
+def summary(r: dict) -> str:
+    """Human summary."""
+    m = r["median"]
+    firsts = ", ".join(f"{s['first_step_s']:.2f}" for s in r["starts"])
+    return "\n".join(
+        [
+            f"{r['preset']} on {r['dataset']}, {r['device']} {r['precision']}, "
+            f"{r['threads']} torch thread(s); load {r['load_avg_1m_before']} before, "
+            f"{r['machine']['load_avg_1m']} after; median of {r['repeats']} starts:",
+            f"  child's first status (interpreter + torch + engine): {m['child_status_s']:.2f} s",
+            f"  Trainer ready (data loaded, models, optimisers):     {m['trainer_ready_s']:.2f} s",
+            f"  first step (and its sample grid):                    {m['first_step_s']:.2f} s"
+            f"  ({firsts})",
+            f"  CPU the job process used up to its first step:      {m['child_cpu_s']:.2f} s"
+            " (the wall time on an idle core)",
+            f"Start to first step {m['first_step_s']:.2f} s: "
+            + ("met" if r["met"] else "MISSED")
+            + f" (target < {r['target_s']:.0f} s)",
+        ]
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time several starts and print the medians, or JSON with --json."""
+    p = argparse.ArgumentParser(prog="python -m bench.start_time", description=__doc__)
+    p.add_argument("--repeats", type=int, default=5, help="timed starts after one warm-up")
+    p.add_argument("--preset", default="classroom-cpu")
+    p.add_argument("--dataset", default="shapes")
+    p.add_argument("--precision", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--timeout", type=float, default=120, help="seconds to wait for a step")
+    p.add_argument("--json", action="store_true")
+    a = p.parse_args(argv)
+    if not 1 <= a.repeats <= 50:
+        p.error("--repeats must be 1-50")
+    try:
+        r = run(a)
+    except BenchError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(json.dumps(r) if a.json else summary(r))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
