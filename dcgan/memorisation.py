@@ -327,6 +327,22 @@ def check(
     )
 
 
+class ReplayGenerator(nn.Module):
+    """The perfect memoriser, as a reference: each z replays one training image (z picks which).
+
+    It is what the check must flag; `python -m dcgan.memorisation ... --replay` shows its row.
+    """
+
+    def __init__(self, images: torch.Tensor):
+        super().__init__()
+        self.register_buffer("images", images)  # uint8: converted per batch, not all at once
+        self.anchor = nn.Parameter(torch.zeros(1))  # generate() finds G's device through it
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        idx = (z.flatten(1)[:, 0].abs() * 1e6).long() % len(self.images)
+        return self.images[idx].float().mul(2.0 / 255.0).sub(1.0)
+
+
 # --------------------------------------------------------------------------- discriminators
 
 
@@ -425,7 +441,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--heldout", type=int, default=512, help="held-out images (default 512)")
     p.add_argument("--max-train", type=int, help="search a random subset of the training images")
     p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--untrained", action="store_true", help="check a random G of the same shape")
+    what = p.add_mutually_exclusive_group()
+    what.add_argument("--untrained", action="store_true", help="check a random G of that shape")
+    what.add_argument(
+        "--replay", action="store_true", help="check a G that replays training images (a copier)"
+    )
     flip = p.add_mutually_exclusive_group()
     flip.add_argument("--flips", dest="flips", action="store_true", default=None)
     flip.add_argument("--no-flips", dest="flips", action="store_false")
@@ -445,6 +465,8 @@ def main(argv: list[str] | None = None) -> int:
         if a.max_train and a.max_train < len(train):
             pick = torch.randperm(len(train), generator=torch.Generator().manual_seed(a.seed))
             train = train[pick[: a.max_train]]
+        if a.replay:
+            G = ReplayGenerator(train)
         D, note = discriminator_for(a.checkpoint, cfg, a.seed)
         r = check(
             G,
@@ -461,12 +483,13 @@ def main(argv: list[str] | None = None) -> int:
     except (CheckpointError, DataError, ConfigError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    out = {"checkpoint": a.checkpoint, "data": source, "untrained": a.untrained, "seed": a.seed}
+    kind = "untrained" if a.untrained else "replay" if a.replay else "trained"
+    out = {"checkpoint": a.checkpoint, "data": source, "generator": kind, "seed": a.seed}
     out.update(r.numbers())
     if a.json:
         print(json.dumps(out))
         return 0
-    print(f"{a.checkpoint}{' (untrained)' if a.untrained else ''} against {source}:")
+    print(f"{a.checkpoint} ({kind} generator) against {source}:")
     print(f"  {len(r.train):,} training images searched; {r.heldout_note}")
     if r.flips:
         print("  mirrored images count as copies (the run trained with flips)")

@@ -18,17 +18,7 @@ from dcgan.models import build
 SMALL = ModelConfig(image_size=32, ngf=8, ndf=8, nz=16, d_first_bn=False, init="paper")
 
 
-class CopyGenerator(nn.Module):
-    """A "generator" that returns training images: z picks which one (the worst memoriser)."""
-
-    def __init__(self, images: torch.Tensor):
-        super().__init__()
-        self.register_buffer("images", images.float() / 127.5 - 1.0)
-        self.dummy = nn.Parameter(torch.zeros(1))  # generate() looks up G's device here
-
-    def forward(self, z):
-        idx = (z.flatten(1)[:, 0].abs() * 1e6).long() % len(self.images)
-        return self.images[idx]
+CopyGenerator = mem.ReplayGenerator  # the worst memoriser: z picks a training image
 
 
 @pytest.fixture(scope="module")
@@ -123,8 +113,19 @@ def test_cli_prints_json_for_a_generator_export(tmp_path, capsys):
     assert mem.main([str(path), "--data", "shapes", "--n", "32", "--heldout", "32", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["data"] == "shapes" and out["heldout_is_real"] is False
+    assert out["generator"] == "trained"
     assert out["pixel"]["flagged"] is False and out["features"] is not None
     assert "randomly initialised" in out["feature_note"]
+
+
+def test_cli_replay_baseline_is_flagged(tmp_path, capsys):
+    from dcgan.checkpoint import export_generator
+
+    path = export_generator(build(SMALL)[0], SMALL, tmp_path / "g.safetensors", meta={})
+    args = [str(path), "--data", "shapes", "--n", "32", "--heldout", "32", "--json", "--replay"]
+    assert mem.main(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["generator"] == "replay" and out["flagged"] is True
 
 
 def test_cli_explains_a_checkpoint_that_names_no_dataset(tmp_path, capsys):
