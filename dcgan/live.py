@@ -51,6 +51,9 @@ MAX_STEPS_PER_S = 50
 SAMPLE_EVERY = 5
 POLL_S = 0.25  # how often the watcher reads the folder: a stat and a small read, cheap
 STOP_GRACE_S = 15.0  # a run that has not ended this long after "stop" is killed
+# the clock counts training, from the first step: a load slowed by a busy machine (or a spare
+# process still importing) never eats the visitor's minute; a load this much longer is stopped
+LOAD_LIMIT_S = 120.0
 FASHION_LIMIT = 12_000  # Fashion-MNIST images kept: a quick load, plenty for a minute's run
 
 
@@ -90,8 +93,8 @@ class Frame:
 
     status: str  # a JobStatus value: loading, running, stopped, finished, failed
     step: int  # steps done
-    elapsed: float  # seconds since the run was started
-    seconds: float  # the run's time cap
+    elapsed: float  # seconds since the run was started (loading included)
+    seconds: float  # the run's time cap, counted from its first step
     steps: list[float] = field(default_factory=list)  # x of the loss series (at most ~1,000)
     loss_D: list[float] = field(default_factory=list)
     loss_G: list[float] = field(default_factory=list)
@@ -100,6 +103,7 @@ class Frame:
     examples_per_sec: float = 0.0
     generator: str | None = None  # the exported generator, on the frame where the run ended
     error: str | None = None
+    trained: float = 0.0  # seconds since the first step: what the cap counts
 
     @property
     def ended(self) -> bool:
@@ -274,7 +278,8 @@ def train_here(
 
 
 def follow(run_dir: str | Path, seconds: float, *, poll: float = POLL_S) -> Iterator[Frame]:
-    """Frames of a run until it ends; stops it after `seconds`, or when the viewer goes away.
+    """Frames of a run until it ends; stops it after `seconds` of training (or LOAD_LIMIT_S of
+    loading), or when the viewer goes away.
 
     A frame comes every `poll` seconds while something changed (a new metric row or grid) and
     at least once a second otherwise, so the elapsed time keeps moving while data loads.
@@ -283,7 +288,7 @@ def follow(run_dir: str | Path, seconds: float, *, poll: float = POLL_S) -> Iter
     reader = runs.RunReader(run_dir)
     st = reader.status()
     t0 = float(st.get("started_at") or time.time())
-    grid_step, stop_at, last_sent = -1, None, 0.0
+    grid_step, stop_at, last_sent, train_t0 = -1, None, 0.0, None
     ended = False
     try:
         while True:
@@ -300,7 +305,11 @@ def follow(run_dir: str | Path, seconds: float, *, poll: float = POLL_S) -> Iter
                     grid = None
             now = time.time()
             elapsed = now - t0
-            if stop_at is None and not ended and elapsed >= seconds:
+            if train_t0 is None and (st.get("status") != JobStatus.LOADING or grid is not None):
+                train_t0 = now
+            trained = now - train_t0 if train_t0 is not None else 0.0
+            over = trained >= seconds if train_t0 is not None else elapsed >= LOAD_LIMIT_S
+            if stop_at is None and not ended and over:
                 runs.send_control(run_dir, "stop")
                 stop_at = now
             elif stop_at is not None and not ended and now - stop_at > STOP_GRACE_S:
@@ -323,6 +332,7 @@ def follow(run_dir: str | Path, seconds: float, *, poll: float = POLL_S) -> Iter
                     examples_per_sec=float(reader.last_row.get("examples_per_sec", 0.0)),
                     generator=str(gen) if ended and gen.exists() else None,
                     error=st.get("error") if st.get("status") == JobStatus.FAILED else None,
+                    trained=trained,
                 )
             if ended:
                 return

@@ -394,7 +394,7 @@ def describe_frame(f: live.Frame, label: str) -> str:
     if f.status == "loading":
         return f"**{label}**: loading the images and starting the trainer… ({f.elapsed:.0f} s)"
     speed = f" · {f.examples_per_sec:.0f} images/s" if f.examples_per_sec else ""
-    head = f"**{label}** · step {f.step} · {f.elapsed:.0f} s of {f.seconds:.0f} s{speed}"
+    head = f"**{label}** · step {f.step} · {f.trained:.0f} s of {f.seconds:.0f} s{speed}"
     if f.status == "failed":
         return f"{head}\n\n**The run failed:** {f.error}"
     if f.ended:
