@@ -273,6 +273,7 @@ def live_view() -> None:
             st.image(
                 run.grid[1],
                 width="stretch",
+                alt="live sample grid",
                 output_format="PNG",  # "auto" re-encodes a PNG as JPEG on every rerun
                 caption=f"step {run.grid[0]:,}"
                 + (" (weight average, EMA)" if ema else "")

@@ -1,5 +1,7 @@
-"""End to end in a real browser: `streamlit run app.py`, headless Chromium, a short training run
-on the built-in shapes, and a screenshot of every page in artifacts/screenshots/.
+"""End to end in a real browser: `streamlit run app.py`, headless Chromium, a training run on
+the built-in shapes driven as a teacher would (Start, watch, Pause, Resume, a second tab, a
+reload, the server killed and started again while the job trains on, Stop), and a screenshot of
+every page in artifacts/screenshots/.
 
 Skips with a reason when Chromium or Playwright's Python package is absent. `.ci/run` installs
 Debian's chromium; Playwright drives it through executable_path, so no browser download.
@@ -40,48 +42,75 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
 
-@pytest.fixture(scope="module")
-def app_url(tmp_path_factory):
-    """A real `streamlit run app.py` on a free port, with its own runs folder; stopped after."""
-    tmp = tmp_path_factory.mktemp("e2e")
-    port = free_port()
-    env = {
-        **os.environ,
-        "DCGAN_RUNS_DIR": str(tmp / "runs"),
-        # One intra-op thread: on a busy 2-core runner (Chromium drawing charts beside the
-        # trainer) two spinning OpenMP threads made training 20x slower in our measurements.
-        "OMP_NUM_THREADS": "1",
-    }
-    log = open(tmp / "streamlit.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-        + ["--server.port", str(port), "--server.address", "127.0.0.1"],
-        cwd=ROOT,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
+class Server:
+    """A real `streamlit run app.py` on a free port with its own runs folder; killable."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.runs = tmp / "runs"
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        """Start the server and wait for its health check; returns its URL."""
+        port = free_port()
+        env = {
+            **os.environ,
+            "DCGAN_RUNS_DIR": str(self.runs),
+            # One intra-op thread for the job: on a busy 2-core runner, Chromium drawing charts
+            # beside two spinning OpenMP threads made training 20x slower.
+            "OMP_NUM_THREADS": "1",
+        }
+        log = open(self.tmp / "streamlit.log", "a")  # noqa: SIM115 - closed when it stops
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+            + ["--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=ROOT,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.url = f"http://127.0.0.1:{port}"
+        deadline = time.time() + 90
         while True:
             try:
-                if urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok":
-                    break
+                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
+                    return self.url
             except OSError:
                 pass
-            if proc.poll() is not None or time.time() > deadline:
-                log.flush()
-                pytest.fail("streamlit did not start:\n" + (tmp / "streamlit.log").read_text())
+            if self.proc.poll() is not None or time.time() > deadline:
+                pytest.fail("streamlit did not start:\n" + (self.tmp / "streamlit.log").read_text())
             time.sleep(0.5)
-        yield url
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM killer would: no cleanup runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        """A clean shutdown."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory):
+    """The app's server; any job it left training is stopped at the end."""
+    from dcgan.job import stop_all
+
+    srv = Server(tmp_path_factory.mktemp("e2e"))
+    srv.start()
+    try:
+        yield srv
     finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        srv.stop()
+        stop_all(srv.runs)
 
 
 @pytest.fixture(scope="module")
@@ -160,22 +189,34 @@ def wait_until(pred, timeout: float, what: str) -> None:
     raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
 
 
-def test_short_run_updates_charts_and_samples_and_every_page_renders(app_url, browser):
+def status_text(page) -> str:
+    """The Status metric's value on the Train page."""
+    m = page.locator('[data-testid="stMetricValue"]')
+    return m.first.inner_text() if m.count() else ""
+
+
+def job_status(srv: Server) -> dict:
+    """The job's own status.json, read as any reader would."""
+    from dcgan.job import current_run
+
+    h = current_run(srv.runs)
+    return h.status() if h is not None else {}
+
+
+def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(60_000)
 
-    # start a run on the default settings: classroom-cpu on the built-in shapes
-    page.goto(f"{app_url}/train")
+    # Start on the default settings: classroom-cpu on the built-in shapes
+    page.goto(f"{server.url}/train")
     settle(page)
     epochs = page.get_by_label("Number of epochs")  # long enough to outlast this test
     epochs.fill("200")
     epochs.press("Enter")
     settle(page)
     page.get_by_role("button", name="Start", exact=True).click()
-    page.get_by_text("Started: classroom-cpu on shapes").wait_for(timeout=30_000)
-    wait_until(lambda: page.get_by_text("/ 12,800").count() > 0, 60, "200 epochs of 64 steps")
-
+    page.get_by_text("classroom-cpu on shapes").first.wait_for(timeout=30_000)
     wait_until(lambda: chart_points(page, "Losses") > 0, 90, "the loss chart's first points")
     first_points, first_grid = chart_points(page, "Losses"), grid_src(page)
     assert first_grid, "the live sample grid is shown once training starts"
@@ -185,11 +226,21 @@ def test_short_run_updates_charts_and_samples_and_every_page_renders(app_url, br
         "the loss chart to gain points and the sample grid to change",
     )
     assert page.locator('[data-testid="stException"]').count() == 0
+    pid = job_status(server)["pid"]
+    assert pid != server.proc.pid, "the job is a process of its own"
     screenshot(page, SHOTS / "train.png")
+
+    # Pause and Resume from the page (that a pause holds the step exactly is tests/test_job.py's)
+    page.get_by_role("button", name="Pause", exact=True).click()
+    wait_until(lambda: status_text(page) == "paused", 30, "Pause shown")
+    held = job_status(server)["step"]
+    page.get_by_role("button", name="Resume", exact=True).click()
+    wait_until(lambda: status_text(page) == "running", 30, "Resume shown")
+    wait_until(lambda: job_status(server)["step"] > held + 5, 60, "training again after Resume")
 
     # a second session sees the same job, and its Start is refused
     other = browser.new_page(viewport={"width": 1400, "height": 900})
-    other.goto(f"{app_url}/train")
+    other.goto(f"{server.url}/train")
     settle(other)
     wait_until(lambda: chart_points(other, "Losses") > 0, 30, "the shared job in a new tab")
     other.get_by_role("button", name="Start", exact=True).click()
@@ -199,16 +250,27 @@ def test_short_run_updates_charts_and_samples_and_every_page_renders(app_url, br
     page.reload()  # a reload reattaches to the running job
     settle(page)
     wait_until(lambda: chart_points(page, "Losses") > 0, 30, "the job after a reload")
+
+    # the server dies hard; the job trains on; a new server shows it live again
+    server.kill()
+    before = job_status(server)["step"]
+    wait_until(lambda: job_status(server)["step"] > before + 5, 60, "training with no server")
+    assert job_status(server)["status"] == "running" and job_status(server)["pid"] == pid
+    server.start()
+    page.goto(f"{server.url}/train")
+    settle(page)
+    wait_until(lambda: status_text(page) == "running", 60, "the new server shows the job")
     seen = chart_points(page, "Losses")
-    wait_until(lambda: chart_points(page, "Losses") > seen, 60, "the job to keep training")
+    wait_until(lambda: chart_points(page, "Losses") > seen, 60, "live charts on the new server")
     page.get_by_role("button", name="Stop", exact=True).click()
-    wait_until(lambda: page.get_by_text("stopped", exact=True).count() > 0, 60, "the job to stop")
+    wait_until(lambda: status_text(page) == "stopped", 60, "Stop from the new server")
+    wait_until(lambda: not _alive(pid), 30, "the job's process to end")
 
     # every page renders without an exception; Latent space uses the stopped job's weights
     for name in PAGES:
         if name == "train":
             continue
-        page.goto(f"{app_url}/{name}")
+        page.goto(f"{server.url}/{name}")
         settle(page)
         if name == "data":  # the first 20 shapes, drawn on first use
             page.locator('[data-testid="stImage"] img').first.wait_for(timeout=60_000)
@@ -223,3 +285,9 @@ def test_short_run_updates_charts_and_samples_and_every_page_renders(app_url, br
     page.close()
     for name in PAGES:
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000, f"{name}.png looks empty"
+
+
+def _alive(pid: int) -> bool:
+    from dcgan.runs import pid_alive
+
+    return pid_alive(pid)
