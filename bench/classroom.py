@@ -1,87 +1,98 @@
 """The classroom promise: press Start, and within a minute the samples are recognisable.
 
-Runs the `classroom-cpu` preset the way the Train page does (a TrainingJob that loads its own
-data, on a warm cache) and reports:
-  start_s       Start -> first training step done (data decode from the cache included);
+Runs the `classroom-cpu` preset the way the Train page does (dcgan.job.start_job: a job process
+that loads its own data, on a warm cache) and reports:
+  start_s       Start -> first training step done (process start, imports and the data decode
+                from the cache included);
   at each of --at seconds after Start: the step reached, examples/sec, and the sliced
                 Wasserstein distance (dcgan.metrics.swd, x 10^3, lower is closer) between
                 --n samples of G as it was at that moment and --n real images.
-The untrained generator's SWD and real-vs-real SWD bracket the figures. G is copied at each
-moment and scored after the job stops, so the scoring never slows the training.
+The untrained generator's SWD and real-vs-real SWD bracket the figures. The job's generator
+snapshot (the EMA weights when the preset keeps an average) is copied at each moment and scored
+after the job stops, so the scoring never slows the training. It prints the precision it ran in.
 
-    python -m bench.classroom [--dataset anime-faces] [--at 60 180] [--out DIR] [--json]
+    python -m bench.classroom [--dataset anime-faces] [--at 30 60 180] [--out DIR] [--json]
+    python -m bench.classroom --dataset shapes --precision fp32 --threads 1 --isa AVX2 \
+        --at 30 60 180 --out bench/results/classroom-avx2      # a 2-core laptop without bf16
+    python -m bench.classroom --set train.ema_decay=0 ...      # the same without the average
 
-Anime faces come from $DCGAN_ANIME_FACES, $DCGAN_SHARED_DATA/anime_faces_64.zip or
-../shared/data/anime_faces_64.zip; without them the built-in shapes are used.
+Anime faces are found by the loader's own rule (dcgan.data.find_anime_faces:
+$DCGAN_ANIME_FACES, else ../shared/data/anime_faces_64.zip, else the data cache); without them
+the built-in shapes are used.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import os
+import shutil
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 import torch
 
-from bench import ROOT, load_avg, machine
+from bench import load_avg, machine
 
 
 def default_dataset() -> str:
-    """anime-faces when a copy is reachable (setting DCGAN_ANIME_FACES), else shapes."""
-    cands = [os.environ.get("DCGAN_ANIME_FACES")]
-    if os.environ.get("DCGAN_SHARED_DATA"):
-        cands.append(str(Path(os.environ["DCGAN_SHARED_DATA"]) / "anime_faces_64.zip"))
-    cands.append(str(ROOT.parent / "shared" / "data" / "anime_faces_64.zip"))
-    for c in cands:
-        if c and Path(c).exists():
-            os.environ["DCGAN_ANIME_FACES"] = c
-            return "anime-faces"
-    return "shapes"
+    """anime-faces when a copy is reachable by the loader's own rule, else shapes."""
+    from dcgan.data import find_anime_faces
+
+    return "anime-faces" if find_anime_faces() is not None else "shapes"
 
 
 def run(a: argparse.Namespace) -> dict:
-    """Warm the cache, press Start, copy G at each moment, then score the copies."""
-    from dcgan.config import preset
+    """Warm the cache, press Start (a job process, as the Train page starts it), copy G's
+    snapshot at each moment, then score the copies after the job has stopped."""
+    from dcgan import job as jobs
+    from dcgan import runs
+    from dcgan.checkpoint import load_generator
+    from dcgan.config import Config
     from dcgan.data import load
     from dcgan.images import grid_image
     from dcgan.metrics import generated_images, swd
     from dcgan.models import Generator
-    from dcgan.train import TrainingJob
 
-    cfg = preset("classroom-cpu").replace(**{"data.source": a.dataset, "train.epochs": 1000})
-    cfg.validate()
+    over = {"data.source": a.dataset, "train.epochs": 1000, "train.precision": a.precision}
+    over.update(dict(kv.split("=", 1) for kv in a.set or []))
+    cfg = Config.with_overrides("classroom-cpu", _typed(over))
     before = load_avg()
     real_set = load(a.dataset, cfg.model.image_size)  # warms the cache, as a second Start finds
-    job = TrainingJob(cfg)
+    env = {"OMP_NUM_THREADS": str(a.threads)} if a.threads else {}
+    if a.isa:
+        env["ONEDNN_MAX_CPU_ISA"] = a.isa  # e.g. AVX2: a laptop without AVX512 or bf16
+    root = Path(tempfile.mkdtemp(prefix="dcgan-classroom-"))
     t0 = time.perf_counter()
-    job.start()
-    while job.snapshot().step < 1 and job.alive:
-        time.sleep(0.01)
+    h = jobs.start_job(cfg, root, env=env)
+    st = h.wait_for(lambda s: s.get("step", 0) >= 1, 120)
     start_s = time.perf_counter() - t0
     copies = []
-    for at in sorted(a.at):
-        while time.perf_counter() - t0 < at and job.alive:
-            time.sleep(0.05)
-        s = job.snapshot()
-        step, weights = job.generator_weights()
-        eps = s.history("examples_per_sec")
-        copies.append((at, step, weights, sum(eps[-20:]) / max(1, len(eps[-20:]))))
-    job.stop()
-    job.wait(60)
-    if job.snapshot().status == "failed":
-        raise RuntimeError(job.snapshot().error)
-
+    snap = h.dir / runs.GENERATOR
+    try:
+        for at in sorted(a.at):
+            st = h.wait_for(lambda s, at=at: time.perf_counter() - t0 >= at, at + 60, poll=0.05)
+            if st["status"] not in runs.LIVE:
+                break
+            kept = root / f"at-{at:g}.safetensors"
+            shutil.copyfile(snap, kept)  # the newest snapshot: at most one sample_every behind
+            copies.append((at, kept, float(st.get("examples_per_sec", 0.0))))
+    finally:
+        h.stop()
+        h.wait(60)
+    final = h.status()
+    if final["status"] == "failed":
+        raise RuntimeError(final.get("error"))
     gen = torch.Generator().manual_seed(0)
     real = real_set.images[torch.randperm(len(real_set), generator=gen)[: 2 * a.n]]
     real_a, real_b = real[: a.n], real[a.n :]
-    G = Generator(cfg.model).eval()
-    untrained = swd(generated_images(G, cfg.model.nz, a.n, seed=1), real_a, seed=0)["mean"]
+    g0 = Generator(cfg.model).eval()
+    untrained = swd(generated_images(g0, cfg.model.nz, a.n, seed=1), real_a, seed=0)["mean"]
     rows = []
-    for at, step, weights, eps in copies:
-        G.load_state_dict(weights)
+    for at, path, eps in copies:
+        G, _, meta = load_generator(path)
+        step = int(meta.get("step", 0))
         fake = generated_images(G, cfg.model.nz, a.n, seed=1)
         rows.append(
             {
@@ -104,7 +115,10 @@ def run(a: argparse.Namespace) -> dict:
         "swd_untrained": untrained,
         "swd_real_vs_real": swd(real_b, real_a, seed=0)["mean"] if len(real_b) >= 2 else None,
         "n_images": a.n,
-        "precision": job.snapshot().precision,
+        "precision": final.get("precision"),
+        "threads": final.get("threads"),
+        "isa_cap": a.isa or "none",
+        "config": {k: v for k, v in over.items() if k != "data.source"},
         "load_avg_1m_before": before,
         "machine": machine("cpu"),
     }
@@ -130,6 +144,21 @@ def summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+def _typed(over: dict) -> dict:
+    """--set values from text to numbers where they look like numbers."""
+    out = {}
+    for k, v in over.items():
+        if isinstance(v, str):
+            for cast in (int, float):
+                try:
+                    v = cast(v)
+                    break
+                except ValueError:
+                    continue
+        out[k] = v
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the classroom timeline and print a summary, or JSON with --json."""
     p = argparse.ArgumentParser(prog="python -m bench.classroom", description=__doc__)
@@ -137,6 +166,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--at", type=float, nargs="+", default=[60, 180], help="seconds after Start")
     p.add_argument("--n", type=int, default=512, help="images per set for the SWD")
     p.add_argument("--out", help="write the sample grid at each moment here")
+    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument("--threads", type=int, help="the job's threads (default: all cores but one)")
+    p.add_argument("--isa", help="cap oneDNN, e.g. AVX2 to stand in for a laptop without bf16")
+    p.add_argument("--set", nargs="*", help="config overrides, e.g. train.ema_decay=0")
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
     if a.n < 2 or min(a.at) <= 0:
