@@ -44,3 +44,17 @@ def data_dir(tmp_path, monkeypatch) -> Path:
     d = tmp_path / "cache"
     monkeypatch.setenv("DCGAN_DATA_DIR", str(d))
     return d
+
+
+@pytest.fixture(autouse=True)
+def _no_orphan_jobs():
+    """Every job process a test started is gone when the test ends, whatever the test did."""
+    yield
+    job = sys.modules.get("dcgan.job")  # only tests that imported it can have started one
+    if job is None:
+        return
+    for pid, proc in list(job._children.items()):
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(30)
+        job._children.pop(pid, None)
