@@ -33,7 +33,7 @@ from . import runs
 from .config import Config, ConfigError
 from .data import DataError, load
 from .images import png_bytes
-from .runs import JobBusy, JobStatus  # noqa: F401  (UIs catch JobBusy from here)
+from .runs import JobBusyError, JobStatus  # noqa: F401  (UIs catch JobBusyError from here)
 from .trainer import METRICS, NonFiniteError, Trainer
 
 STATUS_EVERY_S = 0.5  # status.json refresh while training: readers poll about once a second
@@ -42,7 +42,7 @@ POLL_PAUSED_S = 0.05  # how often a paused job looks for a command: answers feel
 PARTS = ("both", "D", "G")
 
 
-class _Cancelled(Exception):
+class _CancelledError(Exception):
     """A stop arrived while the data was still loading."""
 
 
@@ -313,7 +313,14 @@ def apply_hparams(tr: Trainer, args: dict) -> dict:
 
 
 def attach(tr: Trainer, w: RunWriter) -> None:
-    """Publish the trainer's events into the run folder."""
+    """Publish the trainer's events into the run folder, starting with what it will do."""
+    w.status(
+        total_steps=tr.total_steps,
+        device=str(tr.device),
+        precision=tr.precision,
+        load_progress=1.0,
+        step=tr.step_num,
+    )
     tr.add_callback("on_metrics", lambda trainer, rows: w.metrics(trainer, rows))
 
     def on_sample(trainer, grid):
@@ -355,7 +362,7 @@ def run_job(run_dir: str | Path) -> JobStatus:
         nonlocal paused
         for c in inbox.poll():  # stop and pause answer during a long decode too
             if c.get("cmd") == "stop":
-                raise _Cancelled
+                raise _CancelledError
             paused = {"pause": True, "resume": False}.get(c.get("cmd"), paused)
         w.status(force=False, load_progress=done / total if total else 0.0)
 
@@ -372,17 +379,10 @@ def run_job(run_dir: str | Path) -> JobStatus:
         if spec.get("resume"):
             tr.load_state_dict(ckpt.load(spec["resume"], map_location=tr.device))
         attach(tr, w)
-        w.status(
-            total_steps=tr.total_steps,
-            device=str(tr.device),
-            precision=tr.precision,
-            load_progress=1.0,
-            step=tr.step_num,
-        )
         end = drive(tr, w, inbox, fault=spec.get("fault"), paused=paused)
         w.status(status=end, step=tr.step_num, epoch=tr.epoch)
         return end
-    except _Cancelled:
+    except _CancelledError:
         w.status(status=JobStatus.STOPPED)
         return JobStatus.STOPPED
     except NonFiniteError as e:
@@ -466,21 +466,16 @@ def prepare(
 
 
 def start_job(
-    cfg: Config,
-    root: str | Path,
-    *,
-    name: str | None = None,
-    resume: str | Path | None = None,
-    fault: dict | None = None,
-    paused: bool = False,
-    env: dict | None = None,
+    cfg: Config, root: str | Path, *, env: dict | None = None, **options
 ) -> RunHandle:
-    """Start a training process for cfg in a new folder under root; JobBusy if one is live."""
+    """Start a training process for cfg in a new folder under root; JobBusyError if one is live.
+
+    options are prepare()'s: name, resume, fault (tests), paused."""
     cfg = cfg.validate()
     root = Path(root)
-    runs.acquire_lock(root, root / (name or run_name(cfg)))
+    runs.acquire_lock(root, root / (options.get("name") or run_name(cfg)))
     try:
-        run_dir = prepare(cfg, root, name=name, resume=resume, fault=fault, paused=paused)
+        run_dir = prepare(cfg, root, **options)
         info = runs.read_json(root / runs.LOCK) or {}
         runs.write_json(root / runs.LOCK, dict(info, run=str(run_dir)))
         proc = spawn(run_dir, env=env)

@@ -67,7 +67,7 @@ LIVE = frozenset({JobStatus.LOADING, JobStatus.RUNNING, JobStatus.PAUSED})
 ENDED = frozenset({JobStatus.STOPPED, JobStatus.FINISHED, JobStatus.FAILED})
 
 
-class JobBusy(RuntimeError):
+class JobBusyError(RuntimeError):
     """A second Start while a job holds the runs folder."""
 
 
@@ -188,7 +188,7 @@ def read_lock(root: Path) -> dict | None:
 
 
 def acquire_lock(root: Path, run_dir: Path, pid: int | None = None) -> dict:
-    """Take the runs folder's lock for run_dir, or raise JobBusy naming the holder."""
+    """Take the runs folder's lock for run_dir, or raise JobBusyError naming the holder."""
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     pid = pid or os.getpid()
@@ -200,7 +200,7 @@ def acquire_lock(root: Path, run_dir: Path, pid: int | None = None) -> dict:
             held = read_lock(root)  # removes a stale lock, then we try again
             if held is not None:
                 st = read_json(Path(held["run"]) / STATUS) or {}
-                raise JobBusy(
+                raise JobBusyError(
                     f"a training job is already {st.get('status', 'running')} in "
                     f"{Path(held['run']).name} (pid {held['pid']}, step {st.get('step', 0)}); "
                     "stop it before starting another."
@@ -209,7 +209,7 @@ def acquire_lock(root: Path, run_dir: Path, pid: int | None = None) -> dict:
         with os.fdopen(fd, "w") as f:
             json.dump(info, f)
         return info
-    raise JobBusy(f"could not take the lock in {root}; try again.")
+    raise JobBusyError(f"could not take the lock in {root}; try again.")
 
 
 def write_pid(run_dir: Path, pid: int) -> None:

@@ -29,7 +29,7 @@ from . import job as jobs
 from . import runs
 from .config import PRESETS, Config, ConfigError, preset
 from .data import DataError, load
-from .runs import JobBusy, JobStatus
+from .runs import JobBusyError, JobStatus
 from .trainer import NonFiniteError, Trainer, dist_world, init_distributed
 
 
@@ -170,13 +170,6 @@ def main(argv: list[str] | None = None) -> int:
         if a.resume:
             tr.load_state_dict(ckpt.load(a.resume, map_location=tr.device))
         jobs.attach(tr, w)
-        w.status(
-            total_steps=tr.total_steps,
-            device=str(tr.device),
-            precision=tr.precision,
-            load_progress=1.0,
-            step=tr.step_num,
-        )
         batch = f"batch {cfg.train.batch_size}"
         if tr.world_size > 1:
             batch += f" x {tr.world_size} processes"
@@ -239,7 +232,7 @@ def main(argv: list[str] | None = None) -> int:
             G = jobs.sampling_generator(tr)
             gpath = ckpt.export_generator(G, cfg.model, out / runs.GENERATOR, meta=meta)
             print(f"generator written to {gpath}")
-    except JobBusy as e:
+    except JobBusyError as e:
         print(f"error: {e} (or pass an --out folder elsewhere)", file=sys.stderr)
         return 2
     except (ConfigError, DataError, ckpt.CheckpointError, NonFiniteError) as e:

@@ -16,7 +16,7 @@ from dcgan import pretrained, runs
 from dcgan.config import PRESETS, Config, ConfigError, preset
 from dcgan.data import FASHION_CLASSES, NAMED_SOURCES, DataError, source_label
 from dcgan.images import gif_bytes, grid_array, png_array, upscale
-from dcgan.job import PARTS, JobBusy
+from dcgan.job import PARTS, JobBusyError
 from dcgan.latent import generate, sample_z
 from ui import jobs, nav, uploads
 from ui.generators import GeneratorChoice, Kind
@@ -174,7 +174,7 @@ def start(cfg_fn, resume: Path | None = None) -> None:
         h = jobs.start(cfg, resume=resume)
     except (ConfigError, DataError, ckpt.CheckpointError) as e:
         st.error(f"Not started: {e}")
-    except JobBusy as e:
+    except JobBusyError as e:
         st.warning(f"Start refused: {e} Everyone shares this server's one job.")
     else:
         ss.train_cfg = cfg.to_dict()

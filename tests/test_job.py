@@ -22,7 +22,7 @@ import torch
 from dcgan import checkpoint as ckpt
 from dcgan import job, runs
 from dcgan.config import preset
-from dcgan.runs import JobBusy, JobStatus
+from dcgan.runs import JobBusyError, JobStatus
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -265,7 +265,7 @@ def test_the_job_is_its_own_process_and_answers_pause_resume_stop(tmp_path):
     h.resume()
     held = st["step"]
     assert h.wait_for(lambda s: s["step"] > held + 2, 60)["step"] > held + 2
-    with pytest.raises(JobBusy, match="already running"):
+    with pytest.raises(JobBusyError, match="already running"):
         spawn(small_cfg(), tmp_path)
     pid = h.pid
     h.stop()
@@ -341,7 +341,7 @@ def test_a_cli_run_is_watched_and_stopped_from_outside(tmp_path):
         assert st["status"] == "running", (st, proc.poll())
         found = job.current_run(tmp_path / "runs")
         assert found == h, "the app's 'current job' is the CLI's run"
-        with pytest.raises(JobBusy):
+        with pytest.raises(JobBusyError):
             spawn(small_cfg(), tmp_path / "runs")
         found.stop()
         stdout, stderr = proc.communicate(timeout=60)
@@ -359,7 +359,7 @@ def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path):
     runs.write_json(tmp_path / runs.LOCK, {"pid": int(dead.stdout), "run": str(tmp_path / "x")})
     runs.acquire_lock(tmp_path, tmp_path / "y")  # the dead holder's lock is removed on sight
     assert runs.read_lock(tmp_path)["run"] == str(tmp_path / "y")
-    with pytest.raises(JobBusy, match="already"):
+    with pytest.raises(JobBusyError, match="already"):
         runs.acquire_lock(tmp_path, tmp_path / "z")
     runs.release_lock(tmp_path)
     assert runs.read_lock(tmp_path) is None

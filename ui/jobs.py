@@ -38,7 +38,7 @@ def current_job() -> RunHandle | None:
 
 
 def start(cfg: Config, resume: str | Path | None = None) -> RunHandle:
-    """Start a job process in a new run folder; raises JobBusy while one is live."""
+    """Start a job process in a new run folder; raises JobBusyError while one is live."""
     return start_job(cfg, runs_dir(), resume=resume)
 
 
