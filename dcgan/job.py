@@ -332,8 +332,10 @@ def attach(tr: Trainer, w: RunWriter) -> None:
     tr.add_callback("on_sample", on_sample)
 
 
-def run_job(run_dir: str | Path) -> JobStatus:
+def run_job(run_dir: str | Path, on_step=None) -> JobStatus:
     """The job process's whole life: load, train, answer commands, end with a final status.
+
+    on_step(trainer), when given, runs after every step (an experiment's probes).
 
     Every way it can end writes status.json, except a death it cannot see (SIGKILL, a
     segfault); readers then find a dead pid and say so (runs.RunReader.status).
@@ -379,7 +381,7 @@ def run_job(run_dir: str | Path) -> JobStatus:
         if spec.get("resume"):
             tr.load_state_dict(ckpt.load(spec["resume"], map_location=tr.device))
         attach(tr, w)
-        end = drive(tr, w, inbox, fault=spec.get("fault"), paused=paused)
+        end = drive(tr, w, inbox, fault=spec.get("fault"), paused=paused, on_step=on_step)
         w.status(status=end, step=tr.step_num, epoch=tr.epoch)
         return end
     except _CancelledError:

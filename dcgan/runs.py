@@ -438,10 +438,21 @@ def log_tail(run_dir: Path, lines: int = 8) -> str:
     return "\n".join(out[-lines:])
 
 
-def list_runs(root: Path) -> list[Path]:
-    """Run folders (those with a config.json) under root, newest first."""
+def list_runs(root: Path, nested: bool = False) -> list[Path]:
+    """Run folders (those with a config.json) under root, newest first.
+
+    nested=True also lists the runs one level down inside folders that are not runs
+    themselves: an experiment's arms (ROOT/<time>-exp-<name>/<arm>/, dcgan.experiments).
+    """
     root = Path(root)
     if not root.is_dir():
         return []
-    runs = [p for p in root.iterdir() if p.is_dir() and (p / CONFIG).exists()]
+    runs = []
+    for p in root.iterdir():
+        if not p.is_dir() or p.name.startswith("."):
+            continue
+        if (p / CONFIG).exists():
+            runs.append(p)
+        elif nested:
+            runs.extend(q for q in p.iterdir() if q.is_dir() and (q / CONFIG).exists())
     return sorted(runs, key=lambda p: (p / CONFIG).stat().st_mtime, reverse=True)
