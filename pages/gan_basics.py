@@ -54,11 +54,42 @@ if go:
     gan2d.train(cfg, on_frame=on_frame)
     st.session_state["gb_frames"] = (key, frames)
 
+
+def moments_table(real: np.ndarray, frame: gan2d.Frame) -> str:
+    """Markdown: the real data's and G's mean and covariance, and the range of D's belief."""
+    mu_r, cov_r = gan2d.moments(real)
+    mu_g, cov_g = gan2d.moments(frame.fake)
+    fmt = lambda a: ", ".join(f"{v:.2f}" for v in np.ravel(a))
+    return f"""
+| | real | generated (epoch {frame.epoch}) |
+|---|---|---|
+| mean | {fmt(mu_r)} | {fmt(mu_g)} |
+| covariance | {fmt(cov_r)} | {fmt(cov_g)} |
+| D's P(real) over the plane | | {frame.surface.min():.2f} to {frame.surface.max():.2f} |
+"""
+
+
+def starting_state(frame: gan2d.Frame) -> str:
+    """Markdown: what the untrained networks already show, read off the epoch-0 frame."""
+    centre = frame.fake.mean(axis=0)
+    spread = float(np.linalg.norm(frame.fake - centre, axis=1).max())
+    return (
+        "**Before training.** The blue points are the real data: the chapter's tilted "
+        f"Gaussian. G's {len(frame.fake)} orange crosses all lie within {spread:.2f} of "
+        f"({centre[0]:.2f}, {centre[1]:.2f}): its weights start at N(0, 0.02), so it maps every "
+        "noise vector to nearly the same point. D's surface is "
+        f"{frame.surface.min():.2f} to {frame.surface.max():.2f} everywhere: it has learned "
+        "nothing yet and calls every point a coin flip. Press Train to watch D learn where the "
+        "real points are, and G follow D's gradient there."
+    )
+
+
 saved = st.session_state.get("gb_frames")
 if saved is None:
+    # the starting state, drawn at once: the untrained networks already teach something
     frame = gan2d.Gan2D(cfg).frame()
     chart.plotly_chart(plots.gan2d_figure(frame), key="gb_fig")
-    stats.caption("Untrained: G's points all sit near the origin. Press Train.")
+    stats.markdown(starting_state(frame) + "\n" + moments_table(frame.real, frame))
 else:
     skey, frames = saved
     if skey != key:
@@ -67,15 +98,7 @@ else:
     frame = frames[shown]
     chart.plotly_chart(plots.gan2d_figure(frame), key="gb_fig")
     loss_chart.plotly_chart(plots.gan2d_loss_figure(frames), key="gb_loss")
-    mu_r, cov_r = gan2d.moments(frames[0].real)
-    mu_g, cov_g = gan2d.moments(frame.fake)
-    fmt = lambda a: ", ".join(f"{v:.2f}" for v in np.ravel(a))
     stats.markdown(
-        f"""
-| | real | generated (epoch {frame.epoch}) |
-|---|---|---|
-| mean | {fmt(mu_r)} | {fmt(mu_g)} |
-| covariance | {fmt(cov_r)} | {fmt(cov_g)} |
-| D's P(real) over the plane | | {frame.surface.min():.2f} to {frame.surface.max():.2f} |
-"""
+        (starting_state(frame) + "\n" if frame.epoch == 0 else "")
+        + moments_table(frames[0].real, frame)
     )

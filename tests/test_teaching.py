@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
 from dcgan import architecture, gan2d, plots
 from dcgan.config import ConfigError, ModelConfig, preset
@@ -37,6 +38,35 @@ def test_2d_gan_replays_exactly_from_its_seed():
     a = gan2d.train(gan2d.Gan2DConfig(epochs=2, seed=5))
     b = gan2d.train(gan2d.Gan2DConfig(epochs=2, seed=5))
     assert np.array_equal(a[-1].fake, b[-1].fake) and a[-1].loss_G == b[-1].loss_G
+
+
+def test_2d_gan_leaves_the_process_thread_count_alone(monkeypatch):
+    """The page trains in a script thread; torch's thread count is the process's, set once."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        seen = set()
+        real_step = gan2d.Gan2D.step
+
+        def step(self, X):
+            seen.add(torch.get_num_threads())
+            return real_step(self, X)
+
+        monkeypatch.setattr(gan2d.Gan2D, "step", step)
+        gan2d.Gan2D(gan2d.Gan2DConfig(n_real=64)).train_epoch()
+        assert seen == {2} and torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(before)
+
+
+def test_2d_gan_starting_state_already_shows_the_three_things():
+    """Epoch 0: real points spread out, G's cloud collapsed near one point, D undecided."""
+    f = gan2d.Gan2D().frame()
+    assert f.epoch == 0 and f.real.shape == f.fake.shape == (100, 2)
+    real_spread = np.linalg.norm(f.real - f.real.mean(0), axis=1).max()
+    fake_spread = np.linalg.norm(f.fake - f.fake.mean(0), axis=1).max()
+    assert fake_spread < 0.05 * real_spread  # N(0, 0.02) weights: one spot, not a cloud
+    assert abs(f.surface - 0.5).max() < 0.05  # D cannot tell real from fake yet
 
 
 def test_2d_gan_refuses_bad_settings_by_name():
