@@ -57,7 +57,10 @@ def one_start(cfg, root: Path, timeout: float) -> dict:
                 raise BenchError(f"the job ended before its first step: {st.get('error')}")
             time.sleep(0.01)
         else:
-            raise BenchError(f"no first step within {timeout:.0f} s; see {h.dir / runs.LOG}")
+            raise BenchError(
+                f"no first step within {timeout:.0f} s (status {st.get('status')}, load "
+                f"progress {st.get('load_progress')}); the end of its log:\n{runs.log_tail(h.dir)}"
+            )
     finally:
         h.stop()
         if not h.wait(60):

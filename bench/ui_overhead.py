@@ -60,16 +60,13 @@ def descendants(pid: int) -> list[int]:
     return out
 
 
-def browser_cpu(exclude: set[int]) -> float:
-    """CPU seconds of this process's descendants other than the server and the trainer.
-
-    Counts live processes only: Chromium's renderer and GPU processes live as long as the
-    browser, which this bench keeps open from the first phase to the last.
-    """
+def browser_cpu(exclude: set[int]) -> dict[int, float]:
+    """{pid: CPU seconds} of this process's descendants other than the server and the trainer:
+    the browser's processes (a tab's renderer comes and goes with the tab)."""
     skip = set(exclude)
     for p in exclude:
         skip.update(descendants(p))
-    return sum(cpu_seconds(p) or 0.0 for p in descendants(os.getpid()) if p not in skip)
+    return {p: cpu_seconds(p) or 0.0 for p in descendants(os.getpid()) if p not in skip}
 
 
 class Phases:
@@ -98,19 +95,37 @@ class Phases:
             "examples_per_sec": (b["step"] - a["step"])
             * self.batch
             / max(b["t_job"] - a["t_job"], 1e-9),
-            "cores": {k: (b[k] - a[k]) / dt for k in ("trainer", "server", "browser")},
+            "cores": {
+                "trainer": (b["trainer"] - a["trainer"]) / dt,
+                "server": (b["server"] - a["server"]) / dt,
+                # per process, so a tab closed between phases takes its CPU with it
+                "browser": sum(c - a["browser"].get(p, 0.0) for p, c in b["browser"].items()) / dt,
+            },
+            "examples_per_trainer_cpu_s": (b["step"] - a["step"])
+            * self.batch
+            / max(b["trainer"] - a["trainer"], 1e-9),
             "page_steps": page_steps,
             "load_1m": os.getloadavg()[0],
         }
 
 
-def page_step(page) -> str:
-    """The Step metric's value as the browser shows it ('' before it is drawn)."""
-    loc = page.locator('[data-testid="stMetric"]').filter(has_text="Step")
-    try:
-        return loc.first.locator('[data-testid="stMetricValue"]').inner_text(timeout=2000)
-    except Exception:  # Playwright's TimeoutError: not drawn yet
-        return ""
+def page_step(page, timeout_ms: int = 30_000) -> str:
+    """The Step metric's value as the browser shows it, once it shows a number ('' if never)."""
+    value = (
+        page.locator('[data-testid="stMetric"]')
+        .filter(has_text="Step")
+        .first.locator('[data-testid="stMetricValue"]')
+    )
+    deadline = time.time() + timeout_ms / 1000
+    while time.time() < deadline:
+        try:
+            text = value.inner_text(timeout=2000)
+        except Exception:  # Playwright's TimeoutError: not drawn yet
+            text = ""
+        if any(ch.isdigit() for ch in text):
+            return text
+        time.sleep(0.2)
+    return ""
 
 
 def run(a: argparse.Namespace) -> dict:
@@ -168,12 +183,16 @@ def run(a: argparse.Namespace) -> dict:
     quiet = [p["examples_per_sec"] for p in out["phases"] if not p["watched"]]
     watched = [p["examples_per_sec"] for p in out["phases"] if p["watched"]]
     mq, mw = sum(quiet) / len(quiet), sum(watched) / len(watched)
+    per_cpu = [(p["watched"], p["examples_per_trainer_cpu_s"]) for p in out["phases"]]
+    cq = sum(v for w, v in per_cpu if not w) / len(quiet)
+    cw = sum(v for w, v in per_cpu if w) / len(watched)
     out.update(
         cli=" ".join(cli_cmd[1:]).replace(str(run_dir), "RUNS/cli"),
         threads=a.threads,
         quiet_examples_per_sec=mq,
         watched_examples_per_sec=mw,
         overhead=1 - mw / mq,
+        overhead_per_trainer_cpu_s=1 - cw / cq,
         target=TARGET,
         met=1 - mw / mq <= TARGET,
         load_avg_1m_before=before,
@@ -243,8 +262,9 @@ def summary(r: dict) -> str:
         what = "Train page open " if p["watched"] else "nobody watching"
         shown = f"; the page showed step {' -> '.join(p['page_steps'])}" if p["watched"] else ""
         lines.append(
-            f"  {what}: {p['examples_per_sec']:6.0f} examples/sec; cores: trainer "
-            f"{c['trainer']:.2f}, server {c['server']:.2f}, browser {c['browser']:.2f}; "
+            f"  {what}: {p['examples_per_sec']:6.0f} examples/sec "
+            f"({p['examples_per_trainer_cpu_s']:.0f} per trainer CPU-second); cores: "
+            f"trainer {c['trainer']:.2f}, server {c['server']:.2f}, browser {c['browser']:.2f}; "
             f"load {p['load_1m']:.1f}{shown}"
         )
     lines.append(
@@ -252,6 +272,11 @@ def summary(r: dict) -> str:
         f"{r['watched_examples_per_sec']:.0f} examples/sec): "
         + ("met" if r["met"] else "MISSED")
         + f" (target at most {r['target']:.0%})"
+    )
+    lines.append(
+        f"per CPU-second the trainer was given, watching costs it "
+        f"{r['overhead_per_trainer_cpu_s']:+.1%} (the rest is CPU the browser and the server "
+        "took from it on this machine)"
     )
     if r["server_log_problems"]:
         lines.append(f"server log problems: {r['server_log_problems'][:5]}")

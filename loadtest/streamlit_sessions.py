@@ -405,11 +405,14 @@ class Meter:
         }
         steps = b["step"] - a["step"]
         st = runs.RunReader(self.run_dir).status()
+        job_cpu = (cores.get("job") or 0.0) * dt
         return {
             "viewers": viewers,
             "seconds": dt,
             "steps": steps,
             "examples_per_sec": steps * self.batch / dt_job,
+            # what the load cannot inflate: the trainer's work per CPU-second it was given
+            "examples_per_job_cpu_s": steps * self.batch / job_cpu if job_cpu else math.nan,
             "cores": cores,
             "status": st.get("status"),
             "load_1m": os.getloadavg()[0],
@@ -570,7 +573,8 @@ def report(r: dict) -> int:
         srv = "n/a" if c.get("server") is None else f"{c['server']:.2f}"
         print(
             f"  {p['viewers']:>3} viewers: {p['steps']} steps in {p['seconds']:.1f} s = "
-            f"{p['examples_per_sec']:.0f} examples/sec; cores: server {srv}, job "
+            f"{p['examples_per_sec']:.0f} examples/sec ({p['examples_per_job_cpu_s']:.0f} per "
+            f"CPU-second of the job); cores: server {srv}, job "
             f"{c.get('job') or 0:.2f}, load generator {c['loadgen']:.2f}; "
             f"load {p['load_1m']:.1f}"
         )

@@ -54,7 +54,7 @@ def test_streamlit_sessions_smoke(tmp_path):
 
 
 def test_start_time_smoke():
-    r = run("bench.start_time", "--repeats", "1", "--json")
+    r = run("bench.start_time", "--repeats", "1", "--timeout", "300", "--json")
     assert r.returncode == 0, r.stdout[-3000:] + r.stderr[-3000:]
     rep = json.loads(r.stdout.strip().splitlines()[-1])
     s = rep["starts"][0]
