@@ -39,15 +39,16 @@ from .images import png_array
 from .runs import LIVE, JobStatus
 
 PRESET = "classroom-cpu"  # tuned for recognisable samples within a minute on a laptop CPU
-SECONDS = 60  # the run's cap from Train to stop: what a visitor waits for, on a CPU Space
+SECONDS = 60  # the run's cap, from its first step: what a visitor watches on a CPU Space
 STEP_CEILING = 100_000  # steps never end a live run first; the clock does (or a test's cap)
 # ...except a run whose watcher is gone (the server was killed): a process run is also capped
-# at this many steps per second of its time, far above the 4-8 measured on 2 cores, so it
+# at this many steps per second of its time, far above the 3-6 seen on 2 cores, so it
 # ends by itself within minutes instead of training on for hours
 MAX_STEPS_PER_S = 50
-# a new fixed-noise grid about every second: the classroom preset makes 4-8 steps/s at batch 64
-# on one core of the 2-core machine (bench/README.md, "Space"), and a 64-image grid of 32 px
-# costs a few ms, so the stream moves without slowing the run
+# a new fixed-noise grid about every second: the classroom preset makes about 6 steps/s at
+# batch 64 on an idle 2-core CPU (380 examples/s, bench/README.md) and 3 on the busy machine the
+# Space figures come from, and a 64-image grid of 32 px costs a few ms, so every 5 steps keeps
+# the stream moving without slowing the run
 SAMPLE_EVERY = 5
 POLL_S = 0.25  # how often the watcher reads the folder: a stat and a small read, cheap
 STOP_GRACE_S = 15.0  # a run that has not ended this long after "stop" is killed
@@ -167,7 +168,11 @@ def close_spare() -> None:
         proc, _spare = _spare, None
     if proc is not None:
         proc.stdin.close()
-        proc.wait(30)
+        try:
+            proc.wait(60)  # it reads EOF once its imports are done
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
 
 
 def _spare_main() -> int:
@@ -197,7 +202,7 @@ def start(
     max_steps: int | None = None,
     env: dict | None = None,
 ) -> Path:
-    """Start a live run as its own process under root; returns its folder (JobBusy if one runs).
+    """Start a live run as its own process under root; returns its folder (JobBusyError: one runs).
 
     The waiting spare process (see warm) takes it when there is one; else a fresh job process.
     """
