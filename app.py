@@ -12,11 +12,13 @@ import streamlit as st
 from ui import nav
 
 # Hidden: every page draws the same links itself (nav.page_setup), so a deep link opened
-# before app.py ever ran (Streamlit then runs the page file alone) looks the same.
+# before app.py ever ran (Streamlit then runs the page file alone) looks the same. No icon
+# here: a page's Material icon becomes the tab's favicon, fetched from fonts.gstatic.com on
+# every page (offline, a failed request); page_setup sets a local favicon instead.
 page = st.navigation(
     [
-        st.Page(path, title=title, icon=icon, url_path=Path(path).stem, default=i == 0)
-        for i, (path, title, icon) in enumerate(nav.PAGES)
+        st.Page(path, title=title, url_path=Path(path).stem, default=i == 0)
+        for i, (path, title, _icon) in enumerate(nav.PAGES)
     ],
     position="hidden",
 )
