@@ -87,7 +87,7 @@ def space_url(tmp_path_factory):
                 log.flush()
                 pytest.fail(f"the Space did not start:\n{(tmp / 'space.log').read_text()[-3000:]}")
             time.sleep(0.2)
-        yield url
+        yield url, tmp / "sessions"
     finally:
         proc.terminate()
         proc.wait(30)
@@ -96,12 +96,12 @@ def space_url(tmp_path_factory):
 
 def test_pressing_train_streams_a_changing_grid_and_gives_the_visitor_a_generator(space_url):
     """Train in the browser: the grid appears and changes, the run ends with a download, and
-    the Generator menu now holds the visitor's own model."""
+    the Generator menu now holds the visitor's own model; closing the tab removes it."""
     with sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
         try:
             page = browser.new_page(viewport={"width": 1280, "height": 1000})
-            page.goto(space_url)
+            page.goto(space_url[0])
             page.get_by_role("tab", name="Train").click()
             page.get_by_role("button", name="Train", exact=True).click()
             first = page.locator("#live-grid img")
@@ -125,5 +125,12 @@ def test_pressing_train_streams_a_changing_grid_and_gives_the_visitor_a_generato
             assert generator.input_value() == "yours (Train tab)"
             SHOTS.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(SHOTS / "space-train.png"), full_page=True)
+            sessions = space_url[1]
+            assert [p.name for p in sessions.iterdir()] != []  # the visitor's folder
+            page.close(run_before_unload=True)  # the visitor closes the tab
         finally:
             browser.close()
+    deadline = time.monotonic() + 60
+    while any(sessions.iterdir()) and time.monotonic() < deadline:
+        time.sleep(0.2)  # polls for the server's cleanup, a condition, not a guessed delay
+    assert not any(sessions.iterdir()), "the closed tab's folder was not removed"
