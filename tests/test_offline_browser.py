@@ -6,21 +6,17 @@ Chromium stays on the machine, and the tab icon is the app's own file.
 
 from __future__ import annotations
 
-import os
-import shutil
-import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
-from loadtest.net import free_port, wait_for
+from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
+from loadtest.common import server
+from loadtest.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-CHROMIUM = os.environ.get("DCGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-ARGS = ["--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking"]
 LOCAL = ("127.0.0.1", "localhost")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -34,43 +30,19 @@ def app_url(tmp_path_factory):
     """`streamlit run app.py` on a free port; stopped after the module."""
     tmp = tmp_path_factory.mktemp("offline")
     port = free_port()
-    env = {**os.environ, "DCGAN_RUNS_DIR": str(tmp / "runs"), "OMP_NUM_THREADS": "1"}
-    with open(tmp / "streamlit.log", "w") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-            + ["--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
     url = f"http://127.0.0.1:{port}"
-
-    def healthy() -> bool:
-        try:
-            return urllib.request.urlopen(f"{url}/_stcore/health", timeout=2).read() == b"ok"
-        except OSError:
-            return proc.poll() is not None  # stop waiting; the assert below reports it
-
-    try:
-        assert wait_for(healthy, 120, 0.5) and proc.poll() is None, (
-            tmp / "streamlit.log"
-        ).read_text()
+    cmd = [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+    cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    env = {"DCGAN_RUNS_DIR": str(tmp / "runs"), "OMP_NUM_THREADS": "1"}
+    with server(cmd, env, f"{url}/_stcore/health", tmp / "streamlit.log", timeout=120):
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(15)
 
 
 @pytest.mark.parametrize("page", ["", "gan_basics"])
 def test_a_page_makes_no_outside_request_and_has_a_local_icon(app_url, page):
     outside = []
     with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         try:
             tab = browser.new_page()
 
