@@ -47,9 +47,9 @@ STEP_CEILING = 100_000  # steps never end a live run first; the clock does (or a
 MAX_STEPS_PER_S = 50
 # a new fixed-noise grid about every second: the classroom preset makes about 6 steps/s at
 # batch 64 on an idle 2-core CPU (380 examples/s, bench/README.md) and 3 on the busy machine the
-# Space figures come from, and a 64-image grid of 32 px costs a few ms, so every 5 steps keeps
-# the stream moving without slowing the run
-SAMPLE_EVERY = 5
+# Space figures come from; a 64-image grid of 32 px costs about a seventh of a step, so every 3
+# steps keeps the stream near 1/s there (2/s on the idle one) for about 5 % of the steps
+SAMPLE_EVERY = 3
 POLL_S = 0.25  # how often the watcher reads the folder: a stat and a small read, cheap
 STOP_GRACE_S = 15.0  # a run that has not ended this long after "stop" is killed
 # the clock counts training, from the first step: a load slowed by a busy machine (or a spare

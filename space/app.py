@@ -58,8 +58,10 @@ QUEUE_SIZE = 32  # waiting requests beyond this are turned away rather than left
 # do not use; a second run would halve both. On ZeroGPU each run is its own GPU call, and
 # ZeroGPU queues those itself.
 TRAIN_CONCURRENCY = 2 if ZERO_GPU else 1
-# the run's cap: a minute on CPU; on ZeroGPU the GPU call (loading included) must fit
-# GPU_DURATION, which a free account's daily quota allows several times over
+# the run's cap (counted from its first step): a minute on CPU; on ZeroGPU the whole GPU call,
+# loading and the final export included, must fit GPU_DURATION, ZeroGPU's default of 60 s: a
+# visitor with a free account's few minutes of daily GPU quota gets a few runs a day, and a
+# request for more than the default would queue behind shorter ones
 TRAIN_SECONDS = 40 if ZERO_GPU else live.SECONDS
 GPU_DURATION = 60
 MIN_SECONDS = 5  # shorter runs show nothing but noise
@@ -433,7 +435,7 @@ def train(dataset, seconds, request: gr.Request = None):
     else:  # its own process: sampling requests keep this server's core to themselves
         try:
             run_dir = live.start(source, folder, seconds, max_steps=TRAIN_STEP_CAP)
-        except live.runs.JobBusy as e:
+        except live.runs.JobBusyError as e:
             raise gr.Error(
                 "Your previous run is still stopping; press Train again in a moment."
             ) from e
