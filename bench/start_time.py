@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import subprocess
 import sys
 import tempfile
 import time
@@ -30,6 +31,25 @@ from bench import BenchError, load_avg, machine, median
 from loadtest.common import cpu_seconds
 
 TARGET_S = 5.0
+SPLIT = """
+import sys, time
+c0 = time.process_time()
+out = {}
+def mark(what):
+    out[what] = round(time.process_time() - c0, 3)
+import torch; mark("import torch")
+import dcgan.job; mark("import the engine (dcgan.job)")
+from dcgan.config import preset
+from dcgan.data import load
+from dcgan.trainer import Trainer
+cfg = preset(sys.argv[1]).replace(**{"data.source": sys.argv[2], "train.steps": 10}).validate()
+torch.set_num_threads(dcgan.job.default_threads())
+data = load(cfg.data.source, cfg.model.image_size); mark("load the data (warm cache)")
+import torch._dynamo; mark("import torch._dynamo (Adam's first call does it)")
+tr = Trainer(cfg, data); mark("build the Trainer")
+tr.step(); mark("the first step")
+print(out)
+"""
 
 
 def one_start(cfg, root: Path, timeout: float) -> dict:
@@ -76,6 +96,25 @@ def one_start(cfg, root: Path, timeout: float) -> dict:
     }
 
 
+def split(a: argparse.Namespace) -> dict:
+    """Cumulative CPU seconds at each stage of a job's start, in one fresh interpreter."""
+    import ast
+
+    from bench import ROOT, python
+
+    r = subprocess.run(
+        [python(), "-c", SPLIT, a.preset, a.dataset],
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=a.timeout,
+    )
+    if r.returncode != 0:
+        raise BenchError(f"the split run failed: {r.stderr[-1500:]}")
+    return ast.literal_eval(r.stdout.strip().splitlines()[-1])
+
+
 def run(a: argparse.Namespace) -> dict:
     """One warm-up start, then a.repeats timed ones; medians of each stage."""
     from dcgan.config import preset
@@ -88,6 +127,7 @@ def run(a: argparse.Namespace) -> dict:
     with tempfile.TemporaryDirectory(prefix="dcgan-start-") as tmp:
         one_start(cfg, Path(tmp), a.timeout)  # warm-up: data cache and file cache
         starts = [one_start(cfg, Path(tmp), a.timeout) for _ in range(a.repeats)]
+    stages_cpu = [split(a) for _ in range(a.split)]
     stages = ("child_status_s", "trainer_ready_s", "first_step_s", "child_cpu_s")
     med = {k: median([s[k] for s in starts if s[k] is not None]) for k in stages}
     return {
@@ -95,6 +135,7 @@ def run(a: argparse.Namespace) -> dict:
         "dataset": a.dataset,
         "repeats": a.repeats,
         "median": med,
+        "cpu_by_stage": stages_cpu,
         "starts": starts,
         "threads": starts[0]["threads"],
         "precision": starts[0]["precision"],
@@ -122,6 +163,11 @@ def summary(r: dict) -> str:
             f"  ({firsts})",
             f"  CPU the job process used up to its first step:      {m['child_cpu_s']:.2f} s"
             " (the wall time on an idle core)",
+            *(
+                "  CPU by stage, cumulative (one fresh interpreter): "
+                + ", ".join(f"{k} {v:.2f} s" for k, v in st.items())
+                for st in r["cpu_by_stage"]
+            ),
             f"Start to first step {m['first_step_s']:.2f} s: "
             + ("met" if r["met"] else "MISSED")
             + f" (target < {r['target_s']:.0f} s)",
@@ -137,6 +183,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--dataset", default="shapes")
     p.add_argument("--precision", choices=["auto", "fp32", "bf16"])
     p.add_argument("--timeout", type=float, default=120, help="seconds to wait for a step")
+    p.add_argument(
+        "--split", type=int, default=1, help="fresh interpreters timing each stage's CPU (0: none)"
+    )
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)
     if not 1 <= a.repeats <= 50:
