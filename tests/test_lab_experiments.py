@@ -413,11 +413,11 @@ def test_a_teacher_runs_the_shortest_experiment_in_chromium(tmp_path):
             page.goto(f"{srv.url}/experiments")
             settle(page)
             assert page.get_by_text("Total time: about").count() == 1
-            steps = page.get_by_label("Steps per arm")
+            steps = page.get_by_label("Steps per arm", exact=True)
             steps.fill("20")
             steps.press("Enter")
             settle(page)
-            page.get_by_role("button", name="Start").click()
+            page.get_by_role("button", name="Start", exact=True).click()
             page.get_by_text("Started").first.wait_for(timeout=60_000)
             exp_dir = wait_for(lambda: ex.list_experiments(srv.runs), 30, "the folder")[0]
             wait_for(
@@ -427,6 +427,7 @@ def test_a_teacher_runs_the_shortest_experiment_in_chromium(tmp_path):
                 poll=0.5,
             )
             page.get_by_text("Status: finished").wait_for(timeout=60_000)
+            page.get_by_text("Status: finished").scroll_into_view_if_needed()
             page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
             assert page.locator('[data-testid="stImage"]').count() >= 2
             shots = ROOT / "artifacts" / "screenshots"
