@@ -85,6 +85,9 @@ def one_start(cfg, root: Path, timeout: float) -> dict:
         h.stop()
         if not h.wait(60):
             h.kill()
+        end = time.time() + 60  # "stopped" is written just before the process lets go of the lock
+        while runs.read_lock(root) is not None and time.time() < end:
+            time.sleep(0.05)
     return {
         "first_step_s": first,
         "child_status_s": child,
