@@ -22,7 +22,7 @@ from dcgan.images import png_array
 from dcgan.job import RunHandle, current_run, start_job
 
 DEFAULT_PRESET = "classroom-cpu"  # works offline on a laptop CPU within a minute
-REFRESH_S = 0.4  # a shared reader looks at the folder at most this often, for all sessions
+REFRESH_S = 0.25  # a shared reader looks at the folder at most this often, for all sessions
 CHARTS_EVERY_S = 2.0  # charts are rebuilt at most this often (~0.1 s of CPU per build, shared)
 
 
