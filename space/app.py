@@ -399,6 +399,8 @@ def describe_frame(f: live.Frame, label: str) -> str:
     head = f"**{label}** · step {f.step} · {f.trained:.0f} s of {f.seconds:.0f} s{speed}"
     if f.status == "failed":
         return f"{head}\n\n**The run failed:** {f.error}"
+    if f.ended and not f.generator:
+        return f"{head}\n\n**Stopped** before it trained: there is no generator to keep."
     if f.ended:
         return (
             f"{head}\n\n**Done.** The grid is what your generator draws now. It is picked "
