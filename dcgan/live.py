@@ -35,6 +35,7 @@ import numpy as np
 
 from . import runs
 from .config import Config, preset
+from .data import SOURCES_BY_NAME
 from .images import png_array
 from .runs import LIVE, JobStatus
 
@@ -66,11 +67,11 @@ def sources() -> dict[str, str]:
     `make space`); the other sources need a login (anime faces) or have no licence that allows
     redistribution (the Pokemon sprites), so a visitor never trains on them here.
     """
-    out = {"shapes": "Built-in shapes"}
+    names = ["shapes"]
     folder = os.environ.get("DCGAN_FASHION_MNIST_DIR")
     if folder and len(list(Path(folder).glob("*-ubyte.gz"))) >= 4:
-        out["fashion-mnist"] = "Fashion-MNIST"
-    return out
+        names.append("fashion-mnist")
+    return {n: SOURCES_BY_NAME[n].label for n in names}  # the labels every UI shows
 
 
 def live_config(source: str, *, seed: int = 0, max_steps: int | None = None) -> Config:
