@@ -28,7 +28,7 @@ import time
 from pathlib import Path
 
 from bench import BenchError, load_avg, machine, median
-from loadtest.common import cpu_seconds
+from loadtest.common import cpu_seconds, job_pid
 
 TARGET_S = 5.0
 SPLIT = """
@@ -71,7 +71,7 @@ def one_start(cfg, root: Path, timeout: float) -> dict:
                 ready = now
             if st.get("step", 0) >= 1:
                 first = now
-                cpu = cpu_seconds(st.get("pid"))  # the child's own CPU: what load cannot inflate
+                cpu = cpu_seconds(job_pid(h.dir))  # the child's own CPU: what load cannot inflate
                 break
             if st.get("status") in ("failed", "finished", "stopped"):
                 raise BenchError(f"the job ended before its first step: {st.get('error')}")

@@ -133,3 +133,15 @@ def run_progress(run_dir: Path) -> tuple[float, int]:
 
     st = runs.read_json(Path(run_dir) / runs.STATUS) or {}
     return float(st.get("updated_at") or time.time()), int(st.get("step") or 0)
+
+
+def job_pid(run_dir: Path) -> int | None:
+    """The pid of a run's training process, as it recorded it (pid.json, else status.json)."""
+    from dcgan import runs
+
+    for name in (getattr(runs, "PID", None), runs.STATUS):
+        if name:
+            pid = (runs.read_json(Path(run_dir) / name) or {}).get("pid")
+            if pid:
+                return int(pid)
+    return None

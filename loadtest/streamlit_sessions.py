@@ -61,6 +61,7 @@ from dcgan import runs
 from .common import (
     cpu_seconds,
     free_port,
+    job_pid,
     load_note,
     log_problems,
     niceness,
@@ -489,15 +490,15 @@ async def measure(base: str, root: Path, a: argparse.Namespace, server_pid: int 
     batch = int(config["train"]["batch_size"])
     sample_every = int(config["train"]["sample_every"])
     st = runs.read_json(run_dir / runs.STATUS) or {}
-    job_pid = st.get("pid")
-    meter = Meter(run_dir, {"server": server_pid, "job": job_pid}, batch)
+    pid = job_pid(run_dir)
+    meter = Meter(run_dir, {"server": server_pid, "job": pid}, batch)
     out = {
         "started": said,
         "run": run_dir.name,
         "job": f"{config.get('preset')} on {config['data']['source']}, batch {batch}, "
         f"sample_every {sample_every}, {st.get('device')} {st.get('precision')}, "
         f"{st.get('threads')} torch thread(s)",
-        "nice": {"server": niceness(server_pid), "job": niceness(job_pid), "loadgen": niceness()},
+        "nice": {"server": niceness(server_pid), "job": niceness(pid), "loadgen": niceness()},
         "phases": [],
     }
     order = ["quiet"] + ["crowd", "quiet"] * a.rounds
@@ -640,6 +641,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--steps", type=int, default=1_000_000, help="the job's step budget")
     p.add_argument("--url", help="a running app (default: start one on a free port)")
     p.add_argument("--runs-dir", help="with --url: that server's DCGAN_RUNS_DIR")
+    p.add_argument("--server-pid", type=int, help="with --url: its pid, to measure its CPU")
     p.add_argument("--omp-threads", type=int, help="OMP_NUM_THREADS for the server and its job")
     p.add_argument(
         "--no-nice", dest="nice", action="store_false", help="keep the load generator at nice 0"
@@ -660,7 +662,7 @@ def main(argv: list[str] | None = None) -> int:
         return asyncio.run(asyncio.wait_for(measure(base, root, a, pid), timeout=budget))
 
     if a.url:
-        r = run(a.url.rstrip("/"), Path(a.runs_dir), None)
+        r = run(a.url.rstrip("/"), Path(a.runs_dir), a.server_pid)
         r["server_log_problems"] = []
     else:
         port = free_port()
