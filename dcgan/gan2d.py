@@ -125,9 +125,9 @@ class Gan2D:
         bs = self.cfg.batch_size
         tot_D = tot_G = 0.0
         n = 0
-        # Tiny ops: an epoch is fastest on one intra-op thread (a busy 2-core CPU measured
-        # 0.45 s on one against 3.5 s on two). The thread count is the process's policy, set
-        # once where the process starts (never here: this runs in a UI script thread).
+        # Tiny ops: an epoch is several times faster on one intra-op thread than on two on a
+        # busy 2-core CPU. The thread count is the process's policy, set once where the
+        # process starts (never here: this runs in a UI script thread).
         for i in range(0, len(perm) - bs + 1, bs):
             ld, lg = self.step(self.data[perm[i : i + bs]])
             tot_D, tot_G, n = tot_D + ld, tot_G + lg, n + bs
