@@ -200,6 +200,19 @@ def experiment(
     return Experiment(name, TITLES[name], question, look_for, arms, b, False, quality_n)
 
 
+def measured_eps(root: str | Path) -> tuple[float, str] | None:
+    """(median examples/sec, experiment folder name) of the newest experiment under root whose
+    arms trained, so the next estimate uses this machine's own speed; None when none did."""
+    import statistics
+
+    for d in list_experiments(root):
+        spec = runs.read_json(d / EXPERIMENT) or {}
+        eps = [a["examples_per_sec"] for a in spec.get("arms", []) if a.get("examples_per_sec")]
+        if eps:
+            return float(statistics.median(eps)), d.name
+    return None
+
+
 def all_experiments() -> list[Experiment]:
     """Every experiment with its defaults, in the order the page lists them."""
     return [experiment(n) for n in TITLES]

@@ -74,13 +74,21 @@ st.dataframe(
     hide_index=True,
     width="stretch",
 )
-est = exp.estimate_s()
+measured = ex.measured_eps(jobs.runs_dir())
+if measured is not None:
+    eps = measured[0]
+    where = f"the training speed of this server's last experiment ({measured[1]})"
+else:
+    eps = ex.MEASURED_EPS
+    where = (
+        "the speed measured for this model on one busy core of the development machine "
+        "(bf16); a free laptop core is usually faster"
+    )
+est = exp.estimate_s(eps)
 st.info(
     f"**Total time: about {est / 60:.1f} minutes** for {len(exp.arms)} arms of "
     f"{int(steps):,} steps (batch {base.train.batch_size}, {base.model.image_size} px, "
-    f"{base.data.source}). The estimate uses {ex.MEASURED_EPS:.0f} examples/sec, measured "
-    "for this model on one busy core of the development machine (bf16); a free laptop core "
-    "is usually faster."
+    f"{base.data.source}). The estimate uses {eps:.0f} examples/sec, {where}."
 )
 
 b = st.columns([1, 1, 4])

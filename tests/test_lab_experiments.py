@@ -126,6 +126,9 @@ def test_arms_are_listed_as_runs_only_when_asked_for_nested_folders(relu_experim
     nested = runs.list_runs(root, nested=True)
     assert sorted(p.name for p in nested) == ["leaky-relu", "relu"]
     assert ex.list_experiments(root) == [relu_experiment]
+    eps, name = ex.measured_eps(root)
+    assert eps > 0 and name == relu_experiment.name
+    assert ex.measured_eps(root / "empty") is None
     assert job.RunHandle(nested[0]).status()["status"] == "finished"
 
 
@@ -341,6 +344,8 @@ def test_experiments_page_shows_a_finished_relu_experiment_side_by_side(
     dead = [d.value for d in at.dataframe if "block" in d.value.columns]
     assert dead and set(dead[0]["arm"]) == {"LeakyReLU (α 0.2)", "ReLU"}
     assert "Status: **finished**" in text_of(at)
+    # the next estimate uses the speed this server just measured, not the shipped constant
+    assert "the training speed of this server's last experiment" in text_of(at)
 
 
 @pytest.mark.shared
