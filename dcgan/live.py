@@ -3,7 +3,7 @@
 The Space's Train tab is a thin consumer of this module; any other UI can stream a run the same
 way. There are two ways to run it and one way to watch it:
 
-- `start(...)` (a CPU machine): the run is its own process (dcgan.job.start_job), so the
+- `start(...)` (a CPU machine): the run is its own process (dcgan.job.run_job), so the
   trainer never shares a GIL with the server's sampling requests (issue 9 measured a 95 %
   slowdown when it did).
 - `train_here(...)` (ZeroGPU): the GPU exists only inside the function `spaces.GPU` decorates,
@@ -43,14 +43,14 @@ PRESET = "classroom-cpu"  # tuned for recognisable samples within a minute on a 
 SECONDS = 60  # the run's cap, from its first step: what a visitor watches on a CPU Space
 STEP_CEILING = 100_000  # steps never end a live run first; the clock does (or a test's cap)
 # ...except a run whose watcher is gone (the server was killed): a process run is also capped
-# at this many steps per second of its time, far above the 3-6 seen on 2 cores, so it
-# ends by itself within minutes instead of training on for hours
-MAX_STEPS_PER_S = 50
-# a new fixed-noise grid about every second: the classroom preset makes about 6 steps/s at
-# batch 64 on an idle 2-core CPU (380 examples/s, bench/README.md) and 3 on the busy machine the
-# Space figures come from; a 64-image grid of 32 px costs about a seventh of a step, so every 3
-# steps keeps the stream near 1/s there (2/s on the idle one) for about 5 % of the steps
-SAMPLE_EVERY = 3
+# at this many steps per second of its time, far above the ~27 the classroom preset makes on
+# one idle core, so it ends by itself (within about 20 minutes) instead of training for hours
+MAX_STEPS_PER_S = 500
+# A new fixed-noise grid every GRID_EVERY_S of training, by the clock rather than every N steps:
+# the same preset makes 27 steps/s on one idle core and 5 on the busy machine the Space figures
+# come from, so no step count gives "about every second" on both. The run's own sample_every is
+# set out of reach (only step 1's grid comes from it); a grid of 64 images costs a few ms.
+GRID_EVERY_S = 1.0
 POLL_S = 0.25  # how often the watcher reads the folder: a stat and a small read, cheap
 STOP_GRACE_S = 15.0  # a run that has not ended this long after "stop" is killed
 # the clock counts training, from the first step: a load slowed by a busy machine (or a spare
@@ -80,7 +80,7 @@ def live_config(source: str, *, seed: int = 0, max_steps: int | None = None) -> 
         "data.source": source,
         "train.seed": seed,
         "train.steps": max_steps or STEP_CEILING,
-        "train.sample_every": SAMPLE_EVERY,
+        "train.sample_every": STEP_CEILING,  # grids come from grid_clock, by time
         "train.checkpoint_every": STEP_CEILING,  # a minute's run is never resumed: no mid-run .pt
     }
     if source == "fashion-mnist":
@@ -162,6 +162,13 @@ def _take_spare() -> subprocess.Popen | None:
     return None
 
 
+def _used_now(proc: subprocess.Popen) -> subprocess.Popen:
+    """A process started for one run at once: reaped with the used spares."""
+    with _spare_lock:
+        _used.append(proc)
+    return proc
+
+
 def close_spare() -> None:
     """End the waiting spare (it exits when its stdin closes)."""
     global _spare
@@ -176,9 +183,28 @@ def close_spare() -> None:
             proc.wait(10)
 
 
+def grid_clock(every_s: float = GRID_EVERY_S):
+    """An on_step hook for dcgan.job.run_job: record a fixed-noise grid every `every_s`."""
+    last = time.monotonic()
+
+    def on_step(tr) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= every_s:
+            last = now
+            tr.record_sample()  # announces it: the run folder gets grid.png and a frame
+
+    return on_step
+
+
 def _spare_main() -> int:
-    """The spare's life: import, wait for a run folder, then be that run's job process."""
+    """The spare's life: import, wait for a run folder, then be that run's job process
+    (what `python -m dcgan.job RUN_DIR` does, with the grid on the clock)."""
+    import faulthandler
+
     from . import job  # torch, the trainer, the data loaders: the slow part, done ahead
+
+    job.set_thread_policy()  # all cores but one, as every job process
 
     # torch's first optimizer imports torch._dynamo (about 1.5 s of CPU, measured here): an
     # Adam over one dummy tensor pays that now, and oneDNN's first conv its set-up
@@ -188,10 +214,16 @@ def _spare_main() -> int:
     line = sys.stdin.readline().strip()
     if not line:
         return 0  # the server went away (or closed the spare) before it was needed
-    log = open(Path(line) / runs.LOG, "ab")  # noqa: SIM115  (this process's stdout from now on)
+    run_dir = Path(line)
+    log = open(run_dir / runs.LOG, "ab")  # noqa: SIM115  (this process's stdout from now on)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    return job.main([line])
+    faulthandler.enable()  # a native crash leaves its Python stack in log.txt
+    try:
+        end = job.run_job(run_dir, on_step=grid_clock())
+    finally:
+        runs.release_lock(run_dir.parent)
+    return 1 if end == JobStatus.FAILED else 0
 
 
 def start(
@@ -205,15 +237,15 @@ def start(
 ) -> Path:
     """Start a live run as its own process under root; returns its folder (JobBusyError: one runs).
 
-    The waiting spare process (see warm) takes it when there is one; else a fresh job process.
+    The waiting spare process (see warm) takes it when there is one; else a fresh one started
+    now, which takes it once its imports are done: either way `python -m dcgan.live --spare`,
+    the job process with the grid on the clock.
     """
-    from .job import RunWriter, start_job  # imports torch's trainer: only when training
+    from .job import RunWriter  # imports torch's trainer: only when training
 
     cap = max_steps or max(1, int(seconds * MAX_STEPS_PER_S))
     cfg = live_config(source, seed=seed, max_steps=cap).validate()
-    proc = _take_spare() if env is None else None
-    if proc is None:
-        return start_job(cfg, root, name="run", env=env).dir
+    proc = (_take_spare() if env is None else None) or _used_now(_spawn_spare(env))
     root = Path(root)
     run_dir, n = root / "run", 1
     while run_dir.exists():
@@ -236,7 +268,7 @@ def start(
     except BrokenPipeError:  # the spare died just now: a fresh process takes the run instead
         runs.release_lock(root)
         shutil.rmtree(run_dir, ignore_errors=True)
-        return start_job(cfg, root, name="run").dir
+        return start(source, root, seconds, seed=seed, max_steps=max_steps, env=env or {})
     except BaseException:
         runs.release_lock(root)
         raise
@@ -270,7 +302,7 @@ def train_here(
 
     def body() -> None:
         try:
-            run_job(run_dir)  # writes its own end (finished, stopped or failed with the reason)
+            run_job(run_dir, on_step=grid_clock())  # writes its own end, whatever it is
         finally:
             runs.release_lock(root)
 
@@ -325,6 +357,9 @@ def follow(run_dir: str | Path, seconds: float, *, poll: float = POLL_S) -> Iter
                 steps, loss_d = reader.points("loss_D")
                 _, loss_g = reader.points("loss_G")
                 gen = run_dir / runs.GENERATOR
+                if ended and gen.exists():  # the last grid is the download's own drawing
+                    last = final_grid(run_dir)
+                    grid = last if last is not None else grid
                 yield Frame(
                     status=str(st.get("status")),
                     step=int(st.get("step") or reader.last_row.get("step", 0)),
@@ -346,6 +381,26 @@ def follow(run_dir: str | Path, seconds: float, *, poll: float = POLL_S) -> Iter
     finally:
         if not ended:  # the viewer left (tab closed, cancelled): the run must not go on alone
             runs.send_control(run_dir, "stop")
+
+
+def final_grid(run_dir: Path) -> np.ndarray | None:
+    """The fixed-noise grid drawn by the run's final generator (the file a visitor downloads),
+    with the noise the Trainer used (seed + 1): the last grid shows exactly what they keep."""
+    import math
+
+    from .checkpoint import CheckpointError, load_generator
+    from .images import grid_array
+    from .latent import generate, sample_z
+
+    t = (runs.read_json(run_dir / runs.CONFIG) or {}).get("train", {})
+    n, seed = int(t.get("n_samples", 64)), int(t.get("seed", 0))
+    try:
+        G, cfg, _ = load_generator(run_dir / runs.GENERATOR)
+    except (CheckpointError, OSError):
+        return None
+    return grid_array(
+        generate(G, sample_z(n, cfg.nz, seed=seed + 1)), nrow=int(math.sqrt(n)) or None
+    )
 
 
 def _kill(run_dir: Path, st: dict) -> None:

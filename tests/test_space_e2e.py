@@ -33,7 +33,7 @@ CHROMIUM_ARGS = [
     "--no-first-run",
     "--disable-background-networking",
 ]
-TRAIN_STEPS = 20  # grids at steps 1, 5, 10, 15, 20: enough to see it change, over in seconds
+TRAIN_STEPS = 20  # grids at step 1, every second after, and the end: it changes, in seconds
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
