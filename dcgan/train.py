@@ -27,7 +27,7 @@ import torch.distributed as dist
 from . import checkpoint as ckpt
 from . import job as jobs
 from . import runs
-from .config import PRESETS, Config, ConfigError, preset
+from .config import PRESETS, Config, ConfigError
 from .data import DataError, load
 from .runs import JobBusyError, JobStatus
 from .trainer import NonFiniteError, Trainer, dist_world, init_distributed
@@ -85,8 +85,7 @@ def overrides_from_args(a: argparse.Namespace) -> dict:
 
 def build_config(a: argparse.Namespace) -> Config:
     """Apply CLI overrides to a preset; the dataclasses validate every field."""
-    over = {k: v for k, v in overrides_from_args(a).items() if v is not None}
-    return preset(a.preset).replace(**over).validate()
+    return Config.with_overrides(a.preset, overrides_from_args(a))
 
 
 def parser() -> argparse.ArgumentParser:

@@ -163,7 +163,7 @@ def build_config() -> Config:
     }
     if ss.tr_unit == "epochs":
         over["train.epochs"] = int(ss.tr_len)
-    return preset(ss.tr_preset).replace(**over).validate()
+    return Config.with_overrides(ss.tr_preset, over)
 
 
 def start(cfg_fn, resume: Path | None = None) -> None:

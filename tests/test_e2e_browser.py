@@ -10,7 +10,6 @@ Debian's chromium; Playwright drives it through executable_path, so no browser d
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 import sys
 import time
@@ -19,21 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
 from loadtest.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("DCGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-quic",
-    "--disable-component-update",
-    "--disable-sync",
-]
 PAGES = ("home", "data", "train", "activations", "shapes", "latent", "gan_basics")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

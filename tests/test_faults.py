@@ -20,7 +20,7 @@ import torch
 
 from dcgan import checkpoint as ckpt
 from dcgan import data, job, runs
-from dcgan.config import preset
+from tests.helpers import small_cfg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -33,24 +33,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(before)
-
-
-def small_cfg(**over):
-    return (
-        preset("classroom-cpu")
-        .replace(
-            **{
-                "model.ngf": 8,
-                "model.ndf": 8,
-                "train.batch_size": 32,
-                "train.sample_every": 10,
-                "train.n_samples": 16,
-                "train.log_every": 5,
-                **over,
-            }
-        )
-        .validate()
-    )
 
 
 def _size(p: Path) -> int:

@@ -21,27 +21,15 @@ import torch
 
 from dcgan import checkpoint as ckpt
 from dcgan import job, runs
-from dcgan.config import preset
 from dcgan.runs import JobBusyError, JobStatus
+from tests import helpers
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def small_cfg(**over):
-    """A tiny classroom model on 512 built-in shapes: a step takes milliseconds."""
-    return preset("classroom-cpu").replace(
-        **{
-            "model.ngf": 16,
-            "model.ndf": 16,
-            "data.limit": 512,
-            "train.batch_size": 32,
-            "train.sample_every": 10,
-            "train.log_every": 5,
-            "train.ema_decay": 0.0,
-            "train.diffaugment": "",
-            **over,
-        }
-    )
+    """The shared tiny config on 512 built-in shapes."""
+    return helpers.small_cfg(**{"data.limit": 512, **over})
 
 
 @pytest.fixture(autouse=True)

@@ -13,7 +13,7 @@ ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 
 # (file, title, icon): app.py registers these with st.navigation, page_setup() links them.
 # Material icons ship inside Streamlit's frontend, so they work offline.
-PAGES = (
+CHAPTER_PAGES = (
     ("pages/home.py", "Home", ":material/home:"),
     ("pages/data.py", "Data", ":material/photo_library:"),
     ("pages/train.py", "Train", ":material/model_training:"),
@@ -22,6 +22,15 @@ PAGES = (
     ("pages/latent.py", "Latent space", ":material/explore:"),
     ("pages/gan_basics.py", "GAN basics", ":material/scatter_plot:"),
 )
+# The teaching lab: the chapter's and the paper's questions, asked of real runs.
+LAB_PAGES = (
+    ("pages/experiments.py", "Experiments", ":material/science:"),
+    ("pages/compare.py", "Compare runs", ":material/compare:"),
+    ("pages/memorisation.py", "Is it memorising?", ":material/content_copy:"),
+    ("pages/arithmetic.py", "Checkable arithmetic", ":material/calculate:"),
+    ("pages/inside.py", "Inside the networks", ":material/visibility:"),
+)
+PAGES = CHAPTER_PAGES + LAB_PAGES
 
 
 def page_setup() -> None:
@@ -34,7 +43,10 @@ def page_setup() -> None:
     st.set_page_config(page_title="DCGAN Playground", page_icon=icon, layout="wide")
     with st.sidebar:
         st.markdown("### DCGAN Playground")
-        for path, title, icon_name in PAGES:
+        for path, title, icon_name in CHAPTER_PAGES:
+            st.page_link(path, label=title, icon=icon_name)
+        st.caption("Teaching lab")
+        for path, title, icon_name in LAB_PAGES:
             st.page_link(path, label=title, icon=icon_name)
         st.divider()
         sidebar_status()
