@@ -467,9 +467,7 @@ def prepare(
     return run_dir
 
 
-def start_job(
-    cfg: Config, root: str | Path, *, env: dict | None = None, **options
-) -> RunHandle:
+def start_job(cfg: Config, root: str | Path, *, env: dict | None = None, **options) -> RunHandle:
     """Start a training process for cfg in a new folder under root; JobBusyError if one is live.
 
     options are prepare()'s: name, resume, fault (tests), paused."""
