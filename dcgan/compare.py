@@ -84,6 +84,18 @@ def quality(run_dir: str | Path, n: int = QUALITY_N, seed: int = 0) -> dict | No
     return out
 
 
+def real_baseline(config: dict, n: int = QUALITY_N, seed: int = 0) -> float | None:
+    """SWD x 10^3 between two disjoint sets of n real images of a run's data: the figure a
+    perfect generator would score at this n, so classes of different variety compare fairly.
+    None when the data holds fewer than 2n images."""
+    from .metrics import swd
+
+    both = real_images(config, 2 * n, seed)
+    if len(both) < 2 * n:
+        return None
+    return swd(both[:n], both[n:], seed=seed)["mean"]
+
+
 def cached_quality(run_dir: str | Path) -> dict | None:
     """quality.json as stored, without computing anything (None when absent)."""
     return runs.read_json(Path(run_dir) / QUALITY)

@@ -375,6 +375,9 @@ def run_experiment(exp_dir: str | Path, on_arm=None) -> str:
         if end != JobStatus.STOPPED:
             try:
                 arm["quality"] = compare.quality(arm_dir, n=spec.get("quality_n", 256))
+                if spec["name"] == "fashion-classes":  # each arm has its own real images
+                    cfg = runs.read_json(arm_dir / runs.CONFIG) or {}
+                    arm["baseline"] = compare.real_baseline(cfg, n=spec.get("quality_n", 256))
             except Exception as e:  # a broken snapshot costs this figure, not the experiment
                 arm["quality_error"] = f"{type(e).__name__}: {e}"
         if probe is not None:
@@ -514,6 +517,8 @@ def summary(spec: dict) -> str:
         if a.get("examples_per_sec"):
             line += f"  {a['examples_per_sec']:6.0f} ex/s"
         line += f"  SWD x1e3 {q:7.2f}" if q is not None else "  SWD -"
+        if a.get("baseline") is not None:
+            line += f" (real vs real {a['baseline']:.2f})"
         dead = a.get("dead_units")
         if dead:
             last = {k: v["values"][-1] for k, v in dead.items() if v["values"]}

@@ -247,13 +247,20 @@ def show(exp_dir: Path) -> None:
             key=lambda t: t[2],
         )
         if ranked:
-            st.markdown("**Classes by quality** (best first)")
+            st.markdown(
+                "**Classes by quality** (best first). *real vs real*: the SWD between two "
+                "disjoint sets of that class's real images, the score of a perfect generator."
+            )
             st.dataframe(
                 pd.DataFrame(
                     {
                         "rank": range(1, len(ranked) + 1),
                         "class": [a["label"] for a, _, _ in ranked],
                         "SWD×10³": [round(q, 2) for _, _, q in ranked],
+                        "real vs real": [
+                            None if a.get("baseline") is None else round(a["baseline"], 2)
+                            for a, _, _ in ranked
+                        ],
                         "steps": [a.get("steps") for a, _, _ in ranked],
                     }
                 ),
