@@ -84,7 +84,8 @@ if st.button("Run the check", type="primary", key="mem_run"):
                 n_examples=4,
                 flips=flips,
             )
-        st.session_state["mem_report"] = (settings, report)
+        dupes = mem.duplicate_fraction(report.train)
+        st.session_state["mem_report"] = (settings, report, dupes)
     except (DataError, ConfigError, ValueError) as e:
         st.error(f"Could not run the check: {e}")
 
@@ -93,6 +94,7 @@ if saved is None or saved[0] != settings:
     st.caption("Press **Run the check**: a few seconds for the shapes, longer for big sets.")
     st.stop()
 report: mem.MemorisationReport = saved[1]
+dupes: float = saved[2]
 
 if report.flagged:
     st.error(
@@ -107,6 +109,13 @@ else:
 st.caption(
     f"{len(report.train):,} training images searched, {report.n_generated} generated samples, "
     f"{report.seconds:.1f} s. {report.heldout_note}"
+    + (
+        f" {dupes:.0%} of the training images searched have an exact duplicate among them: "
+        "held-out images with a twin sit at distance 0, so the flag compares against the "
+        "held-out rate."
+        if dupes > 0
+        else ""
+    )
 )
 
 spaces = [r for r in (report.pixel, report.features) if r is not None]

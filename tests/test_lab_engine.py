@@ -142,6 +142,14 @@ def test_distance_arrays_and_numbers_are_plain():
     json.dumps(r.numbers())
 
 
+def test_duplicate_fraction_counts_images_with_an_exact_twin():
+    x = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
+    assert mem.duplicate_fraction(x) == 0
+    x[7] = x[2]
+    x[9] = x[2]
+    assert mem.duplicate_fraction(x) == pytest.approx(3 / 10)
+
+
 def test_duplicates_in_the_data_neither_hide_copies_nor_flag_a_fair_generator():
     """Pokemon holds exact duplicate sprites: 30 % of held-out images sit at distance 0, so
     the 5th percentile is 0. A copier (all at 0) must still be flagged; a generator whose
