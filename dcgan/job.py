@@ -332,6 +332,22 @@ def attach(tr: Trainer, w: RunWriter) -> None:
     tr.add_callback("on_sample", on_sample)
 
 
+def attach_tensorboard(tr: Trainer, run_dir: Path):
+    """Also write the run's scalars and grids as TensorBoard events in RUN_DIR/tb, live."""
+    from .tensorboard import TB_DIR, TBWriter
+
+    tb = TBWriter(Path(run_dir) / TB_DIR)
+
+    def on_metrics(trainer, rows):
+        steps = trainer.history.step[-len(rows) :]
+        for s, r in zip(steps, rows.tolist(), strict=True):
+            tb.add_scalars(s, dict(zip(METRICS, r, strict=True)))
+
+    tr.add_callback("on_metrics", on_metrics)
+    tr.add_callback("on_sample", lambda trainer, grid: tb.add_grid(trainer.step_num, grid))
+    return tb
+
+
 def run_job(run_dir: str | Path, on_step=None) -> JobStatus:
     """The job process's whole life: load, train, answer commands, end with a final status.
 

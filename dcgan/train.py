@@ -123,6 +123,12 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--sample-every", type=int)
     p.add_argument("--resume", help="continue from a checkpoint (.pt)")
     p.add_argument("--export", action="store_true", help="also write a generator .safetensors")
+    p.add_argument(
+        "--tensorboard",
+        action="store_true",
+        help="also write TensorBoard events to OUT/tb as it trains (any run folder can be "
+        "converted later with python -m dcgan.tensorboard RUN_DIR)",
+    )
     return p
 
 
@@ -169,6 +175,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.resume:
             tr.load_state_dict(ckpt.load(a.resume, map_location=tr.device))
         jobs.attach(tr, w)
+        tb = jobs.attach_tensorboard(tr, out) if a.tensorboard and lead else None
         batch = f"batch {cfg.train.batch_size}"
         if tr.world_size > 1:
             batch += f" x {tr.world_size} processes"
@@ -209,6 +216,8 @@ def main(argv: list[str] | None = None) -> int:
         bar.close()
         wall = time.perf_counter() - run_t0
         w.status(status=end, step=tr.step_num, epoch=tr.epoch)
+        if tb is not None:
+            tb.close()
         if not lead:
             return 0
         path = out / runs.LAST

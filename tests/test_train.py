@@ -93,8 +93,14 @@ def test_cli_trains_then_samples(tmp_path):
         "--out",
         str(out),
         "--export",
+        "--tensorboard",
     )
     assert r.returncode == 0, r.stderr
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(out / "tb")).Reload()
+    assert len(events.Scalars("loss_D")) == 8  # 256 images / batch 32, one point per step
+    assert events.Images("samples"), "the sample grids are on TensorBoard's Images tab"
     assert "epoch 1: loss_D" in r.stdout and "examples/sec" in r.stdout
     grid = tmp_path / "grid.png"
     for src in (out / "last.pt", out / "generator.safetensors"):
