@@ -71,6 +71,11 @@ NEXT = {
     "pages/shapes.py": "transposed-convolution arithmetic",
     "pages/latent.py": "walk between generated images",
     "pages/gan_basics.py": "the simplest GAN, on 2-D points",
+    "pages/experiments.py": "the chapter's exercises, one click each",
+    "pages/compare.py": "runs side by side",
+    "pages/memorisation.py": "does G copy its training images?",
+    "pages/arithmetic.py": "vector arithmetic, scored",
+    "pages/inside.py": "the filters and feature maps",
 }
 cols = st.columns(2)
 for i, (path, title, icon) in enumerate(p for p in nav.PAGES if p[0] in NEXT):
