@@ -62,7 +62,7 @@ tab_g, tab_d = st.tabs(["G: noise → picture", "D: picture → verdict"])
 with tab_g:
     for m in inside.feature_maps(gen.G, z, max_channels=n_ch):
         st.markdown(f"**{m.name}** ({m.op}) → {'×'.join(map(str, m.shape))}")
-        st.image(m.grid)
+        st.image(m.grid, width=min(640, 3 * m.grid.shape[1]))
     st.caption(
         "Each tile is one channel, scaled to its own range (the strongest channels first): "
         "bright where the unit is most on."
@@ -71,7 +71,7 @@ with tab_d:
     maps = inside.feature_maps(D, image, max_channels=n_ch)
     for m in maps[:-1]:
         st.markdown(f"**{m.name}** ({m.op}) → {'×'.join(map(str, m.shape))}")
-        st.image(m.grid)
+        st.image(m.grid, width=min(640, 3 * m.grid.shape[1]))
     logit = maps[-1].value
     st.metric(
         "D's verdict on this sample",

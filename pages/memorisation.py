@@ -123,7 +123,7 @@ cols = st.columns(len(spaces))
 for col, r in zip(cols, spaces, strict=True):
     m = col.columns(2)
     m[0].metric(
-        "Closer than held-out's 5th percentile",
+        "Within held-out's 5th pct",
         f"{r.frac_close:.0%}",
         delta=f"{r.frac_close - r.heldout_close:+.0%} vs held-out ({r.heldout_close:.0%})",
         delta_color="inverse",
@@ -150,7 +150,7 @@ for space, nb in report.examples.items():
         row[0].image(lab.big(sample), caption="generated")
         neighbours = lab.hwc(report.train[nb.index[i]])
         for j, img in enumerate(neighbours):
-            row[j + 1].image(lab.big(img), caption=f"d = {nb.distance[i, j]:.3f}")
+            row[j + 1].image(lab.big(img), caption=f"d = {nb.distance[i, j]:.3g}")
 
 st.info(mem.THEIS_CAVEAT)
 st.caption(

@@ -94,7 +94,7 @@ def test_memorisation_page_runs_the_check_and_shows_distances_and_neighbours():
         names = [t["name"] for t in fig["data"]]
         assert any("generated" in n for n in names) and any("held-out" in n for n in names)
     assert {m.label for m in at.metric} >= {
-        "Closer than held-out's 5th percentile",
+        "Within held-out's 5th pct",
         "Median distance ratio",
     }
     # 4 samples, each with its 5 nearest, in both spaces
