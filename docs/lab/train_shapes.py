@@ -10,6 +10,7 @@ OUT/last.pt (the full checkpoint, D included) at the end.
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -30,6 +31,13 @@ def main() -> int:
     p.add_argument("--at", type=int, nargs="*", default=[0, 100, 250, 500, 1000, 1500])
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
+    p.add_argument(
+        "--set",
+        nargs="*",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config overrides on the preset, e.g. model.ngf=32 train.lr=0.0005",
+    )
     a = p.parse_args()
     cfg = preset("classroom-cpu").replace(
         **{
@@ -39,6 +47,9 @@ def main() -> int:
             "train.precision": a.precision,
         }
     )
+    for item in a.set:
+        key, _, value = item.partition("=")
+        cfg = cfg.replace(**{key: json.loads(value)})
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     tr = Trainer(cfg, load("shapes", cfg.model.image_size))
