@@ -365,8 +365,9 @@ def test_fashion_classes_are_ranked_by_quality_with_a_grid_each(app_server, shar
         assert 0 < a["baseline"] < a["quality"]["swd"]
     at = open_page("experiments")
     table = next(d.value for d in at.dataframe if "class" in d.value.columns)
-    swd = {a["label"]: a["quality"]["swd"] for a in spec["arms"]}
-    assert list(table["class"]) == sorted(swd, key=swd.get)
+    excess = {a["label"]: a["quality"]["swd"] - a["baseline"] for a in spec["arms"]}
+    assert list(table["class"]) == sorted(excess, key=excess.get)  # fair to varied classes
+    assert list(table["excess"]) == [round(excess[c], 2) for c in table["class"]]
     assert any("1. " in (im.proto.imgs[0].caption or "") for im in at.image)
 
 
