@@ -2,7 +2,7 @@
 # Reproduce every figure in docs/LAB.md. Run from the repo root:
 #   bash docs/lab/figures.sh [memorisation|arithmetic]   (default: both)
 # The real images come from ../shared/data (or set SHARED=/path/to/data); the shapes runs go
-# to RUN (default /tmp/shapes-fp32) and are trained first when absent (about 20 minutes).
+# to RUN (default /tmp/shapes-new) and are trained first when absent (a few minutes).
 set -euo pipefail
 SHARED=${SHARED:-../shared/data}
 PY=${PY:-.venv/bin/python}
@@ -21,7 +21,7 @@ if [[ $what == all || $what == memorisation ]]; then
   done
 fi
 if [[ $what == all || $what == arithmetic ]]; then
-  RUN=${RUN:-/tmp/shapes-fp32}
+  RUN=${RUN:-/tmp/shapes-new}
   if [ ! -f "$RUN/last.pt" ]; then
     $PY docs/lab/train_shapes.py --out "$RUN" --steps 2000 --precision fp32 \
       --at 0 100 250 500 750 1000 1250 1500 1750 2000
