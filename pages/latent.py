@@ -79,6 +79,11 @@ with tab_a:
         "noisy), then add and subtract the averages: **mean(A) − mean(B) + mean(C)**. Pick the "
         "samples for each group from the grid by their numbers."
     )
+    st.page_link(
+        "pages/arithmetic.py",
+        label="Score it: on the built-in shapes a classifier checks the arithmetic, as a number",
+        icon=":material/calculate:",
+    )
     c = st.columns([1, 1, 2])
     pool_seed = c[0].number_input("Grid seed", 0, 100_000, 0, key="va_seed")
     pool_n = c[1].select_slider("Grid size", (16, 24, 32, 48), value=24, key="va_n")
