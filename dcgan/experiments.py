@@ -322,18 +322,6 @@ def _stop_requested(exp_dir: Path) -> bool:
     return any(r.get("cmd") == "stop" for r in rows)
 
 
-def fashion_mnist_env() -> None:
-    """Point DCGAN_FASHION_MNIST_DIR at the shared folder's Fashion-MNIST when it is unset
-    and there (dcgan.data would otherwise try to download it)."""
-    if os.environ.get("DCGAN_FASHION_MNIST_DIR"):
-        return
-    from .data import shared_data_dir
-
-    d = shared_data_dir() / "fashion-mnist"
-    if any(d.glob("*-ubyte.gz")):
-        os.environ["DCGAN_FASHION_MNIST_DIR"] = str(d)
-
-
 def run_experiment(exp_dir: str | Path, on_arm=None) -> str:
     """Run every arm of a prepared experiment in this process, one after another; returns
     "finished" or "stopped". The caller holds the runs folder's lock (exp_dir's parent)."""
@@ -349,7 +337,6 @@ def run_experiment(exp_dir: str | Path, on_arm=None) -> str:
     runs.write_pid(exp_dir, os.getpid())
     spec.update(status="running", pid=os.getpid())
     runs.write_json(exp_dir / EXPERIMENT, spec)
-    fashion_mnist_env()
     final = "finished"
     for i, arm in enumerate(spec["arms"]):
         if _stop_requested(exp_dir):

@@ -221,7 +221,9 @@ def test_real_pokemon_decodes(shared_data, monkeypatch):
 
 
 def test_real_fashion_mnist_class_filter(shared_data, monkeypatch):
-    monkeypatch.setenv("DCGAN_FASHION_MNIST_DIR", str(shared_data / "fashion-mnist"))
+    # no DCGAN_FASHION_MNIST_DIR: the loader finds the shared folder's files by itself
+    monkeypatch.delenv("DCGAN_FASHION_MNIST_DIR", raising=False)
+    monkeypatch.setenv("DCGAN_SHARED_DATA", str(shared_data))
     s = load("fashion-mnist", size=32, classes=(7, 9))
     assert len(s) == 12000 and set(s.labels.tolist()) == {7, 9}
     assert s.images.shape[1:] == (3, 32, 32)

@@ -123,12 +123,13 @@ def check_path_allowed(source: str, extra_roots: tuple[Path, ...] = ()) -> None:
 
 
 def fashion_mnist(size: int, progress: Progress | None) -> ImageSet:
-    """Fashion-MNIST train split; $DCGAN_FASHION_MNIST_DIR may hold the four .gz files."""
+    """Fashion-MNIST train split from $DCGAN_FASHION_MNIST_DIR's four .gz files, else the shared
+    folder's (find_fashion_mnist), else torchvision's download."""
     import torchvision
 
     root = data_dir() / "fashion-mnist"
     raw = root / "FashionMNIST" / "raw"
-    local = os.environ.get("DCGAN_FASHION_MNIST_DIR")
+    local = os.environ.get("DCGAN_FASHION_MNIST_DIR") or find_fashion_mnist()
     if local:
         raw.mkdir(parents=True, exist_ok=True)
         for gz in Path(local).glob("*-ubyte.gz"):
@@ -174,6 +175,12 @@ def shared_data_dir() -> Path:
     the repo (where the course machines keep them)."""
     env = os.environ.get("DCGAN_SHARED_DATA")
     return Path(env).expanduser() if env else REPO_ROOT.parent / "shared" / "data"
+
+
+def find_fashion_mnist() -> str | None:
+    """shared_data_dir()/fashion-mnist when it holds the four idx .gz files (no download)."""
+    folder = shared_data_dir() / "fashion-mnist"
+    return str(folder) if len(list(folder.glob("*-ubyte.gz"))) >= 4 else None
 
 
 def find_anime_faces() -> Path | None:
