@@ -417,21 +417,17 @@ def spawn(exp_dir: Path, env: dict | None = None) -> subprocess.Popen:
     registered with dcgan.job's children so a server reaps it like a job."""
     from . import job
 
-    repo = Path(__file__).resolve().parents[1]
-    penv = dict(os.environ, **(env or {}))
-    penv["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), penv.get("PYTHONPATH")]))
-    penv.setdefault("PYTHONUNBUFFERED", "1")
     with open(exp_dir / runs.LOG, "ab") as log:
         proc = subprocess.Popen(
             [sys.executable, "-m", "dcgan.experiments", str(exp_dir)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=penv,
-            cwd=str(repo),
+            env=job._child_env(env),
+            cwd=str(job.REPO),
             start_new_session=True,  # a killed server leaves the experiment running
         )
-    job._children[proc.pid] = proc
+    job._children[proc.pid] = (proc, exp_dir)
     return proc
 
 

@@ -17,11 +17,13 @@ exactly like one started there.
 from __future__ import annotations
 
 import faulthandler
+import json
 import math
 import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -40,6 +42,7 @@ STATUS_EVERY_S = 0.5  # status.json refresh while training: readers poll about o
 GENERATOR_EVERY_S = 1.0  # generator snapshots at most this often (the latent pages read them)
 POLL_PAUSED_S = 0.05  # how often a paused job looks for a command: answers feel instant
 PARTS = ("both", "D", "G")
+REPO = Path(__file__).resolve().parents[1]
 
 
 class _CancelledError(Exception):
@@ -446,7 +449,7 @@ def _fail(w: RunWriter, tr: Trainer | None, message: str) -> JobStatus:
 # ---------------------------------------------------------------------- starting and holding
 
 
-_children: dict[int, subprocess.Popen] = {}  # this process's job processes, reaped on poll
+_children: dict[int, tuple[subprocess.Popen, Path]] = {}  # our job processes and their runs
 
 
 def run_name(cfg: Config) -> str:
@@ -494,48 +497,175 @@ def start_job(cfg: Config, root: str | Path, *, env: dict | None = None, **optio
         run_dir = prepare(cfg, root, **options)
         info = runs.read_json(root / runs.LOCK) or {}
         runs.write_json(root / runs.LOCK, dict(info, run=str(run_dir)))
-        proc = spawn(run_dir, env=env)
+        proc = launch(run_dir, env=env)
     except BaseException:
         runs.release_lock(root)
         raise
-    runs.write_pid(run_dir, proc.pid)
     runs.hand_over_lock(root, proc.pid)
     return RunHandle(run_dir)
 
 
-def spawn(run_dir: Path, env: dict | None = None) -> subprocess.Popen:
-    """A fresh interpreter running run_job(run_dir), in its own session, logging to log.txt."""
-    repo = Path(__file__).resolve().parents[1]
+def _child_env(env: dict | None) -> dict:
+    """The server's environment plus env, with the repo importable."""
     penv = dict(os.environ, **(env or {}))
-    penv["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), penv.get("PYTHONPATH")]))
+    penv["PYTHONPATH"] = os.pathsep.join(filter(None, [str(REPO), penv.get("PYTHONPATH")]))
     penv.setdefault("PYTHONUNBUFFERED", "1")
+    return penv
+
+
+def spawn(
+    run_dir: Path, env: dict | None = None, grid_every_s: float | None = None
+) -> subprocess.Popen:
+    """A fresh interpreter running run_job(run_dir), in its own session, logging to log.txt."""
+    cmd = [sys.executable, "-m", "dcgan.job", str(run_dir)]
+    if grid_every_s:
+        cmd += ["--grid-every", str(grid_every_s)]
     with open(run_dir / runs.LOG, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "dcgan.job", str(run_dir)],
+            cmd,
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=subprocess.STDOUT,
-            env=penv,
-            cwd=str(repo),
+            env=_child_env(env),
+            cwd=str(REPO),
             start_new_session=True,  # a Ctrl-C or a killed server leaves the run training
         )
-    _children[proc.pid] = proc
+    _children[proc.pid] = (proc, run_dir)
     return proc
 
 
 def reap() -> None:
     """Collect this process's ended children; record why one died without a word."""
-    for pid, proc in list(_children.items()):
+    for pid, (proc, run_dir) in list(_children.items()):
         rc = proc.poll()
         if rc is None:
             continue
         del _children[pid]
-        run_dir = Path(proc.args[-1])
         st = runs.read_json(run_dir / runs.STATUS) or {}
         if st.get("status") in runs.LIVE:
             st.update(status=JobStatus.FAILED, error=runs.died_reason(run_dir, st, rc))
             runs.write_json(run_dir / runs.STATUS, st)
         runs.release_lock(run_dir.parent, pid)
+
+
+# ---------------------------------------------------------------------- a spare process
+#
+# A fresh interpreter spends about 2 s of CPU importing torch and the trainer, and torch's
+# first optimizer another 1.5 s importing torch._dynamo, before its first step (bench/README.md,
+# `python -m bench.start_time`): most of a class's wait after Start. So a server keeps one spare
+# job process that has done all that and waits for a run on stdin; Start hands it one. It
+# exits by itself when the server goes (its stdin closes), so it never orphans, and it is only
+# started while no job trains (its imports would take CPU from the trainer).
+
+_spare: subprocess.Popen | None = None
+_spare_lock = threading.Lock()
+
+
+def _spawn_spare(env: dict | None = None) -> subprocess.Popen:
+    """`python -m dcgan.job --spare`, set up as spawn() sets up a job process."""
+    return subprocess.Popen(
+        [sys.executable, "-m", "dcgan.job", "--spare"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=_child_env(env),
+        cwd=str(REPO),
+        start_new_session=True,  # like a job: a Ctrl-C to the server does not end a run
+    )
+
+
+def warm(env: dict | None = None) -> None:
+    """Make sure one spare process is waiting (start one if not)."""
+    global _spare
+    with _spare_lock:
+        if _spare is None or _spare.poll() is not None:
+            _spare = _spawn_spare(env)
+
+
+def _take_spare() -> subprocess.Popen | None:
+    """The waiting spare, now no longer spare; None when there is none alive."""
+    global _spare
+    with _spare_lock:
+        proc, _spare = _spare, None
+    return proc if proc is not None and proc.poll() is None else None
+
+
+def close_spare() -> None:
+    """End the waiting spare (it exits when its stdin closes)."""
+    global _spare
+    with _spare_lock:
+        proc, _spare = _spare, None
+    if proc is not None:
+        proc.stdin.close()
+        try:
+            proc.wait(60)  # it reads EOF once its imports are done
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(10)
+
+
+def launch(run_dir: Path, env: dict | None = None, grid_every_s: float | None = None):
+    """Run a prepared run folder in the waiting spare, else in a fresh job process.
+
+    grid_every_s: also record a fixed-noise grid every that many seconds (the Space's stream).
+    """
+    proc = _take_spare() if env is None else None
+    if proc is not None:
+        try:
+            order = {"run_dir": str(run_dir), "grid_every_s": grid_every_s}
+            proc.stdin.write((json.dumps(order) + "\n").encode())
+            proc.stdin.close()
+        except (BrokenPipeError, OSError):  # it died just now: a fresh process instead
+            proc = None
+    if proc is None:
+        proc = spawn(run_dir, env=env, grid_every_s=grid_every_s)
+    runs.write_pid(run_dir, proc.pid)
+    _children[proc.pid] = (proc, run_dir)
+    return proc
+
+
+def grid_clock(every_s: float):
+    """An on_step hook for run_job: record a fixed-noise grid every `every_s` of training."""
+    last = time.monotonic()
+
+    def on_step(tr) -> None:
+        nonlocal last
+        now = time.monotonic()
+        if now - last >= every_s:
+            last = now
+            tr.record_sample()  # announces it: the run folder gets grid.png and a frame
+
+    return on_step
+
+
+def _become_job(run_dir: Path, grid_every_s: float | None) -> int:
+    """This process's life as the job of run_dir, to its end; the process's exit code."""
+    faulthandler.enable()  # a native crash leaves its Python stack in log.txt
+    try:
+        on_step = grid_clock(grid_every_s) if grid_every_s else None
+        end = run_job(run_dir, on_step=on_step)
+    finally:
+        runs.release_lock(run_dir.parent)
+    st = runs.read_json(run_dir / runs.STATUS) or {}
+    if end == JobStatus.FAILED:
+        print(f"job failed: {st.get('error')}", file=sys.stderr)
+    return {JobStatus.FAILED: 1}.get(end, 0)
+
+
+def _spare_main() -> int:
+    """The spare's life: pay the imports and first-use costs, wait for a run, then be its job."""
+    set_thread_policy()
+    torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # imports torch._dynamo now
+    torch.nn.functional.conv2d(torch.zeros(1, 3, 8, 8), torch.zeros(4, 3, 4, 4))  # oneDNN
+    line = sys.stdin.readline().strip()
+    if not line:
+        return 0  # the server went away (or closed the spare) before it was needed
+    order = json.loads(line)
+    run_dir = Path(order["run_dir"])
+    log = open(run_dir / runs.LOG, "ab")  # noqa: SIM115  (this process's output from now on)
+    os.dup2(log.fileno(), 1)
+    os.dup2(log.fileno(), 2)
+    return _become_job(run_dir, order.get("grid_every_s"))
 
 
 class RunHandle:
@@ -652,22 +782,16 @@ def stop_all(root: str | Path, timeout: float = 20.0) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m dcgan.job RUN_DIR`: the job process (started by start_job, not by hand)."""
+    """`python -m dcgan.job RUN_DIR [--grid-every S]` or `--spare`: a job process, started by
+    start_job or warm(), not by hand."""
     argv = sys.argv[1:] if argv is None else argv
-    if len(argv) != 1:
-        print("usage: python -m dcgan.job RUN_DIR (start jobs with dcgan.job.start_job)")
+    if argv == ["--spare"]:
+        return _spare_main()
+    if len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--grid-every"):
+        print("usage: python -m dcgan.job RUN_DIR [--grid-every S] (jobs come from start_job)")
         return 2
-    faulthandler.enable()  # a native crash leaves its Python stack in log.txt
-    run_dir = Path(argv[0])
     set_thread_policy()
-    try:
-        end = run_job(run_dir)
-    finally:
-        runs.release_lock(run_dir.parent)
-    st = runs.read_json(run_dir / runs.STATUS) or {}
-    if end == JobStatus.FAILED:
-        print(f"job failed: {st.get('error')}", file=sys.stderr)
-    return {JobStatus.FAILED: 1}.get(end, 0)
+    return _become_job(Path(argv[0]), float(argv[2]) if len(argv) == 3 else None)
 
 
 if __name__ == "__main__":

@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -115,115 +113,22 @@ class Frame:
 
 # ---------------------------------------------------------------------- a spare process
 #
-# A fresh interpreter spends about 2 s of CPU importing torch and the trainer before its first
-# step (more on a busy machine), most of a visitor's wait for the first grid. So the server keeps
-# one spare job process that has done its imports and waits for a run folder on stdin; Train
-# hands it one. It exits by itself when the server goes (its stdin closes), so it never orphans.
-
-_spare: subprocess.Popen | None = None
-_used: list[subprocess.Popen] = []  # handed-over spares, reaped when they end
-_spare_lock = threading.Lock()
-
-
-def _spawn_spare(env: dict | None = None) -> subprocess.Popen:
-    """`python -m dcgan.live --spare`, set up as dcgan.job.spawn sets up a job process."""
-    repo = Path(__file__).resolve().parents[1]
-    penv = dict(os.environ, **(env or {}))
-    penv["PYTHONPATH"] = os.pathsep.join(filter(None, [str(repo), penv.get("PYTHONPATH")]))
-    penv.setdefault("PYTHONUNBUFFERED", "1")
-    return subprocess.Popen(
-        [sys.executable, "-m", "dcgan.live", "--spare"],
-        stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=penv,
-        cwd=str(repo),
-        start_new_session=True,  # like a job: a Ctrl-C to the server does not end a run
-    )
+# The waiting job process (dcgan.job.warm) that makes the first grid come within a second or
+# two: the Space keeps one ready between visitors, as the app does between runs.
 
 
 def warm(env: dict | None = None) -> None:
-    """Make sure one spare process is waiting (start one if not); reap the spares used before."""
-    global _spare
-    with _spare_lock:
-        _used[:] = [p for p in _used if p.poll() is None]
-        if _spare is None or _spare.poll() is not None:
-            _spare = _spawn_spare(env)
+    """Make sure one spare job process is waiting (dcgan.job.warm)."""
+    from . import job  # torch and the trainer: imported only when training
 
-
-def _take_spare() -> subprocess.Popen | None:
-    """The waiting spare, now no longer spare; None when there is none alive."""
-    global _spare
-    with _spare_lock:
-        proc, _spare = _spare, None
-        if proc is not None and proc.poll() is None:
-            _used.append(proc)
-            return proc
-    return None
-
-
-def _used_now(proc: subprocess.Popen) -> subprocess.Popen:
-    """A process started for one run at once: reaped with the used spares."""
-    with _spare_lock:
-        _used.append(proc)
-    return proc
+    job.warm(env)
 
 
 def close_spare() -> None:
-    """End the waiting spare (it exits when its stdin closes)."""
-    global _spare
-    with _spare_lock:
-        proc, _spare = _spare, None
-    if proc is not None:
-        proc.stdin.close()
-        try:
-            proc.wait(60)  # it reads EOF once its imports are done
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait(10)
+    """End the waiting spare job process (dcgan.job.close_spare)."""
+    from . import job
 
-
-def grid_clock(every_s: float = GRID_EVERY_S):
-    """An on_step hook for dcgan.job.run_job: record a fixed-noise grid every `every_s`."""
-    last = time.monotonic()
-
-    def on_step(tr) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= every_s:
-            last = now
-            tr.record_sample()  # announces it: the run folder gets grid.png and a frame
-
-    return on_step
-
-
-def _spare_main() -> int:
-    """The spare's life: import, wait for a run folder, then be that run's job process
-    (what `python -m dcgan.job RUN_DIR` does, with the grid on the clock)."""
-    import faulthandler
-
-    from . import job  # torch, the trainer, the data loaders: the slow part, done ahead
-
-    job.set_thread_policy()  # all cores but one, as every job process
-
-    # torch's first optimizer imports torch._dynamo (about 1.5 s of CPU, measured here): an
-    # Adam over one dummy tensor pays that now, and oneDNN's first conv its set-up
-    torch = job.torch
-    torch.optim.Adam([torch.zeros(1, requires_grad=True)])
-    torch.nn.functional.conv2d(torch.zeros(1, 3, 8, 8), torch.zeros(4, 3, 4, 4))
-    line = sys.stdin.readline().strip()
-    if not line:
-        return 0  # the server went away (or closed the spare) before it was needed
-    run_dir = Path(line)
-    log = open(run_dir / runs.LOG, "ab")  # noqa: SIM115  (this process's stdout from now on)
-    os.dup2(log.fileno(), 1)
-    os.dup2(log.fileno(), 2)
-    faulthandler.enable()  # a native crash leaves its Python stack in log.txt
-    try:
-        end = job.run_job(run_dir, on_step=grid_clock())
-    finally:
-        runs.release_lock(run_dir.parent)
-    return 1 if end == JobStatus.FAILED else 0
+    job.close_spare()
 
 
 def start(
@@ -237,38 +142,20 @@ def start(
 ) -> Path:
     """Start a live run as its own process under root; returns its folder (JobBusyError: one runs).
 
-    The waiting spare process (see warm) takes it when there is one; else a fresh one started
-    now, which takes it once its imports are done: either way `python -m dcgan.live --spare`,
-    the job process with the grid on the clock.
+    The waiting spare job process takes it when there is one (dcgan.job.launch), else a fresh
+    one; either way a job process with a grid on the clock every GRID_EVERY_S.
     """
-    from .job import RunWriter  # imports torch's trainer: only when training
+    from . import job  # imports torch's trainer: only when training
 
     cap = max_steps or max(1, int(seconds * MAX_STEPS_PER_S))
     cfg = live_config(source, seed=seed, max_steps=cap).validate()
-    proc = (_take_spare() if env is None else None) or _used_now(_spawn_spare(env))
     root = Path(root)
-    run_dir, n = root / "run", 1
-    while run_dir.exists():
-        run_dir, n = root / f"run-{n}", n + 1
-    runs.acquire_lock(root, run_dir)
+    runs.acquire_lock(root, root / "run")
     try:
-        w = RunWriter(run_dir, cfg)
-        now = time.time()
-        runs.write_json(run_dir / runs.SPEC, {"resume": None, "fault": None, "started_at": now})
-        w.status(
-            status=JobStatus.LOADING,
-            started_at=now,
-            step=0,
-            total_steps=0,
-            pid=proc.pid,
-            proc_start=runs.proc_start_time(proc.pid),
-        )
-        proc.stdin.write(f"{run_dir}\n".encode())
-        proc.stdin.close()
-    except BrokenPipeError:  # the spare died just now: a fresh process takes the run instead
-        runs.release_lock(root)
-        shutil.rmtree(run_dir, ignore_errors=True)
-        return start(source, root, seconds, seed=seed, max_steps=max_steps, env=env or {})
+        run_dir = job.prepare(cfg, root, name="run")
+        info = runs.read_json(root / runs.LOCK) or {}
+        runs.write_json(root / runs.LOCK, dict(info, run=str(run_dir)))
+        proc = job.launch(run_dir, env=env, grid_every_s=GRID_EVERY_S)
     except BaseException:
         runs.release_lock(root)
         raise
@@ -286,7 +173,7 @@ def train_here(
     poll: float = POLL_S,
 ) -> Iterator[Frame]:
     """Train in this process (a thread) and stream it: for ZeroGPU, where the GPU lives here."""
-    from .job import RunWriter, run_job
+    from .job import RunWriter, grid_clock, run_job
 
     cfg = live_config(source, seed=seed, max_steps=max_steps)
     root = Path(root)
@@ -302,7 +189,7 @@ def train_here(
 
     def body() -> None:
         try:
-            run_job(run_dir, on_step=grid_clock())  # writes its own end, whatever it is
+            run_job(run_dir, on_step=grid_clock(GRID_EVERY_S))  # writes its own end, whatever it is
         finally:
             runs.release_lock(root)
 
@@ -452,10 +339,3 @@ def sweep(parent: str | Path, max_age_s: float) -> list[Path]:
             shutil.rmtree(d, ignore_errors=True)
             removed.append(d)
     return removed
-
-
-if __name__ == "__main__":
-    if sys.argv[1:] != ["--spare"]:
-        print("usage: python -m dcgan.live --spare (started by dcgan.live.warm, not by hand)")
-        sys.exit(2)
-    sys.exit(_spare_main())

@@ -200,6 +200,7 @@ if pressed_start:
     start(build_config)
 job = jobs.current_job()
 live = job is not None and job.alive
+jobs.warm()  # a spare job process waits while nothing trains: Start's first step comes fast
 for pressed, verb in ((pause, "pause"), (resume, "resume"), (stop, "stop")):
     if pressed:
         if live:

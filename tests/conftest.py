@@ -53,7 +53,7 @@ def _no_orphan_jobs():
     job = sys.modules.get("dcgan.job")  # only tests that imported it can have started one
     if job is None:
         return
-    for pid, proc in list(job._children.items()):
+    for pid, (proc, _run) in list(job._children.items()):
         if proc.poll() is None:
             proc.kill()
             proc.wait(30)

@@ -89,8 +89,9 @@ def test_home_draws_both_networks_with_real_shapes_and_links_every_page():
     at = open_page("home")
     g = as_text(chart(at, "Generator"))
     d = as_text(chart(at, "Discriminator"))
-    # classroom-cpu: nz 100 -> 128x4x4 -> ... -> 3x32x32; D back down to one logit
-    assert "100×1×1" in g and "128×4×4" in g and "3×32×32" in g
+    # classroom-cpu: nz -> (ngf*4)x4x4 -> ... -> 3x32x32; D back down to one logit
+    m = preset("classroom-cpu").model
+    assert f"{m.nz}×1×1" in g and f"{m.ngf * 4}×4×4" in g and "3×32×32" in g
     assert "3×32×32" in d and "1×1×1" in d
     assert [m.value for m in at.metric][0] in ("cpu", "cuda", "mps")
     links = {p.proto.page for p in at.get("page_link")}

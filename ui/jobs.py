@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dcgan import health, plots, pretrained, runs
+from dcgan import job as jobs_engine
 from dcgan.config import Config, preset
 from dcgan.images import png_array
 from dcgan.job import RunHandle, current_run, start_job
@@ -40,6 +41,14 @@ def current_job() -> RunHandle | None:
 def start(cfg: Config, resume: str | Path | None = None) -> RunHandle:
     """Start a job process in a new run folder; raises JobBusyError while one is live."""
     return start_job(cfg, runs_dir(), resume=resume)
+
+
+def warm() -> None:
+    """Keep a spare job process ready while no job trains, so Start's first step comes fast
+    (dcgan.job.warm); never while one trains, whose CPU the spare's imports would take."""
+    job = current_job()
+    if job is None or not job.alive:
+        jobs_engine.warm()
 
 
 class SharedRun:
