@@ -1,6 +1,7 @@
 """Start to first step: from dcgan.job.start_job to a status.json that says step >= 1.
 
     python -m bench.start_time [--repeats 5] [--preset classroom-cpu] [--dataset shapes] [--json]
+    python -m bench.start_time --spare     # as the Train page starts a job: in a waiting spare
 
 What a teacher waits for after pressing Start, process start included: a fresh interpreter
 (`python -m dcgan.job`), importing torch and the engine, loading the data from a warm cache,
@@ -129,7 +130,15 @@ def run(a: argparse.Namespace) -> dict:
     load_before = load_avg()
     with tempfile.TemporaryDirectory(prefix="dcgan-start-") as tmp:
         one_start(cfg, Path(tmp), a.timeout)  # warm-up: data cache and file cache
-        starts = [one_start(cfg, Path(tmp), a.timeout) for _ in range(a.repeats)]
+        starts = []
+        for _ in range(a.repeats):
+            if a.spare:  # as the Train page does while nothing trains: a spare waits, ready
+                from dcgan import job
+
+                job.warm()
+                if not job.spare_ready(a.timeout):
+                    raise BenchError("the spare job process never said it was ready")
+            starts.append(one_start(cfg, Path(tmp), a.timeout))
     stages_cpu = [split(a) for _ in range(a.split)]
     stages = ("child_status_s", "trainer_ready_s", "first_step_s", "child_cpu_s")
     med = {k: median([s[k] for s in starts if s[k] is not None]) for k in stages}
@@ -137,6 +146,7 @@ def run(a: argparse.Namespace) -> dict:
         "preset": a.preset,
         "dataset": a.dataset,
         "repeats": a.repeats,
+        "spare": a.spare,
         "median": med,
         "cpu_by_stage": stages_cpu,
         "starts": starts,
@@ -158,7 +168,8 @@ def summary(r: dict) -> str:
     return "\n".join(
         [
             f"{r['preset']} on {r['dataset']}, {r['device']} {r['precision']}, "
-            f"{r['threads']} torch thread(s); load {r['load_avg_1m_before']} before, "
+            f"{r['threads']} torch thread(s){' (spare)' if r.get('spare') else ''}; "
+            f"load {r['load_avg_1m_before']} before, "
             f"{r['machine']['load_avg_1m']} after; median of {r['repeats']} starts:",
             f"  child's first status (interpreter + torch + engine): {m['child_status_s']:.2f} s",
             f"  Trainer ready (data loaded, models, optimisers):     {m['trainer_ready_s']:.2f} s",
@@ -188,6 +199,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--timeout", type=float, default=120, help="seconds to wait for a step")
     p.add_argument(
         "--split", type=int, default=1, help="fresh interpreters timing each stage's CPU (0: none)"
+    )
+    p.add_argument(
+        "--spare",
+        action="store_true",
+        help="start each run in a waiting spare job process, as the Train page does",
     )
     p.add_argument("--json", action="store_true")
     a = p.parse_args(argv)

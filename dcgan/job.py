@@ -566,7 +566,7 @@ def _spawn_spare(env: dict | None = None) -> subprocess.Popen:
     return subprocess.Popen(
         [sys.executable, "-m", "dcgan.job", "--spare"],
         stdin=subprocess.PIPE,
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,  # one line, "ready", once its imports are done
         stderr=subprocess.DEVNULL,
         env=_child_env(env),
         cwd=str(REPO),
@@ -580,6 +580,18 @@ def warm(env: dict | None = None) -> None:
     with _spare_lock:
         if _spare is None or _spare.poll() is not None:
             _spare = _spawn_spare(env)
+
+
+def spare_ready(timeout: float = 60.0) -> bool:
+    """Wait until the spare has done its imports (it says "ready"); False if none or not yet."""
+    import select
+
+    with _spare_lock:
+        proc = _spare
+    if proc is None or proc.poll() is not None or proc.stdout is None:
+        return False
+    got, _, _ = select.select([proc.stdout], [], [], timeout)
+    return bool(got) and proc.stdout.readline().strip() == b"ready"
 
 
 def _take_spare() -> subprocess.Popen | None:
@@ -657,6 +669,7 @@ def _spare_main() -> int:
     set_thread_policy()
     torch.optim.Adam([torch.zeros(1, requires_grad=True)])  # imports torch._dynamo now
     torch.nn.functional.conv2d(torch.zeros(1, 3, 8, 8), torch.zeros(4, 3, 4, 4))  # oneDNN
+    print("ready", flush=True)
     line = sys.stdin.readline().strip()
     if not line:
         return 0  # the server went away (or closed the spare) before it was needed
