@@ -235,10 +235,20 @@ with st.expander("Step by step, slow motion, and changing lr or β1 mid-run (GAN
 # ------------------------------------------------------------------ live view
 
 
+def current_run():
+    """The live (or newest) run and its shared reader, refreshed at most every REFRESH_S."""
+    job = jobs.current_job()
+    if job is None:
+        return None, None, {}
+    run = jobs.shared_run(str(job.dir))
+    return job, run, run.refresh()
+
+
 @st.fragment(run_every=1)
 def live_view() -> None:
-    """Status, charts, the live sample grid and health hints, redrawn every second."""
-    job = jobs.current_job()
+    """Status, the live sample grid and health hints, redrawn every second: a new step shows
+    within about a second, for the cost of a few small elements per viewer."""
+    job, run, s = current_run()
     if job is None:
         st.info(
             "No training job yet. The settings on the left default to the classroom-cpu "
@@ -246,8 +256,6 @@ def live_view() -> None:
             "laptop CPU within about a minute."
         )
         return
-    run = jobs.shared_run(str(job.dir))
-    s = run.refresh()
     config = run.reader.config() or {}
     c = st.columns(5)
     c[0].metric("Status", s.get("status", "?"))
@@ -282,27 +290,39 @@ def live_view() -> None:
             )
         else:
             st.caption("The first grid appears after the first step.")
+    with right:
         st.markdown("**Health**")
         tile = int(config.get("model", {}).get("image_size", 64))
         for h in run.hints(config, tile):
             box = {"ok": st.success, "warning": st.warning}.get(h.level, st.info)
             box(f"**{h.title}.** {h.message}  \n_{h.evidence}_")
-    with right:
-        smoothing = st.slider(
-            "Smoothing", 0.0, 0.99, 0.6, step=0.01, key="tr_smooth", persist_state=KEEP
-        )
-        if run.reader.rows_read == 0:
-            st.caption("Charts appear once the first metrics arrive.")
-        else:
-            figs = run.figures(smoothing, f"{s.get('device', '')} ({s.get('precision', '')})")
-            keys = ("ch_loss", "ch_d", "ch_grad", "ch_eps")
-            for i in (0, 2):
-                cols = st.columns(2)
-                for col, fig, key in zip(cols, figs[i : i + 2], keys[i : i + 2], strict=True):
-                    col.plotly_chart(fig, key=key)
 
 
 live_view()
+
+
+@st.fragment(run_every=2)
+def live_charts() -> None:
+    """The four charts, every two seconds: they are most of a rerun's bytes, and a curve that
+    moves every other second still reads as live."""
+    job, run, s = current_run()
+    if job is None:
+        return
+    smoothing = st.slider(
+        "Smoothing", 0.0, 0.99, 0.6, step=0.01, key="tr_smooth", persist_state=KEEP
+    )
+    if run.reader.rows_read == 0:
+        st.caption("Charts appear once the first metrics arrive.")
+        return
+    figs = run.figures(smoothing, f"{s.get('device', '')} ({s.get('precision', '')})")
+    keys = ("ch_loss", "ch_d", "ch_grad", "ch_eps")
+    for i in (0, 2):
+        cols = st.columns(2)
+        for col, fig, key in zip(cols, figs[i : i + 2], keys[i : i + 2], strict=True):
+            col.plotly_chart(fig, key=key)
+
+
+live_charts()
 
 
 # ------------------------------------------------------------------ timeline

@@ -32,15 +32,28 @@ def runs_dir() -> Path:
     return Path(os.environ.get("DCGAN_RUNS_DIR") or pretrained.CHECKPOINT_DIR / "runs")
 
 
+_current: tuple[float, str, RunHandle | None] = (0.0, "", None)
+
+
 def current_job() -> RunHandle | None:
     """The live job of the runs folder (whoever started it: this server, another, the CLI),
-    else the newest run."""
-    return current_run(runs_dir())
+    else the newest run. Looked up at most every REFRESH_S for all sessions together."""
+    global _current
+    t, root, found = _current
+    now = time.monotonic()
+    here = str(runs_dir())
+    if now - t >= REFRESH_S or root != here:
+        found = current_run(here)
+        _current = (now, here, found)
+    return found
 
 
 def start(cfg: Config, resume: str | Path | None = None) -> RunHandle:
     """Start a job process in a new run folder; raises JobBusyError while one is live."""
-    return start_job(cfg, runs_dir(), resume=resume)
+    global _current
+    h = start_job(cfg, runs_dir(), resume=resume)
+    _current = (time.monotonic(), str(runs_dir()), h)  # every page sees the new job at once
+    return h
 
 
 def warm() -> None:

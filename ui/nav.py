@@ -7,7 +7,7 @@ from pathlib import Path
 import streamlit as st
 
 from ui.device import device_line
-from ui.jobs import current_job
+from ui.jobs import current_job, shared_run
 
 ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 
@@ -57,7 +57,7 @@ def sidebar_status() -> None:
     """The device and the job's progress, refreshed every two seconds on every page."""
     job = current_job()
     if job is not None:
-        s = job.status()
+        s = shared_run(str(job.dir)).refresh()  # one read per REFRESH_S for every session
         st.caption(
             f"Training job: **{s.get('status')}**, step {s.get('step', 0):,}/"
             f"{s.get('total_steps') or 0:,}"
