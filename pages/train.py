@@ -328,9 +328,10 @@ live_charts()
 # ------------------------------------------------------------------ timeline
 
 
-@st.fragment(run_every=3)
+@st.fragment(run_every=5)
 def timeline_view() -> None:
-    """Scrub back through the recorded grids; download them as an animated GIF."""
+    """Scrub back through the recorded grids; download them as an animated GIF. Every five
+    seconds: a new frame comes every sample_every steps, and each rerun costs every viewer."""
     st.subheader("Timeline")
     job = jobs.current_job()
     frames = runs.timeline(job.dir) if job is not None else []

@@ -52,9 +52,10 @@ def page_setup() -> None:
         sidebar_status()
 
 
-@st.fragment(run_every=2)
+@st.fragment(run_every=5)
 def sidebar_status() -> None:
-    """The device and the job's progress, refreshed every two seconds on every page."""
+    """The device and the job's progress, every five seconds on every page (the Train page
+    shows the step every second; the sidebar is a glance, and 30 viewers pay for each rerun)."""
     job = current_job()
     if job is not None:
         s = shared_run(str(job.dir)).refresh()  # one read per REFRESH_S for every session
