@@ -14,6 +14,8 @@ for name in "${names[@]}"; do
   m="$PY -m dcgan.metrics --real $name --n 2048 --seed 0 --json"
   echo "# $name"
   echo "shipped   $($m --checkpoint checkpoints/$name.safetensors)"
+  echo "raw G     $($m --checkpoint checkpoints/baselines/$name-raw.safetensors)"  # no EMA
+  echo "before    $($m --checkpoint checkpoints/baselines/$name-paper-2000.safetensors)"
   echo "untrained $($m --checkpoint checkpoints/$name.safetensors --untrained)"
   echo "d2l       $($m --checkpoint checkpoints/baselines/$name-d2l.safetensors)"
   echo "heldout   $($m --baseline heldout)"

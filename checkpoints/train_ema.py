@@ -3,7 +3,8 @@
 The shipped generators in checkpoints/ are made with this script (checkpoints/README.md):
 it runs dcgan.trainer.Trainer in-process, and every --export-every steps it writes
 
-  OUT                 the EMA generator (what ships), half precision, with the command,
+  OUT                 the EMA generator (what ships), its BatchNorm statistics recomputed
+                      (dcgan.trainer.recalibrate_batchnorm), half precision, with the command,
                       step, wall time, device, precision and thread count in its metadata;
   RUN/raw.safetensors the raw G at the same step, for the model card's "without EMA" row;
   RUN/last.pt         a full checkpoint: --resume RUN/last.pt continues exactly.
@@ -18,6 +19,7 @@ run with --steps set to its step, because nothing in the recipe depends on the t
 from __future__ import annotations
 
 import argparse
+import copy
 import shlex
 import sys
 import time
@@ -31,7 +33,7 @@ sys.path.insert(0, str(ROOT))
 from dcgan import checkpoint as ckpt  # noqa: E402
 from dcgan.config import preset  # noqa: E402
 from dcgan.data import load  # noqa: E402
-from dcgan.trainer import Trainer  # noqa: E402
+from dcgan.trainer import Trainer, recalibrate_batchnorm  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -100,7 +102,11 @@ def main(argv: list[str] | None = None) -> int:
             "diffaugment": a.diffaugment,
             "command": command,
         }
-        ckpt.export_generator(tr.sampling_generator(), cfg.model, a.out, meta=meta)
+        G_out = tr.sampling_generator()
+        if tr.G_ema is not None:  # the average's own BatchNorm statistics, on a copy
+            G_out = recalibrate_batchnorm(copy.deepcopy(G_out), cfg.model.nz)
+            meta["batchnorm"] = "recalibrated: 4096 latents, seed 123"
+        ckpt.export_generator(G_out, cfg.model, a.out, meta=meta)
         ckpt.export_generator(tr.G, cfg.model, run / "raw.safetensors", meta=meta)
         ckpt.save({**tr.state_dict(), "wall_seconds": wall}, run / "last.pt")
         h = tr.history.columns

@@ -109,6 +109,28 @@ def init_distributed(device: str = "auto") -> bool:
     return True
 
 
+@torch.no_grad()
+def recalibrate_batchnorm(G: nn.Module, nz: int, n: int = 4096, batch: int = 256, seed: int = 123):
+    """Recompute G's BatchNorm running statistics from n fresh latents; returns G in eval mode.
+
+    For exports of the EMA generator: its averaged running statistics lag its averaged weights
+    (anime faces at 2,000 steps: SWD 55.7 averaged, 46.1 recomputed; checkpoints/README.md).
+    """
+    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    saved = [m.momentum for m in bns]
+    for m in bns:
+        m.reset_running_stats()
+        m.momentum = None  # a cumulative average over every batch below
+    G.train()
+    device = next(G.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(max(1, n // batch)):
+        G(torch.randn(batch, nz, 1, 1, generator=gen).to(device))
+    for m, mom in zip(bns, saved, strict=True):
+        m.momentum = mom
+    return G.eval()
+
+
 def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
     """Total L2 norm of the gradients, kept on the device (no host sync)."""
     grads = [p.grad for p in params if p.grad is not None]

@@ -11,7 +11,7 @@ from dcgan.config import ConfigError, preset
 from dcgan.data import make_shapes
 from dcgan.images import grid_array
 from dcgan.models import Generator
-from dcgan.trainer import Trainer
+from dcgan.trainer import Trainer, recalibrate_batchnorm
 
 
 @pytest.fixture(scope="module")
@@ -176,3 +176,16 @@ def test_bad_policy_is_refused_with_the_choices():
     assert parse_policy(" color , cutout ") == ("color", "cutout")
     with pytest.raises(ConfigError, match="ema_decay=1.0 must lie in"):
         preset("paper").replace(**{"train.ema_decay": 1.0}).validate()
+
+
+def test_recalibrated_batchnorm_holds_the_statistics_of_fresh_latents():
+    cfg = small_cfg().model
+    G = Generator(cfg)
+    recalibrate_batchnorm(G, cfg.nz, n=512, batch=128, seed=5)
+    bn = G[0][1]  # the first block's BatchNorm, after its ConvTranspose2d
+    gen = torch.Generator().manual_seed(5)
+    z = torch.cat([torch.randn(128, cfg.nz, 1, 1, generator=gen) for _ in range(4)])
+    with torch.no_grad():
+        pre = G[0][0](z)  # what the BatchNorm saw, all 512 latents
+    assert not G.training and bn.momentum == 0.1  # handed back ready to sample
+    assert torch.allclose(bn.running_mean, pre.mean(dim=(0, 2, 3)), atol=1e-5)
