@@ -384,7 +384,8 @@ class Trainer:
         BatchNorm: the running mean and variance are averaged with the same decay as the
         weights, so the statistics G_ema samples with (eval mode) describe the same window of
         training as its weights, rather than G's last few batches; num_batches_tracked is
-        copied. Averaging costs one fused lerp per tensor list per step.
+        copied. Averaging costs one fused lerp per tensor list per step. They still lag the
+        averaged weights a little, so exports recompute them (recalibrate_batchnorm).
         """
         if self.G_ema is None:
             return
