@@ -23,7 +23,7 @@ def build_trainer(a: argparse.Namespace):
     """A d2l-preset Trainer on the benchmark data, with the requested switches applied."""
     from dcgan.config import Config
     from dcgan.data import load
-    from dcgan.train import Trainer
+    from dcgan.trainer import Trainer
 
     over = {
         "train.batch_size": a.batch_size,

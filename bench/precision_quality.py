@@ -25,7 +25,7 @@ from bench import machine
 def train_once(a: argparse.Namespace, precision: str, seed: int, data):
     """Train `steps` steps; return the trainer and its wall time."""
     from dcgan.config import Config
-    from dcgan.train import Trainer
+    from dcgan.trainer import Trainer
 
     over = {
         "train.precision": precision,
@@ -47,7 +47,7 @@ def run(a: argparse.Namespace) -> dict:
     """fp32 and bf16 from each seed; SWD and the D gap at the end."""
     from dcgan.data import load
     from dcgan.metrics import generated_images, swd
-    from dcgan.train import pick_precision
+    from dcgan.trainer import pick_precision
 
     size = a.image_size
     data = load(a.dataset, size)

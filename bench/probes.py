@@ -5,7 +5,8 @@
     python -m bench.probes adam-step [--threads 1]        # one optimiser step of the d2l nets
     python -m bench.probes gil --busy 0.3 [--adam fused] [--switch-interval 0.0002]
                                                           # Trainer.run beside a GIL-busy thread
-    python -m bench.probes job-vs-trainer --mode job      # TrainingJob thread vs Trainer.run
+    (job-vs-trainer, the thread-era TrainingJob against Trainer.run, went with the thread job:
+    training is its own process since issue 9; its figures in bench/README.md are history)
 
 Times are CPU seconds (process_time) where the probe runs on 1 thread, so a busy machine does
 not distort them; wall seconds otherwise. Each probe prints one JSON line.
@@ -117,7 +118,7 @@ def _classroom_trainer(adam: str):
     """A classroom-cpu Trainer on shapes, optionally with another Adam implementation."""
     from dcgan.config import preset
     from dcgan.data import load
-    from dcgan.train import Trainer
+    from dcgan.trainer import Trainer
 
     cfg = preset("classroom-cpu").replace(**{"data.source": "shapes", "train.steps": 10**6})
     data = load("shapes", cfg.model.image_size)
@@ -160,30 +161,6 @@ def gil(a: argparse.Namespace) -> dict:
     }
 
 
-def job_vs_trainer(a: argparse.Namespace) -> dict:
-    """The classroom model trained by Trainer.run, or by a TrainingJob thread (no UI)."""
-    from dcgan.train import TrainingJob
-
-    cfg, data, tr = _classroom_trainer("default")
-    if a.mode == "trainer":
-        tr.run(a.warmup)
-        t0 = time.perf_counter()
-        tr.run(a.steps)
-        done, secs = a.steps, time.perf_counter() - t0
-    else:
-        job = TrainingJob(cfg, data=data)
-        job.start()
-        while job.snapshot().step < a.warmup and job.alive:
-            time.sleep(0.005)
-        s0, t0 = job.snapshot().step, time.perf_counter()
-        while job.snapshot().step < s0 + a.steps and job.alive:
-            time.sleep(0.005)
-        done, secs = job.snapshot().step - s0, time.perf_counter() - t0
-        job.stop()
-        job.wait(60)
-    return {"probe": "job-vs-trainer", "mode": a.mode, "examples_per_sec": done * 64 / secs}
-
-
 def main(argv: list[str] | None = None) -> int:
     """Run one probe and print its JSON."""
     p = argparse.ArgumentParser(prog="python -m bench.probes", description=__doc__)
@@ -202,11 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     g.add_argument("--steps", type=int, default=300)
     g.add_argument("--warmup", type=int, default=30)
     g.add_argument("--threads", type=int, default=2)
-    j = sub.add_parser("job-vs-trainer")
-    j.add_argument("--mode", default="job", choices=["job", "trainer"])
-    j.add_argument("--steps", type=int, default=400)
-    j.add_argument("--warmup", type=int, default=30)
-    j.add_argument("--threads", type=int, default=2)
     a = p.parse_args(argv)
     if a.probe == "gil" and not 0 <= a.busy <= 0.9:
         p.error("--busy must lie in [0, 0.9]")
@@ -215,7 +187,6 @@ def main(argv: list[str] | None = None) -> int:
         "conv-passes": conv_passes,
         "adam-step": adam_step,
         "gil": gil,
-        "job-vs-trainer": job_vs_trainer,
     }
     r = probes[a.probe](a)
     r.update({"threads": torch.get_num_threads(), "load_avg_1m": load_avg()})

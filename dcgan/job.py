@@ -16,6 +16,7 @@ exactly like one started there.
 
 from __future__ import annotations
 
+import copy
 import faulthandler
 import json
 import math
@@ -34,9 +35,9 @@ from . import checkpoint as ckpt
 from . import runs
 from .config import Config, ConfigError
 from .data import DataError, load
-from .images import png_bytes
+from .images import grid_array, png_bytes
 from .runs import JobBusyError, JobStatus  # noqa: F401  (UIs catch JobBusyError from here)
-from .trainer import METRICS, NonFiniteError, Trainer
+from .trainer import METRICS, NonFiniteError, Trainer, recalibrate_batchnorm
 
 STATUS_EVERY_S = 0.5  # status.json refresh while training: readers poll about once a second
 GENERATOR_EVERY_S = 1.0  # generator snapshots at most this often (the latent pages read them)
@@ -133,14 +134,21 @@ class RunWriter:
             self._frames = len(runs.timeline(self.dir))
         runs.write_atomic(self.dir / runs.GRID, data)
 
-    def generator(self, tr: Trainer, force: bool = False) -> None:
-        """Snapshot the sampling generator for the latent pages (throttled)."""
+    def generator(self, tr: Trainer, force: bool = False, final: bool = False) -> None:
+        """Snapshot the sampling generator for the latent pages (throttled).
+
+        final: the run's last snapshot; an EMA generator gets BatchNorm statistics recomputed
+        from fresh latents first, since its averaged ones lag its averaged weights
+        (dcgan.trainer.recalibrate_batchnorm; checkpoints/README.md measures it)."""
         now = time.time()
         if not force and now - self._gen_t < GENERATOR_EVERY_S:
             return
         self._gen_t = now
+        G = sampling_generator(tr)
+        if final and getattr(tr, "G_ema", None) is not None:
+            G = recalibrate_batchnorm(copy.deepcopy(G), self.cfg.model.nz)
         ckpt.export_generator(
-            sampling_generator(tr),
+            G,
             self.cfg.model,
             self.dir / runs.GENERATOR,
             meta={"step": tr.step_num, "preset": self.cfg.preset, "dataset": self.cfg.data.source},
@@ -289,7 +297,7 @@ def drive(
     tr.flush()
     if tr.step_num > first_step:  # a job stopped before its first step overwrites nothing
         save_last(tr, w)
-    w.generator(tr, force=True)
+    w.generator(tr, force=True, final=True)
     return JobStatus.STOPPED if stop else JobStatus.FINISHED
 
 
@@ -328,6 +336,9 @@ def attach(tr: Trainer, w: RunWriter) -> None:
 
     def on_sample(trainer, grid):
         w.grid(trainer.step_num, grid)
+        if getattr(trainer, "G_ema", None) is not None:  # the raw G beside it: worth teaching
+            raw = grid_array(trainer.sample_raw(), nrow=int(math.sqrt(len(trainer.fixed_noise))))
+            runs.write_atomic(w.dir / runs.GRID_RAW, png_bytes(raw))
         w.generator(trainer)
         # the first step is forced out: "Start to first step" is what a class waits for
         w.status(force=trainer.step_num == 1, step=trainer.step_num, epoch=trainer.epoch)

@@ -12,6 +12,7 @@ crosses the boundary, so a reader never touches a live Trainer and never shares 
     DIR/events.jsonl           marks for the charts: pauses, lr/β1 changes, saves
     DIR/control.jsonl          commands from readers, appended; the process polls it each step
     DIR/grid.png               the latest fixed-noise grid (replaced atomically)
+    DIR/grid_raw.png           the same noise through the raw G, when the grid is the EMA's
     DIR/samples/step-*.png     the timeline, thinned to at most MAX_TIMELINE frames
     DIR/generator.safetensors  a periodic snapshot of the sampling generator (EMA when on)
     DIR/last.pt                the last good, resumable checkpoint
@@ -40,6 +41,7 @@ METRICS = "metrics.jsonl"
 EVENTS = "events.jsonl"
 CONTROL = "control.jsonl"
 GRID = "grid.png"
+GRID_RAW = "grid_raw.png"  # the raw G's grid beside the average's, when the run keeps an EMA
 SAMPLES = "samples"
 GENERATOR = "generator.safetensors"
 LAST = "last.pt"

@@ -16,6 +16,7 @@ folder (controls from the app are not followed under torchrun: every rank would 
 from __future__ import annotations
 
 import argparse
+import copy
 import os
 import sys
 import time
@@ -30,7 +31,7 @@ from . import runs
 from .config import PRESETS, Config, ConfigError
 from .data import DataError, load
 from .runs import JobBusyError, JobStatus
-from .trainer import NonFiniteError, Trainer, dist_world, init_distributed
+from .trainer import NonFiniteError, Trainer, dist_world, init_distributed, recalibrate_batchnorm
 
 
 class _SilentWriter(jobs.RunWriter):
@@ -238,6 +239,8 @@ def main(argv: list[str] | None = None) -> int:
                 + " ".join(sys.argv[1:] if argv is None else argv),
             }
             G = jobs.sampling_generator(tr)
+            if tr.G_ema is not None:  # its averaged BatchNorm statistics lag its weights
+                G = recalibrate_batchnorm(copy.deepcopy(G), cfg.model.nz)
             gpath = ckpt.export_generator(G, cfg.model, out / runs.GENERATOR, meta=meta)
             print(f"generator written to {gpath}")
     except JobBusyError as e:

@@ -124,8 +124,9 @@ def recalibrate_batchnorm(G: nn.Module, nz: int, n: int = 4096, batch: int = 256
     G.train()
     device = next(G.parameters()).device
     gen = torch.Generator().manual_seed(seed)
-    for _ in range(max(1, n // batch)):
-        G(torch.randn(batch, nz, 1, 1, generator=gen).to(device))
+    with torch.no_grad():  # statistics only: no graph for 4,096 samples
+        for _ in range(max(1, n // batch)):
+            G(torch.randn(batch, nz, 1, 1, generator=gen).to(device))
     for m, mom in zip(bns, saved, strict=True):
         m.momentum = mom
     return G.eval()

@@ -133,15 +133,16 @@ with st.sidebar:
         format="%.3f",
         key="tr_ema",
         persist_state=KEEP,
-        help="Why: samples from a running average of G's weights are smoother and less "
-        "noisy than G's latest weights, which jump with every step (Yazıcı et al. 2019).",
+        help="Why: samples come from an average of G's recent weights (Yazıcı et al. 2019), "
+        "which smooths away step-to-step noise. 0 = off, as in the chapter.",
     )
     st.toggle(
         "DiffAugment (colour, translation, cutout)",
         key="tr_aug",
         persist_state=KEEP,
-        help="Why: on small datasets such as the Pokemon sprites D memorises the real images; "
-        "augmenting real and fake alike keeps it honest (Zhao et al. 2020).",
+        help="Why: random colour, shift and cutout on every image D sees, real and fake "
+        "(Zhao et al. 2020), stop D memorising a small dataset like Pokemon; it slows learning "
+        "on large ones.",
     )
 
 
@@ -279,7 +280,15 @@ def live_view() -> None:
         st.markdown("**Samples from the fixed noise**")
         if run.grid is not None:
             ema = config.get("train", {}).get("ema_decay", 0)
-            st.image(
+            both = bool(ema) and run.grid_raw is not None
+            both = both and st.toggle(
+                "Raw G beside the average",
+                key="tr_raw",
+                help="The raw generator jumps with every step; the average (EMA) is where "
+                "training is heading. The difference is the point of the EMA.",
+            )
+            where = st.columns(2) if both else [st.container()]
+            where[0].image(
                 run.grid[1],
                 width="stretch",
                 alt="live sample grid",
@@ -288,6 +297,14 @@ def live_view() -> None:
                 + (" (weight average, EMA)" if ema else "")
                 + f", every {config['train']['sample_every']} steps",
             )
+            if both:
+                where[1].image(
+                    run.grid_raw,
+                    width="stretch",
+                    alt="raw generator grid",
+                    output_format="PNG",
+                    caption="the raw G, same noise",
+                )
         else:
             st.caption("The first grid appears after the first step.")
     with right:

@@ -9,7 +9,7 @@ from dcgan import checkpoint as ckpt
 from dcgan.config import ModelConfig, preset
 from dcgan.data import make_shapes
 from dcgan.latent import generate, sample_z
-from dcgan.train import Trainer
+from dcgan.trainer import Trainer
 
 
 @pytest.fixture(scope="module")

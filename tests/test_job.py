@@ -71,6 +71,15 @@ def test_a_finished_run_leaves_everything_a_reader_needs(tmp_path):
     assert int(meta["step"]) == 30 and model.ngf == 16
 
 
+def test_an_ema_run_shows_the_raw_generator_beside_the_average(tmp_path):
+    end, _, d = run_here(small_cfg(**{"train.steps": 20, "train.ema_decay": 0.9}), tmp_path)
+    assert end == JobStatus.FINISHED
+    ema, raw = (d / runs.GRID).read_bytes(), (d / runs.GRID_RAW).read_bytes()
+    assert raw[:4] == b"\x89PNG" and raw != ema, "two generators, two different grids"
+    plain = run_here(small_cfg(**{"train.steps": 2}), tmp_path / "plain")[2]
+    assert not (plain / runs.GRID_RAW).exists(), "without an average there is nothing beside it"
+
+
 def test_a_reader_reads_only_what_was_appended_and_waits_for_whole_lines(tmp_path):
     path = tmp_path / "m.jsonl"
     tail = runs.JsonlTail(path)

@@ -74,6 +74,7 @@ class SharedRun:
         self.version = 0  # grows when rows or a new grid arrive: the figures' cache key
         self.state: dict = {}
         self.grid: tuple[int, bytes] | None = None
+        self.grid_raw: bytes | None = None  # the raw G's grid beside the EMA's
         self._grid_mtime = 0
         self._figs: dict[float, tuple[int, float, tuple]] = {}  # smoothing -> (version, t, figs)
         self._hints: tuple | None = None  # ((version, tile), hints)
@@ -97,6 +98,10 @@ class SharedRun:
                     if got is not None:
                         self.grid, self._grid_mtime = got, mtime
                         self.version += 1
+                        try:  # the raw G's grid, when the run keeps an EMA: written just after
+                            self.grid_raw = (self.reader.dir / runs.GRID_RAW).read_bytes()
+                        except OSError:
+                            self.grid_raw = None
             return self.state
 
     def series(self, key: str) -> tuple[list[float], list[float]]:
