@@ -77,6 +77,8 @@ def sampling_generator(tr: Trainer) -> torch.nn.Module:
 class RunWriter:
     """The training side of a run folder: status, metric rows, grids and snapshots."""
 
+    silent = False  # True for a writer that writes nothing (torchrun ranks other than 0)
+
     def __init__(self, run_dir: str | Path, cfg: Config, fresh: bool = True):
         self.dir = Path(run_dir)
         self.dir.mkdir(parents=True, exist_ok=True)
@@ -134,6 +136,11 @@ class RunWriter:
             self._frames = len(runs.timeline(self.dir))
         runs.write_atomic(self.dir / runs.GRID, data)
 
+    def raw_grid(self, tr: Trainer) -> None:
+        """The fixed noise through the raw G, beside the average's grid."""
+        raw = grid_array(tr.sample_raw(), nrow=int(math.sqrt(len(tr.fixed_noise))))
+        runs.write_atomic(self.dir / runs.GRID_RAW, png_bytes(raw))
+
     def generator(self, tr: Trainer, force: bool = False, final: bool = False) -> None:
         """Snapshot the sampling generator for the latent pages (throttled).
 
@@ -168,6 +175,8 @@ def check_finite_state(tr: Trainer) -> None:
 
 def save_last(tr: Trainer, w: RunWriter) -> Path:
     """Write the last-good checkpoint, only after checking every weight is finite."""
+    if w.silent:  # a torchrun rank other than 0: rank 0 writes the run's checkpoints
+        return w.dir / runs.LAST
     tr.flush()  # raises NonFiniteError before a bad state can be saved
     check_finite_state(tr)
     path = ckpt.save(tr.state_dict(), w.dir / runs.LAST)
@@ -337,8 +346,7 @@ def attach(tr: Trainer, w: RunWriter) -> None:
     def on_sample(trainer, grid):
         w.grid(trainer.step_num, grid)
         if getattr(trainer, "G_ema", None) is not None:  # the raw G beside it: worth teaching
-            raw = grid_array(trainer.sample_raw(), nrow=int(math.sqrt(len(trainer.fixed_noise))))
-            runs.write_atomic(w.dir / runs.GRID_RAW, png_bytes(raw))
+            w.raw_grid(trainer)
         w.generator(trainer)
         # the first step is forced out: "Start to first step" is what a class waits for
         w.status(force=trainer.step_num == 1, step=trainer.step_num, epoch=trainer.epoch)

@@ -37,8 +37,11 @@ from .trainer import NonFiniteError, Trainer, dist_world, init_distributed, reca
 class _SilentWriter(jobs.RunWriter):
     """A torchrun rank other than 0: trains, writes nothing."""
 
-    def __init__(self, cfg: Config):
+    silent = True
+
+    def __init__(self, cfg: Config, out: Path):
         self.cfg = cfg
+        self.dir = out
         self._status = {}
 
     def status(self, force: bool = True, **changes) -> None:
@@ -51,6 +54,9 @@ class _SilentWriter(jobs.RunWriter):
         pass
 
     def grid(self, *a, **k) -> None:
+        pass
+
+    def raw_grid(self, *a, **k) -> None:
         pass
 
     def generator(self, *a, **k) -> None:
@@ -165,7 +171,7 @@ def main(argv: list[str] | None = None) -> int:
             runs.write_pid(out, os.getpid())
             w.status(status=JobStatus.LOADING, pid=os.getpid(), started_at=time.time(), step=0)
         else:
-            w = _SilentWriter(cfg)
+            w = _SilentWriter(cfg, Path(a.out))
         t0 = time.perf_counter()
         if distributed and not lead:
             dist.barrier()  # rank 0 decodes first; the others then read its cache

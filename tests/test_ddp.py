@@ -123,7 +123,7 @@ def test_cli_under_torchrun_prints_once_and_writes_a_checkpoint(ddp_run):
     out, r, _ = ddp_run
     assert r.stdout.count("checkpoint written to") == 1, "only rank 0 reports"
     assert "batch 16 x 2 processes" in r.stdout
-    state = ckpt.load(out / "cli" / "ckpt.pt")
+    state = ckpt.load(out / "cli" / "last.pt")
     assert state["step"] == 4 and state["world_size"] == 2
 
 
