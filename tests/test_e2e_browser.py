@@ -123,18 +123,20 @@ def settle(page, timeout: float = 60) -> None:
     time.sleep(1.0)  # charts draw after the script ends
 
 
-def chart_points(page, title: str) -> int:
-    """Points in the first trace of the plotly chart whose title contains `title` (0 if none).
-
-    Plotly keeps numpy data base64-encoded in `data`; `_fullData[i]._length` is the decoded
-    trace length."""
+def chart_points(page, title: str) -> float:
+    """How far the chart whose title contains `title` reaches: its first trace's last x (the
+    step), 0 if there is no such chart. Not the point count, which stops growing once a long
+    run's series is downsampled to its cap."""
     return page.evaluate(
         """(title) => {
             for (const el of document.querySelectorAll('.js-plotly-plot')) {
                 const t = el.layout && el.layout.title;
                 const text = typeof t === 'string' ? t : (t && t.text) || '';
                 const full = el._fullData || [];
-                if (text.includes(title) && full.length) return full[0]._length || 0;
+                if (text.includes(title) && full.length) {
+                    const x = full[0].x || [];
+                    return x.length ? Number(x[x.length - 1]) : 0;
+                }
             }
             return 0;
         }""",
@@ -204,7 +206,7 @@ def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
     epochs.fill("200")
     epochs.press("Enter")
     settle(page)
-    page.get_by_role("button", name="Start", exact=True).click()
+    page.get_by_role("button", name="Start", exact=True).first.click()
     page.get_by_text("classroom-cpu on shapes").first.wait_for(timeout=30_000)
     wait_until(lambda: chart_points(page, "Losses") > 0, 90, "the loss chart's first points")
     first_points, first_grid = chart_points(page, "Losses"), grid_src(page)
@@ -220,10 +222,10 @@ def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
     screenshot(page, SHOTS / "train.png")
 
     # Pause and Resume from the page (that a pause holds the step exactly is tests/test_job.py's)
-    page.get_by_role("button", name="Pause", exact=True).click()
+    page.get_by_role("button", name="Pause", exact=True).first.click()
     wait_until(lambda: status_text(page) == "paused", 30, "Pause shown")
     held = job_status(server)["step"]
-    page.get_by_role("button", name="Resume", exact=True).click()
+    page.get_by_role("button", name="Resume", exact=True).first.click()
     wait_until(lambda: status_text(page) == "running", 30, "Resume shown")
     wait_until(lambda: job_status(server)["step"] > held + 5, 60, "training again after Resume")
 
@@ -232,7 +234,7 @@ def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
     other.goto(f"{server.url}/train")
     settle(other)
     wait_until(lambda: chart_points(other, "Losses") > 0, 30, "the shared job in a new tab")
-    other.get_by_role("button", name="Start", exact=True).click()
+    other.get_by_role("button", name="Start", exact=True).first.click()
     other.get_by_text("Start refused").wait_for(timeout=30_000)
     other.close()  # closing a tab neither stops the job nor orphans it
 
@@ -251,7 +253,7 @@ def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
     wait_until(lambda: status_text(page) == "running", 60, "the new server shows the job")
     seen = chart_points(page, "Losses")
     wait_until(lambda: chart_points(page, "Losses") > seen, 60, "live charts on the new server")
-    page.get_by_role("button", name="Stop", exact=True).click()
+    page.get_by_role("button", name="Stop", exact=True).first.click()
     wait_until(lambda: status_text(page) == "stopped", 60, "Stop from the new server")
     wait_until(lambda: not _alive(pid), 30, "the job's process to end")
 
