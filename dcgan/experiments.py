@@ -1,5 +1,8 @@
 """Experiments: the chapter's exercises and the paper's choices as one-click comparisons.
 
+Longer than the house's 400 lines on purpose: the experiments' definitions, their runner and
+their results are one story a teacher reads from top to bottom.
+
 An experiment is a list of arms, each a label and dotted config overrides on top of one short
 classroom-scale base (the classroom-cpu preset, the same seed and the same data), run ONE AFTER
 ANOTHER in one process that holds the runs folder's lock, so an experiment takes the one job

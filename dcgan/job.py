@@ -1,5 +1,8 @@
 """A training job: its own process that trains and writes a run folder, and the handle UIs hold.
 
+Longer than the house's 400 lines on purpose: the loop, the commands it answers, the process
+that runs it and the spare that waits for it are one protocol, checked by reading them together.
+
 Why a process: a Trainer in a thread of the Streamlit server shared one GIL with every viewer's
 reruns and lost (30 viewers cut it by 95 %, docs/RELIABILITY.md). Here the trainer is a fresh
 interpreter (`python -m dcgan.job RUN_DIR`, the same clean start as multiprocessing's `spawn`,

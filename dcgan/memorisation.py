@@ -1,5 +1,8 @@
 """Is the generator memorising its training images? Nearest neighbours, read with care.
 
+Longer than the house's 400 lines on purpose: the pixel and feature searches, the distance
+distributions and the flag share one chunked search and one set of caveats.
+
 For a few generated samples this finds the k nearest training images, in pixel space and in
 the penultimate feature space of a discriminator, with their distances. For many samples it
 compares two distributions of nearest-neighbour distances:

@@ -1,5 +1,8 @@
 """The run folder: the one interface between a training process and everything that watches it.
 
+Longer than the house's 400 lines on purpose: the folder's layout, the lock and the reader are
+one file format, kept in one place.
+
 A training process (a job started by a UI, or `python -m dcgan.train --out DIR`) writes; any
 number of readers (the Train page in every browser session, the Latent page, a second server,
 the CLI, a comparison view) read, the way TensorBoard readers tail an event file. Nothing else

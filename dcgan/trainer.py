@@ -1,5 +1,8 @@
 """The Trainer: one DCGAN, data resident on the device, one D update then one G update per step.
 
+Longer than the house's 400 lines on purpose: the step, the weight average and the state saved
+and restored must be read together, or an exact resume breaks.
+
 The Trainer never prints or draws. It keeps the data on the device as uint8, keeps metrics on
 the device and syncs them every `log_every` steps, and calls callbacks (minGPT style) that the
 job loop (dcgan.job), the CLI (dcgan.train) and the benchmarks attach to.

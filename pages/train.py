@@ -1,5 +1,8 @@
 """Train: one training job per runs folder, watched live; charts, samples, health, checkpoints.
 
+Longer than the house's 400 lines on purpose: it is the page a class watches, and its sections
+(settings, controls, live view, timeline, checkpoints) appear here in the order they are on screen.
+
 The job is its own process (dcgan.job); this page only reads its run folder, through one
 shared reader per run (ui.jobs.SharedRun), and sends it commands. A job started from the CLI
 under checkpoints/runs shows here the same way, and a server restart finds it again.

@@ -2,6 +2,9 @@
 interpolate and do vector arithmetic with it or with the shipped generators, plus the chapter's
 LeakyReLU plot and shape calculator.
 
+Longer than the house's 400 lines on purpose: it keeps Gradio's demo/*/run.py shape (plain
+functions, one gr.Blocks layout, one line wiring each event), which splitting would hide.
+
 A thin consumer of the dcgan package (the Streamlit pages share the same code). It runs on free
 CPU hardware and on ZeroGPU. Every input is checked here, on the server, because a client can
 send anything: out-of-range or wrongly typed values get a gr.Error that says what to send.
