@@ -22,7 +22,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import subprocess
 import sys
 import tempfile
@@ -30,15 +29,9 @@ import time
 from pathlib import Path
 
 from bench import ROOT, BenchError, load_avg, machine, python
+from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
 from loadtest.common import cpu_seconds, free_port, log_problems, run_progress, server
 
-CHROMIUM = os.environ.get("DCGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
 TARGET = 0.05
 
 

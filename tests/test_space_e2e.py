@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import shutil
 import socket
 import subprocess
 import sys
@@ -23,16 +22,11 @@ import pytest
 from dcgan.checkpoint import export_generator
 from dcgan.config import ModelConfig
 from dcgan.models import build as build_models
+from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
-CHROMIUM = os.environ.get("DCGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--no-first-run",
-    "--disable-background-networking",
-]
+
 TRAIN_STEPS = 20  # grids at step 1, every second after, and the end: it changes, in seconds
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
