@@ -312,13 +312,6 @@ def prepare_experiment(exp: Experiment, root: str | Path, paused: bool = False) 
     return exp_dir
 
 
-def _point_lock(root: Path, arm_dir: Path) -> None:
-    """Name the arm now training in the lock this process holds (readers follow it)."""
-    info = runs.read_json(root / runs.LOCK)
-    if info is not None and info.get("pid") == os.getpid():
-        runs.write_json(root / runs.LOCK, dict(info, run=str(arm_dir)))
-
-
 def _stop_requested(exp_dir: Path) -> bool:
     """Whether a reader asked the experiment to stop (control.jsonl)."""
     rows = runs.JsonlTail(exp_dir / runs.CONTROL).read()
@@ -348,7 +341,7 @@ def run_experiment(exp_dir: str | Path, on_arm=None) -> str:
         arm_dir = exp_dir / arm["key"]
         if not (arm_dir / runs.CONFIG).exists():
             arm_dir = prepare(_arm_config(spec, arm), exp_dir, name=arm["key"])
-        _point_lock(root, arm_dir)
+        runs.point_lock(root, arm_dir, pid=os.getpid())
         arm.update(status="running", dir=arm_dir.name, started_at=time.time())
         spec["current"] = i
         runs.write_json(exp_dir / EXPERIMENT, spec)
@@ -404,7 +397,7 @@ def start_experiment(
     try:
         exp_dir = prepare_experiment(exp, root, paused=paused)
         spec = runs.read_json(exp_dir / EXPERIMENT)
-        _point_lock(root, exp_dir / spec["arms"][0]["key"])
+        runs.point_lock(root, exp_dir / spec["arms"][0]["key"], pid=os.getpid())
         proc = spawn(exp_dir, env=env)
     except BaseException:
         runs.release_lock(root)
@@ -612,7 +605,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         exp_dir = prepare_experiment(exp, root)
         spec = runs.read_json(exp_dir / EXPERIMENT)
-        _point_lock(root, exp_dir / spec["arms"][0]["key"])
+        runs.point_lock(root, exp_dir / spec["arms"][0]["key"], pid=os.getpid())
 
         def said(arm):
             print(f"  {arm['label']}: {arm['status']} in {arm['seconds']:.0f} s", flush=True)

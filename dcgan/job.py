@@ -508,18 +508,25 @@ def prepare(
     return run_dir
 
 
-def start_job(cfg: Config, root: str | Path, *, env: dict | None = None, **options) -> RunHandle:
+def start_job(
+    cfg: Config,
+    root: str | Path,
+    *,
+    env: dict | None = None,
+    grid_every_s: float | None = None,
+    **options,
+) -> RunHandle:
     """Start a training process for cfg in a new folder under root; JobBusyError if one is live.
 
-    options are prepare()'s: name, resume, fault (tests), paused."""
+    options are prepare()'s: name, resume, fault (tests), paused; grid_every_s adds a grid every
+    that many seconds of training (the Space's stream)."""
     cfg = cfg.validate()
     root = Path(root)
     runs.acquire_lock(root, root / (options.get("name") or run_name(cfg)))
     try:
         run_dir = prepare(cfg, root, **options)
-        info = runs.read_json(root / runs.LOCK) or {}
-        runs.write_json(root / runs.LOCK, dict(info, run=str(run_dir)))
-        proc = launch(run_dir, env=env)
+        runs.point_lock(root, run_dir)
+        proc = launch(run_dir, env=env, grid_every_s=grid_every_s)
     except BaseException:
         runs.release_lock(root)
         raise

@@ -148,19 +148,8 @@ def start(
     from . import job  # imports torch's trainer: only when training
 
     cap = max_steps or max(1, int(seconds * MAX_STEPS_PER_S))
-    cfg = live_config(source, seed=seed, max_steps=cap).validate()
-    root = Path(root)
-    runs.acquire_lock(root, root / "run")
-    try:
-        run_dir = job.prepare(cfg, root, name="run")
-        info = runs.read_json(root / runs.LOCK) or {}
-        runs.write_json(root / runs.LOCK, dict(info, run=str(run_dir)))
-        proc = job.launch(run_dir, env=env, grid_every_s=GRID_EVERY_S)
-    except BaseException:
-        runs.release_lock(root)
-        raise
-    runs.hand_over_lock(root, proc.pid)
-    return run_dir
+    cfg = live_config(source, seed=seed, max_steps=cap)
+    return job.start_job(cfg, root, name="run", env=env, grid_every_s=GRID_EVERY_S).dir
 
 
 def train_here(

@@ -222,6 +222,15 @@ def write_pid(run_dir: Path, pid: int) -> None:
     write_json(Path(run_dir) / PID, {"pid": pid, "proc_start": proc_start_time(pid)})
 
 
+def point_lock(root: Path, run_dir: Path, pid: int | None = None) -> None:
+    """Name the run the lock's holder is training now (readers follow it); with pid, only if
+    that process holds it."""
+    info = read_json(Path(root) / LOCK)
+    if info is None or (pid is not None and info.get("pid") != pid):
+        return
+    write_json(Path(root) / LOCK, dict(info, run=str(run_dir)))
+
+
 def hand_over_lock(root: Path, pid: int) -> None:
     """Point the lock at the process that now holds it (the server spawned it)."""
     info = read_json(Path(root) / LOCK) or {}

@@ -20,18 +20,15 @@ the Space) never needs it.
 from __future__ import annotations
 
 import argparse
-import json
-import re
 import sys
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from . import runs
+
 TB_DIR = "tb"
-METRICS_FILE = "metrics.jsonl"
-SAMPLES_DIR = "samples"
-SAMPLE_NAME = re.compile(r"step-(\d+)\.png$")
 NOT_METRICS = {"step", "time", "wall_time", "walltime", "epoch"}  # bookkeeping, not curves
 WALLTIME_KEYS = ("time", "wall_time", "walltime")  # seconds since the epoch, when a row has one
 
@@ -87,31 +84,9 @@ class TBWriter:
 
 
 def read_metrics(path: Path) -> list[dict]:
-    """The rows of a metrics.jsonl that have a step; a half-written last line is skipped."""
-    rows = []
-    if not path.is_file():
-        return rows
-    with open(path, encoding="utf-8") as f:
-        for line in f:
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError:
-                continue  # a line still being appended, or a damaged one
-            if isinstance(row, dict) and isinstance(row.get("step"), (int, float)):
-                rows.append(row)
-    return rows
-
-
-def sample_files(run_dir: Path) -> list[tuple[int, Path]]:
-    """(step, path) of every samples/step-*.png, in step order."""
-    folder = run_dir / SAMPLES_DIR
-    found = []
-    if folder.is_dir():
-        for p in folder.iterdir():
-            m = SAMPLE_NAME.fullmatch(p.name)
-            if m and p.is_file():
-                found.append((int(m.group(1)), p))
-    return sorted(found)
+    """The rows of a metrics.jsonl that have a step (the run folder's own reader)."""
+    rows = runs.JsonlTail(path).read()
+    return [r for r in rows if isinstance(r, dict) and isinstance(r.get("step"), (int, float))]
 
 
 class Export(NamedTuple):
@@ -130,11 +105,11 @@ def export_run(run_dir: str | Path) -> Export:
     from PIL import Image
 
     run_dir = Path(run_dir)
-    rows = read_metrics(run_dir / METRICS_FILE)
-    samples = sample_files(run_dir)
+    rows = read_metrics(run_dir / runs.METRICS)
+    samples = runs.timeline(run_dir)
     if not run_dir.is_dir() or (not rows and not samples):
         raise ValueError(
-            f"{run_dir} holds no {METRICS_FILE} rows and no {SAMPLES_DIR}/step-*.png: "
+            f"{run_dir} holds no {runs.METRICS} rows and no {runs.SAMPLES}/step-*.png: "
             "point at a run folder (e.g. checkpoints/runs/NAME)."
         )
     out = run_dir / TB_DIR

@@ -4,7 +4,7 @@ scored by an attribute classifier instead of by eye (dcgan.attributes does the w
 import streamlit as st
 
 from dcgan import attributes as at
-from dcgan.images import grid_array
+from dcgan.images import grid_array, upscale
 from dcgan.latent import generate
 from ui import lab
 from ui.generators import generator_picker
@@ -87,7 +87,7 @@ m[2].metric(
     help="the mean z of A without the arithmetic: what the subtraction and addition changed",
 )
 st.image(
-    lab.big(grid_array(generate(gen.G, score.z[:32]), nrow=8), 800),
+    upscale(grid_array(generate(gen.G, score.z[:32]), nrow=8), 800),
     caption=f"The first 32 of {score.trials} results of {score.expression}",
 )
 st.caption(

@@ -8,7 +8,7 @@ import streamlit as st
 from dcgan import inside
 from dcgan.config import ConfigError
 from dcgan.data import DataError
-from dcgan.images import to_uint8
+from dcgan.images import to_uint8, upscale
 from dcgan.lab_plots import dead_units_by_layer_figure
 from dcgan.latent import generate, sample_z
 from ui import lab
@@ -57,7 +57,7 @@ seed = c[0].number_input("Sample seed", 0, 100_000, 0, key="inside_seed")
 n_ch = c[1].slider("Channels per layer", 4, 32, 8, 4, key="inside_channels")
 z = sample_z(1, gen.cfg.nz, seed)
 image = generate(gen.G, z)
-c[2].image(lab.big(lab.hwc(to_uint8(image))[0], 128), caption="the sample")
+c[2].image(upscale(lab.hwc(to_uint8(image))[0], 128), caption="the sample")
 tab_g, tab_d = st.tabs(["G: noise → picture", "D: picture → verdict"])
 with tab_g:
     for m in inside.feature_maps(gen.G, z, max_channels=n_ch):

@@ -6,6 +6,7 @@ import streamlit as st
 from dcgan import memorisation as mem
 from dcgan.config import ConfigError
 from dcgan.data import NAMED_SOURCES, DataError
+from dcgan.images import upscale
 from dcgan.lab_plots import nn_distance_figure
 from ui import lab
 from ui.generators import generator_picker
@@ -147,10 +148,10 @@ for space, nb in report.examples.items():
     samples = lab.hwc(report.samples)
     for i, sample in enumerate(samples):
         row = st.columns(nb.index.shape[1] + 1)
-        row[0].image(lab.big(sample), caption="generated")
+        row[0].image(upscale(sample, 96), caption="generated")
         neighbours = lab.hwc(report.train[nb.index[i]])
         for j, img in enumerate(neighbours):
-            row[j + 1].image(lab.big(img), caption=f"d = {nb.distance[i, j]:.3g}")
+            row[j + 1].image(upscale(img, 96), caption=f"d = {nb.distance[i, j]:.3g}")
 
 st.info(mem.THEIS_CAVEAT)
 st.caption(

@@ -56,7 +56,7 @@ def run_in_process(name: str, root: Path, seen: list | None = None, **kw) -> Pat
     runs.acquire_lock(root, root / f"exp-{name}")
     try:
         exp_dir = ex.prepare_experiment(exp, root)
-        ex._point_lock(root, exp_dir / exp.arms[0].key)
+        runs.point_lock(root, exp_dir / exp.arms[0].key)
         ex.run_experiment(exp_dir, on_arm=None if seen is None else seen.append)
     finally:
         runs.release_lock(root)

@@ -76,12 +76,6 @@ def discriminator(path: Path | None, cfg: ModelConfig):
     return _discriminator(str(path) if path else None, _mtime(path), cfg, repr(cfg))
 
 
-def big(arr: np.ndarray, target: int = 96) -> np.ndarray:
-    """Nearest-neighbour upscale of an (H, W, 3) array to about `target` pixels wide."""
-    k = max(1, target // arr.shape[1])
-    return arr.repeat(k, 0).repeat(k, 1)
-
-
 def hwc(images: torch.Tensor) -> list[np.ndarray]:
     """uint8 (N, 3, H, W) -> list of (H, W, 3) arrays."""
     return list(images.permute(0, 2, 3, 1).numpy())
