@@ -6,7 +6,8 @@
     python -m bench.precision_quality [--json]    # bf16 vs fp32 after a fixed step count
 
 This module holds what they share: where the reference loop and the benchmark data live,
-a description of the machine, and running a measurement in a fresh process.
+a description of the machine and its load, timing a call, printing a result (summary or
+JSON), and running a measurement in a fresh process.
 """
 
 from __future__ import annotations
@@ -17,6 +18,8 @@ import platform
 import statistics
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -91,6 +94,44 @@ def machine(device: str = "cpu") -> dict:
 def load_avg() -> float | None:
     """The 1-minute load average (how busy the machine was), where the OS reports it."""
     return round(os.getloadavg()[0], 2) if hasattr(os, "getloadavg") else None
+
+
+def load_span(r: dict) -> str:
+    """'load X before, Y after' for a result holding load_avg_1m_before and machine()."""
+    return f"load {r.get('load_avg_1m_before')} before, {r['machine']['load_avg_1m']} after"
+
+
+def median_ms(
+    fn: Callable[[], object],
+    repeats: int,
+    warmup: int = 3,
+    clock: Callable[[], float] = time.perf_counter,
+) -> float:
+    """Median milliseconds of fn() on clock (wall by default, time.process_time for CPU)."""
+    for _ in range(warmup):
+        fn()
+    ts = []
+    for _ in range(repeats):
+        t0 = clock()
+        fn()
+        ts.append((clock() - t0) * 1e3)
+    return median(ts)
+
+
+def report(
+    measure: Callable[[], dict],
+    summary: Callable[[dict], str],
+    as_json: bool,
+    errors: tuple[type[BaseException], ...] = (BenchError,),
+) -> dict | None:
+    """Run a measurement and print its summary (or JSON); None, with 'error: ...', if it failed."""
+    try:
+        r = measure()
+    except errors as e:
+        print(f"error: {e}", file=sys.stderr)
+        return None
+    print(json.dumps(r, default=str) if as_json else summary(r))
+    return r
 
 
 def run_json(cmd: list[str], timeout: float, what: str, env: dict | None = None) -> dict:

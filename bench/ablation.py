@@ -16,7 +16,6 @@ Resize, ToTensor, Normalize) read through a DataLoader.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import tempfile
 import time
@@ -25,7 +24,7 @@ from pathlib import Path
 
 import torch
 
-from bench import BenchError, benchmark_data, load_avg, machine, median, python, run_json
+from bench import benchmark_data, load_avg, load_span, machine, median, python, report, run_json
 
 # name -> engine_run switches; "shipped" is the engine as the CLI and the app run it
 VARIANTS = {
@@ -163,13 +162,31 @@ def data_ablation(a: argparse.Namespace, data: str) -> list[dict]:
     return rows
 
 
+def run(a: argparse.Namespace) -> dict:
+    """The training ablation and the data-path table, with the machine they ran on."""
+    data = str(a.data or benchmark_data())
+    before = load_avg()
+    return {
+        "batch_size": a.batch_size,
+        "steps": a.steps,
+        "warmup": a.warmup,
+        "rounds": a.rounds,
+        "threads": a.threads,
+        "device": a.device,
+        "train": train_ablation(a, data),
+        "data": None if a.no_data else data_ablation(a, data),
+        "load_avg_1m_before": before,
+        "machine": machine(a.device),
+    }
+
+
 def summary(r: dict) -> str:
     """Human summary."""
     m = r["machine"]
     lines = [
         f"{m['cpu']}, {m['cores']} cores, torch {m['torch']}, batch {r['batch_size']}, "
         f"{r['steps']} timed steps, {r['rounds']} rounds, threads {r['threads'] or 'default'}, "
-        f"load {r.get('load_avg_1m_before')} before, {m['load_avg_1m']} after",
+        + load_span(r),
         f"{'variant':40s} {'ex/s':>7s}  vs shipped  ex/CPU-s",
     ]
     for row in r["train"]:
@@ -207,26 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     unknown = set(a.only or []) - set(VARIANTS)
     if unknown:
         p.error(f"unknown variants {sorted(unknown)}; choose from {list(VARIANTS)}")
-    try:
-        data = str(a.data or benchmark_data())
-        before = load_avg()
-        r = {
-            "batch_size": a.batch_size,
-            "steps": a.steps,
-            "warmup": a.warmup,
-            "rounds": a.rounds,
-            "threads": a.threads,
-            "device": a.device,
-            "train": train_ablation(a, data),
-            "data": None if a.no_data else data_ablation(a, data),
-            "load_avg_1m_before": before,
-            "machine": machine(a.device),
-        }
-    except BenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(r) if a.json else summary(r))
-    return 0
+    return 2 if report(lambda: run(a), summary, a.json) is None else 0
 
 
 if __name__ == "__main__":

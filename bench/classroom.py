@@ -24,7 +24,6 @@ the built-in shapes are used.
 from __future__ import annotations
 
 import argparse
-import json
 import shutil
 import sys
 import tempfile
@@ -33,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from bench import load_avg, machine
+from bench import load_avg, load_span, machine, report
 
 
 def default_dataset() -> str:
@@ -127,8 +126,7 @@ def run(a: argparse.Namespace) -> dict:
 def summary(r: dict) -> str:
     """Human summary."""
     lines = [
-        f"classroom-cpu on {r['dataset']} ({r['image_size']}px, {r['precision']}), "
-        f"load {r['load_avg_1m_before']} before, {r['machine']['load_avg_1m']} after",
+        f"classroom-cpu on {r['dataset']} ({r['image_size']}px, {r['precision']}), {load_span(r)}",
         f"  start (warm cache, to the first step): {r['start_s']:.1f} s",
     ]
     for row in r["at"]:
@@ -175,9 +173,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.n < 2 or min(a.at) <= 0:
         p.error("--n must be at least 2 and every --at positive")
     a.dataset = a.dataset or default_dataset()
-    r = run(a)
-    print(json.dumps(r) if a.json else summary(r))
-    return 0
+    return 2 if report(lambda: run(a), summary, a.json) is None else 0
 
 
 if __name__ == "__main__":

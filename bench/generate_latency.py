@@ -22,16 +22,14 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import sys
-import time
 from collections.abc import Callable
 from contextlib import nullcontext
 
 import torch
 from torch import nn
 
-from bench import ROOT, load_avg, machine, median
+from bench import ROOT, load_avg, load_span, machine, median_ms, report
 
 SHIPPED = ROOT / "checkpoints" / "anime-faces.safetensors"
 LOADED_FORMAT = torch.channels_last  # what dcgan.checkpoint.load_generator gives on the CPU
@@ -76,18 +74,6 @@ def workloads(nz: int) -> dict[str, Callable[[], torch.Tensor]]:
     }
 
 
-def time_ms(fn: Callable[[], object], repeats: int, warmup: int = 3) -> float:
-    """Median wall time of fn() in milliseconds."""
-    for _ in range(warmup):
-        fn()
-    ts = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        ts.append((time.perf_counter() - t0) * 1e3)
-    return median(ts)
-
-
 def shipped_path(G: nn.Module, nz: int, repeats: int, warmup: int) -> dict[str, float]:
     """The three figures through dcgan.latent.generate, as the UIs call it."""
     from dcgan.images import to_uint8
@@ -96,7 +82,7 @@ def shipped_path(G: nn.Module, nz: int, repeats: int, warmup: int) -> dict[str, 
     out = {}
     for name, make_z in workloads(nz).items():
         call = lambda mz=make_z: to_uint8(generate(G, mz()))
-        out[name] = round(time_ms(call, repeats, warmup), 3)
+        out[name] = round(median_ms(call, repeats, warmup), 3)
     return out
 
 
@@ -156,7 +142,7 @@ def ablation(G: nn.Module, nz: int, repeats: int, warmup: int) -> list[dict]:
     for name, f in variants(G).items():
         row = {"variant": name}
         for wl, make_z in workloads(nz).items():
-            row[wl] = round(time_ms(lambda f=f, mz=make_z: f(mz()), repeats, warmup), 3)
+            row[wl] = round(median_ms(lambda f=f, mz=make_z: f(mz()), repeats, warmup), 3)
         out = f(check_z).detach()
         ref = out if ref is None else ref
         row["max_abs_diff"] = float((out - ref).abs().max())  # images live in [-1, 1]
@@ -203,8 +189,7 @@ def summary(r: dict) -> str:
     """Human summary of run()."""
     m = r["machine"]
     lines = [
-        f"{m['cpu']}, {r['threads']} threads, torch {m['torch']}, "
-        f"load {r['load_avg_1m_before']} before, {m['load_avg_1m']} after, "
+        f"{m['cpu']}, {r['threads']} threads, torch {m['torch']}, {load_span(r)}, "
         f"median of {r['repeats']}",
         f"{r['generator']}:",
     ]
@@ -235,9 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if a.threads < 1 or a.repeats < 1 or a.warmup < 0:
         p.error("--threads and --repeats must be at least 1, --warmup at least 0")
-    r = run(a)
-    print(json.dumps(r) if a.json else summary(r))
-    return 0
+    return 2 if report(lambda: run(a), summary, a.json) is None else 0
 
 
 if __name__ == "__main__":

@@ -13,13 +13,12 @@ so each precision is run from several seeds and the per-seed figures are shown; 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 
 import torch
 
-from bench import machine
+from bench import machine, report
 
 
 def train_once(a: argparse.Namespace, precision: str, seed: int, data):
@@ -143,9 +142,7 @@ def main(argv: list[str] | None = None) -> int:
         from dcgan.config import preset
 
         a.image_size = preset(a.preset).model.image_size
-    r = run(a)
-    print(json.dumps(r) if a.json else summary(r))
-    return 0
+    return 2 if report(lambda: run(a), summary, a.json) is None else 0
 
 
 if __name__ == "__main__":

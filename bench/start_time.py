@@ -20,7 +20,6 @@ is that CPU stretched by the load, and on an idle core the two agree. Target: me
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import BenchError, load_avg, machine, median
+from bench import BenchError, load_avg, load_span, machine, median, report
 from loadtest.common import cpu_seconds, job_pid
 
 TARGET_S = 5.0
@@ -169,8 +168,7 @@ def summary(r: dict) -> str:
         [
             f"{r['preset']} on {r['dataset']}, {r['device']} {r['precision']}, "
             f"{r['threads']} torch thread(s){' (spare)' if r.get('spare') else ''}; "
-            f"load {r['load_avg_1m_before']} before, "
-            f"{r['machine']['load_avg_1m']} after; median of {r['repeats']} starts:",
+            f"{load_span(r)}; median of {r['repeats']} starts:",
             f"  child's first status (interpreter + torch + engine): {m['child_status_s']:.2f} s",
             f"  Trainer ready (data loaded, models, optimisers):     {m['trainer_ready_s']:.2f} s",
             f"  first step (and its sample grid):                    {m['first_step_s']:.2f} s"
@@ -209,13 +207,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if not 1 <= a.repeats <= 50:
         p.error("--repeats must be 1-50")
-    try:
-        r = run(a)
-    except BenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(r) if a.json else summary(r))
-    return 0
+    return 2 if report(lambda: run(a), summary, a.json) is None else 0
 
 
 if __name__ == "__main__":

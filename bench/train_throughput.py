@@ -14,17 +14,17 @@ The reference is ../shared/bench/reference_d2l.py (or $DCGAN_BENCH_REFERENCE); t
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 
 from bench import (
-    BenchError,
     benchmark_data,
     load_avg,
+    load_span,
     machine,
     median,
     python,
     reference_script,
+    report,
     run_json,
 )
 
@@ -58,6 +58,8 @@ def engine_cmd(a: argparse.Namespace, data: str) -> list[str]:
 
 def run(a: argparse.Namespace) -> dict:
     """Alternate reference and engine for `rounds` rounds; medians and the ratio."""
+    if not a.engine_only:
+        reference_script()  # fail before any work when it is missing
     data = str(a.data or benchmark_data())
     load_before = load_avg()  # the benchmark itself adds about 2 by the end
     ref, eng, ratios = [], [], []
@@ -106,8 +108,7 @@ def summary(r: dict) -> str:
     lines = [
         f"device {r['device']} ({m.get('gpu') or m['cpu']}, {m['cores']} cores), "
         f"torch {r['torch']}, batch {r['batch_size']}, {r['steps']} timed steps "
-        f"after {r['warmup']}, {r['rounds']} rounds, "
-        f"load {r['load_avg_1m_before']} before, {m['load_avg_1m']} after",
+        f"after {r['warmup']}, {r['rounds']} rounds, {load_span(r)}",
         f"engine:    {r['engine_examples_per_sec']:7.1f} examples/sec (median; "
         f"{r['precision']}, channels_last={r['channels_last']})",
     ]
@@ -134,15 +135,7 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if min(a.steps, a.rounds, a.batch_size) < 1 or a.warmup < 0:
         p.error("--steps, --rounds and --batch-size must be at least 1, --warmup at least 0")
-    try:
-        if not a.engine_only:
-            reference_script()  # fail before any work when it is missing
-        r = run(a)
-    except BenchError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    print(json.dumps(r) if a.json else summary(r))
-    return 0
+    return 2 if report(lambda: run(a), summary, a.json) is None else 0
 
 
 if __name__ == "__main__":

@@ -22,22 +22,15 @@ import gc
 import io
 import json
 import logging
-import statistics
 import sys
 import time
 
-from bench import load_avg, machine
+from bench import load_avg, load_span, machine, median_ms
 
 
 def cpu_ms(fn, repeats: int) -> float:
     """Median CPU milliseconds of fn() over repeats calls, after one warm-up call."""
-    fn()
-    out = []
-    for _ in range(repeats):
-        t = time.process_time()
-        fn()
-        out.append((time.process_time() - t) * 1000)
-    return statistics.median(out)
+    return median_ms(fn, repeats, warmup=1, clock=time.process_time)
 
 
 def run(repeats: int) -> dict:
@@ -100,9 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.json:
         print(json.dumps(r))
         return 0
-    print(
-        f"CPU ms, median of {a.repeats}; load {before} before, {r['machine']['load_avg_1m']} after"
-    )
+    print(f"CPU ms, median of {a.repeats}; {load_span(r)}")
     print(
         f"  gc.collect(2) with the server's imports ({r['gc_objects']:,} objects): "
         f"{r['gc_collect_2_ms']:.0f} ms"

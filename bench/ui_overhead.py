@@ -20,7 +20,6 @@ with nobody watching); target: at most 5 %. CPU of the trainer, the server and t
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -28,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ROOT, BenchError, load_avg, machine, python
+from bench import ROOT, BenchError, load_avg, load_span, machine, python, report
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
 from loadtest.common import cpu_seconds, free_port, log_problems, run_progress, server
 
@@ -246,10 +245,7 @@ def _measure(a, sync_playwright, base: str, run_dir: Path, cli, server_pid: int)
 
 def summary(r: dict) -> str:
     """Human summary."""
-    lines = [
-        f"{r['cli']} with OMP_NUM_THREADS={r['threads']} ({r['job']}); load "
-        f"{r['load_avg_1m_before']} before, {r['machine']['load_avg_1m']} after"
-    ]
+    lines = [f"{r['cli']} with OMP_NUM_THREADS={r['threads']} ({r['job']}); {load_span(r)}"]
     for p in r["phases"]:
         c = p["cores"]
         what = "Train page open " if p["watched"] else "nobody watching"
@@ -289,12 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if not 1 <= a.rounds <= 5 or a.seconds < 3:
         p.error("--rounds must be 1-5 and --seconds at least 3")
-    try:
-        r = run(a)
-    except (BenchError, subprocess.TimeoutExpired) as e:
-        print(f"error: {e}", file=sys.stderr)
+    r = report(lambda: run(a), summary, a.json, (BenchError, subprocess.TimeoutExpired))
+    if r is None:
         return 2
-    print(json.dumps(r, default=str) if a.json else summary(r))
     return 0 if r["met"] and not r["server_log_problems"] else 1
 
 
