@@ -1,10 +1,26 @@
-"""What several test files share: the tiny training config. Import it as
+"""What several test files share: the tiny training config, a resumed run beside an
+uninterrupted one, the CLI's one-step training arguments, the chapter's generator shapes, and a
+fresh Streamlit server with extra pages listed. Import them as
 `from tests.helpers import small_cfg` (conftest.py puts the repo root on sys.path); ports and
 bounded waits come from loadtest.net, which bench/ and loadtest/ use too."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+
+from dcgan import checkpoint as ckpt
 from dcgan.config import Config, preset
+from dcgan.trainer import Trainer
+
+APP = str(Path(__file__).resolve().parents[1] / "app.py")
+# `python -m` arguments for one classroom-cpu step: the quickest real run of the training CLI
+TRAIN_ONE_STEP = ("dcgan.train", "--preset", "classroom-cpu", "--steps", "1")
+# the chapter's generator, layer by layer (C, H, W): nz=100 in, ngf*8 = 512 channels at 4x4
+CHAPTER_G_SHAPES = [(100, 1, 1), (512, 4, 4), (256, 8, 8), (128, 16, 16), (64, 32, 32), (3, 64, 64)]
 
 
 def small_cfg(**over) -> Config:
@@ -25,3 +41,54 @@ def small_cfg(**over) -> Config:
             **over,
         }
     )
+
+
+def full_and_resumed(
+    cfg: Config, dataset, tmp_path: Path, steps: int, split: int
+) -> tuple[Trainer, Trainer]:
+    """Two Trainers from cfg: one run `steps` straight, one stopped at `split`, checkpointed,
+    loaded into a fresh Trainer and run to `steps`; resuming should leave no trace."""
+    full = Trainer(cfg, dataset)
+    full.run(steps)
+    first = Trainer(cfg, dataset)
+    first.run(split)
+    ckpt.save(first.state_dict(), tmp_path / "c.pt")
+    second = Trainer(cfg, dataset)
+    second.load_state_dict(ckpt.load(tmp_path / "c.pt"))
+    second.run(steps - split)
+    return full, second
+
+
+@contextmanager
+def page_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, pages: tuple = ()
+) -> Iterator[Path]:
+    """A fresh server for AppTest: its own runs folder (yielded), no shipped generators, fresh
+    caches, and `pages` ((file, title, icon) rows) listed in ui.nav.PAGES if the lead has not yet
+    registered them; the folder's job is stopped afterwards."""
+    import streamlit as st
+
+    from dcgan import job, pretrained
+    from ui import nav
+
+    root = tmp_path / "runs"
+    monkeypatch.setenv("DCGAN_RUNS_DIR", str(root))
+    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "no-shipped-generators")
+    listed = {p[0] for p in nav.PAGES}
+    monkeypatch.setattr(nav, "PAGES", nav.PAGES + tuple(p for p in pages if p[0] not in listed))
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    yield root
+    job.stop_all(root)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+
+
+def open_page(name: str, timeout: float):
+    """Run app.py, then switch to pages/<name>.py, as a visitor clicking the link would."""
+    from streamlit.testing.v1 import AppTest
+
+    at = AppTest.from_file(APP, default_timeout=timeout).run()
+    at.switch_page(f"pages/{name}.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at

@@ -11,7 +11,6 @@ import time
 from pathlib import Path
 
 import pytest
-import streamlit as st
 import torch
 from streamlit.testing.v1 import AppTest
 
@@ -19,9 +18,9 @@ from dcgan import compare, job, runs
 from dcgan import experiments as ex
 from dcgan.config import ConfigError, preset
 from dcgan.runs import JobBusyError
+from tests import helpers
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 TIMEOUT = 180  # seconds per script run: a page may score two generators on a busy 2-core box
 MY_PAGES = (
     ("pages/experiments.py", "Experiments", ":material/science:"),
@@ -268,28 +267,13 @@ def test_frame_at_takes_the_newest_frame_at_or_before_the_step():
 @pytest.fixture
 def app_server(tmp_path, monkeypatch):
     """A fresh server: its own runs folder, no shipped generators, these pages listed."""
-    from dcgan import pretrained
-    from ui import nav
-
-    root = tmp_path / "runs"
-    monkeypatch.setenv("DCGAN_RUNS_DIR", str(root))
-    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "no-shipped-generators")
-    listed = {p[0] for p in nav.PAGES}
-    monkeypatch.setattr(nav, "PAGES", nav.PAGES + tuple(p for p in MY_PAGES if p[0] not in listed))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield root
-    job.stop_all(root)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    with helpers.page_server(tmp_path, monkeypatch, MY_PAGES) as root:
+        yield root
 
 
 def open_page(name: str) -> AppTest:
     """Run app.py, then switch to pages/<name>.py, as a visitor clicking the link would."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page(f"pages/{name}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return helpers.open_page(name, TIMEOUT)
 
 
 def text_of(at: AppTest) -> str:

@@ -8,11 +8,10 @@ import json
 from pathlib import Path
 
 import pytest
-import streamlit as st
 from streamlit.testing.v1 import AppTest
 
-ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
+from tests import helpers
+
 TIMEOUT = 180  # seconds per script run; the check and the classifier take a few on a busy CPU
 # (file, title, icon) as the lead registers them in ui/nav.py
 LAB_PAGES = (
@@ -25,26 +24,13 @@ LAB_PAGES = (
 @pytest.fixture(autouse=True)
 def lab_server(tmp_path, monkeypatch):
     """A fresh server: its own runs folder, no shipped generators, the lab pages listed."""
-    from dcgan import pretrained
-    from ui import nav
-
-    monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
-    monkeypatch.setattr(pretrained, "CHECKPOINT_DIR", tmp_path / "no-shipped-generators")
-    listed = {p[0] for p in nav.PAGES}
-    monkeypatch.setattr(nav, "PAGES", nav.PAGES + tuple(p for p in LAB_PAGES if p[0] not in listed))
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    yield
-    st.cache_resource.clear()
-    st.cache_data.clear()
+    with helpers.page_server(tmp_path, monkeypatch, LAB_PAGES):
+        yield
 
 
 def open_page(name: str) -> AppTest:
     """Run app.py, then switch to pages/<name>.py, as a visitor clicking the link would."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    at.switch_page(f"pages/{name}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    return helpers.open_page(name, TIMEOUT)
 
 
 def text_of(at: AppTest) -> str:
