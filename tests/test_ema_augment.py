@@ -12,6 +12,7 @@ from dcgan.data import make_shapes
 from dcgan.images import grid_array
 from dcgan.models import Generator
 from dcgan.trainer import Trainer, recalibrate_batchnorm
+from tests.helpers import full_and_resumed
 
 
 @pytest.fixture(scope="module")
@@ -93,14 +94,8 @@ def test_average_lies_between_its_start_and_g(shapes32):
 @pytest.mark.parametrize("aug", ["", "color,translation,cutout"])
 def test_resume_with_ema_matches_uninterrupted_run(shapes32, tmp_path, aug):
     cfg = small_cfg(**{"train.diffaugment": aug, "data.flip": True})
-    full = Trainer(cfg, shapes32)
-    full.run(14)  # 8 steps per epoch: crosses an epoch, split at 6
-    first = Trainer(cfg, shapes32)
-    first.run(6)
-    ckpt.save(first.state_dict(), tmp_path / "c.pt")
-    second = Trainer(cfg, shapes32)
-    second.load_state_dict(ckpt.load(tmp_path / "c.pt"))
-    second.run(8)
+    # 8 steps per epoch: 14 steps crosses an epoch, split at 6
+    full, second = full_and_resumed(cfg, shapes32, tmp_path, steps=14, split=6)
     assert second.history.columns["loss_D"] == full.history.columns["loss_D"]
     assert max_diff(full.G, second.G) == 0.0
     assert max_diff(full.G_ema, second.G_ema) == 0.0

@@ -27,6 +27,7 @@ from dcgan import data
 from dcgan.config import ModelConfig, preset
 from dcgan.data import DataError, ZipLimits, decode_image, load, read_zip
 from dcgan.models import Generator
+from tests.helpers import TRAIN_ONE_STEP
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -475,17 +476,7 @@ def test_data_cli_damaged_zip_and_device_are_clear(tmp_path, capsys):
 
 def test_train_cli_hostile_dataset_is_a_clear_message(tmp_path):
     z = write_zip(tmp_path / "evil.zip", [("/etc/evil.png", png()), ("a/../../b.png", png())])
-    r = cli(
-        "dcgan.train",
-        "--preset",
-        "classroom-cpu",
-        "--steps",
-        "1",
-        "--dataset",
-        str(z),
-        "--out",
-        str(tmp_path / "run"),
-    )
+    r = cli(*TRAIN_ONE_STEP, "--dataset", str(z), "--out", str(tmp_path / "run"))
     assert r.returncode == 2 and "Traceback" not in r.stderr
     assert "no usable images" in r.stderr and "unsafe path" in r.stderr
 

@@ -5,6 +5,7 @@ import torch
 
 from dcgan.config import ConfigError, ModelConfig
 from dcgan.models import D_block, Discriminator, G_block, Generator, build, trace_shapes
+from tests.helpers import CHAPTER_G_SHAPES
 
 
 def test_g_block_doubles_16_to_32_with_20_channels():
@@ -35,14 +36,7 @@ def test_discriminator_maps_64x64_to_one_logit():
 def test_generator_channels_follow_the_chapter():
     rows = trace_shapes(Generator(ModelConfig()), torch.zeros(1, 100, 1, 1))
     shapes = [r["shape"][1:] for r in rows]
-    assert shapes[:6] == [
-        (100, 1, 1),
-        (512, 4, 4),
-        (256, 8, 8),
-        (128, 16, 16),
-        (64, 32, 32),
-        (3, 64, 64),
-    ]
+    assert shapes[:6] == CHAPTER_G_SHAPES
 
 
 @pytest.mark.parametrize("size", [32, 64, 128])

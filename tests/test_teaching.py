@@ -8,6 +8,7 @@ import torch
 
 from dcgan import architecture, gan2d, plots
 from dcgan.config import ConfigError, ModelConfig, preset
+from tests.helpers import CHAPTER_G_SHAPES
 
 
 def test_2d_gan_learns_the_chapter_gaussian():
@@ -86,14 +87,7 @@ def test_layer_tables_agree_with_the_formulas(size):
 
 def test_layer_table_of_the_chapter_model():
     g, _ = architecture.tables(preset("d2l").model)
-    assert [r["shape"][1:] for r in g][:6] == [
-        (100, 1, 1),
-        (512, 4, 4),
-        (256, 8, 8),
-        (128, 16, 16),
-        (64, 32, 32),
-        (3, 64, 64),
-    ]
+    assert [r["shape"][1:] for r in g][:6] == CHAPTER_G_SHAPES
 
 
 def test_smoothing_is_debiased_and_downsampling_keeps_the_ends():

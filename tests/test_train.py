@@ -7,11 +7,10 @@ from pathlib import Path
 import pytest
 import torch
 
-from dcgan import checkpoint as ckpt
 from dcgan.config import ConfigError
 from dcgan.data import make_shapes
 from dcgan.trainer import Trainer
-from tests.helpers import small_cfg
+from tests.helpers import TRAIN_ONE_STEP, full_and_resumed, small_cfg
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -46,14 +45,7 @@ def test_timeline_records_fixed_noise_grids(shapes32):
 def test_resume_matches_uninterrupted_run(shapes32, tmp_path, precision):
     cfg = small_cfg(**{"train.precision": precision, "data.flip": True})
     # 512 images / 32 = 16 steps per epoch: 24 steps crosses an epoch, split at 11
-    full = Trainer(cfg, shapes32)
-    full.run(24)
-    first = Trainer(cfg, shapes32)
-    first.run(11)
-    ckpt.save(first.state_dict(), tmp_path / "c.pt")
-    second = Trainer(cfg, shapes32)
-    second.load_state_dict(ckpt.load(tmp_path / "c.pt"))
-    second.run(13)
+    full, second = full_and_resumed(cfg, shapes32, tmp_path, steps=24, split=11)
     assert second.history.columns["loss_D"] == full.history.columns["loss_D"]
     assert second.history.columns["loss_G"] == full.history.columns["loss_G"]
     for a, b in zip(full.G.state_dict().values(), second.G.state_dict().values(), strict=True):
@@ -122,11 +114,7 @@ def test_cli_trains_then_samples(tmp_path):
 )
 def test_cli_bad_input_is_a_clear_message(args, message, tmp_path):
     r = cli(
-        "dcgan.train",
-        "--preset",
-        "classroom-cpu",
-        "--steps",
-        "1",
+        *TRAIN_ONE_STEP,
         "--out",
         str(tmp_path),
         *(["--dataset", "shapes"] if "--dataset" not in args else []),
