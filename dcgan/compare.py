@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import torch
 
 from . import runs
-from .plots import smooth
+from .plots import smooth, step_lines_layout
 
 QUALITY = "quality.json"
 QUALITY_N = 256  # images per set: seconds on a CPU; enough to rank runs, not to publish
@@ -143,15 +143,7 @@ def overlay_figure(
                 name=f"{label} · {shown}" if len(series) > 1 else label,
                 line=dict(color=colour, dash=DASHES[j % len(DASHES)], width=2),
             )
-    fig.update_layout(
-        title=title,
-        xaxis_title="step",
-        yaxis_title=yaxis_title,
-        height=340,
-        margin=dict(l=40, r=10, t=40, b=40),
-        legend=dict(orientation="h", y=-0.25),
-    )
-    return fig
+    return step_lines_layout(fig, title, yaxis_title, height=340)
 
 
 def loss_overlay(series: dict[str, dict], smoothing: float = 0.6) -> go.Figure:

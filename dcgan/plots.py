@@ -102,6 +102,19 @@ def downsample_index(n: int, max_points: int = MAX_POINTS) -> np.ndarray:
     return np.unique(np.linspace(0, n - 1, max_points).round().astype(np.int64))
 
 
+def step_lines_layout(fig: go.Figure, title: str, yaxis_title: str, height: int) -> go.Figure:
+    """The layout of a chart of lines over training steps, legend below (Train and Compare)."""
+    fig.update_layout(
+        title=title,
+        xaxis_title="step",
+        yaxis_title=yaxis_title,
+        height=height,
+        margin=dict(l=40, r=10, t=40, b=40),
+        legend=dict(orientation="h", y=-0.25),
+    )
+    return fig
+
+
 def _series_figure(
     steps,
     series: dict[str, list[float]],
@@ -132,14 +145,7 @@ def _series_figure(
         fig.add_scatter(
             x=steps[idx], y=smooth(v, smoothing)[idx], mode="lines", name=name, line_color=colour
         )
-    fig.update_layout(
-        title=title,
-        xaxis_title="step",
-        yaxis_title=yaxis_title,
-        height=300,
-        margin=dict(l=40, r=10, t=40, b=40),
-        legend=dict(orientation="h", y=-0.25),
-    )
+    step_lines_layout(fig, title, yaxis_title, height=300)
     if log_y:
         fig.update_yaxes(type="log", dtick="D2")  # ticks at 1, 2, 5 per decade
     return fig
