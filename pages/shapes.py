@@ -40,21 +40,21 @@ def show(result: explain.ConvArithmetic) -> None:
         st.code(f"{result.alt_formula}\n= {result.alt_substituted}", language=None)
 
 
+def calculator(title: str, prefix: str, transposed: bool) -> None:
+    """One calculator: its inputs, then the result, or the reason those sizes cannot work."""
+    st.subheader(title)
+    v = inputs(prefix, transposed=transposed)
+    try:
+        show((explain.conv_transpose_out if transposed else explain.conv_out)(**v))
+    except explain.ShapeError as e:
+        st.error(str(e))
+
+
 c1, c2 = st.columns(2)
 with c1:
-    st.subheader("Transposed convolution (G)")
-    v = inputs("tc", transposed=True)
-    try:
-        show(explain.conv_transpose_out(**v))
-    except explain.ShapeError as e:
-        st.error(str(e))
+    calculator("Transposed convolution (G)", "tc", transposed=True)
 with c2:
-    st.subheader("Convolution (D)")
-    w = inputs("cv", transposed=False)
-    try:
-        show(explain.conv_out(**w))
-    except explain.ShapeError as e:
-        st.error(str(e))
+    calculator("Convolution (D)", "cv", transposed=False)
 
 st.subheader("How a transposed convolution scatters its input")
 st.markdown(
