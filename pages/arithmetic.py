@@ -7,7 +7,6 @@ from dcgan import attributes as at
 from dcgan.images import grid_array, upscale
 from dcgan.latent import generate
 from ui import lab
-from ui.generators import generator_picker
 from ui.nav import page_setup
 
 EXAMPLES = (
@@ -32,12 +31,8 @@ st.markdown(
     "again in a few hundred steps."
 )
 
-gen = generator_picker(key="arith_gen")
-if gen is None:
-    st.stop()
-if gen.note:
-    st.info(gen.note)
-spec = lab.data_spec(lab.generator_file("arith_gen"))
+gen, path = lab.pick_generator("arith_gen")
+spec = lab.data_spec(path)
 if spec.source not in (None, "shapes"):
     st.warning(
         f"This generator trained on {spec.source}, but the classifier only knows the "

@@ -12,7 +12,6 @@ from dcgan.images import to_uint8, upscale
 from dcgan.lab_plots import dead_units_by_layer_figure
 from dcgan.latent import generate, sample_z
 from ui import lab
-from ui.generators import generator_picker
 from ui.nav import page_setup
 
 page_setup()
@@ -27,12 +26,7 @@ st.markdown(
     "doubles the size and adds detail, until the last one paints the picture."
 )
 
-gen = generator_picker(key="inside_gen")
-if gen is None:
-    st.stop()
-if gen.note:
-    st.info(gen.note)
-path = lab.generator_file("inside_gen")
+gen, path = lab.pick_generator("inside_gen")
 D, d_note = lab.discriminator(path, gen.cfg)
 st.caption(f"G: {gen.label}. D: {d_note}.")
 

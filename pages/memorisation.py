@@ -9,7 +9,6 @@ from dcgan.data import NAMED_SOURCES, DataError
 from dcgan.images import upscale
 from dcgan.lab_plots import nn_distance_figure
 from ui import lab
-from ui.generators import generator_picker
 from ui.nav import page_setup
 
 page_setup()
@@ -26,12 +25,7 @@ st.markdown(
     "gallery, look for a training image that is the sample itself."
 )
 
-gen = generator_picker(key="mem_gen")
-if gen is None:
-    st.stop()
-if gen.note:
-    st.info(gen.note)
-path = lab.generator_file("mem_gen")
+gen, path = lab.pick_generator("mem_gen")
 spec = lab.data_spec(path)
 
 sources = list(NAMED_SOURCES)

@@ -12,8 +12,19 @@ import torch
 from dcgan import memorisation as mem
 from dcgan import pretrained, runs
 from dcgan.config import ModelConfig
-from ui.generators import Kind
+from ui.generators import Kind, Loaded, generator_picker
 from ui.jobs import current_job
+
+
+def pick_generator(key: str) -> tuple[Loaded, Path | None]:
+    """A lab page's generator picker: stops the page when there is nothing to pick, shows the
+    pick's note, and returns the pick with the file it came from (generator_file)."""
+    gen = generator_picker(key=key)
+    if gen is None:
+        st.stop()
+    if gen.note:
+        st.info(gen.note)
+    return gen, generator_file(key)
 
 
 def generator_file(key: str) -> Path | None:
