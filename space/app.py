@@ -490,6 +490,12 @@ def show_teaching(alpha, derivative, *shape_args):
 
 # ------------------------------------------------------------------ layout
 
+
+def pixels(label: str, height: int, **kw) -> gr.Image:
+    """An image of G's output: PNG (lossless) and drawn with crisp pixels when enlarged."""
+    return gr.Image(label=label, format="png", height=height, elem_classes="pixelated", **kw)
+
+
 NAMES = list(pretrained.available())
 DEFAULT = pretrained.default_name()
 if DEFAULT:
@@ -527,12 +533,8 @@ with gr.Blocks(title="DCGAN Playground") as demo:
                 stop_btn = gr.Button("Stop", variant="stop", scale=0, min_width=120)
             train_md = gr.Markdown("Press **Train**: the grid below starts as noise.")
             with gr.Row():
-                live_grid = gr.Image(
-                    label="What G draws from 64 fixed noise vectors",
-                    format="png",
-                    height=420,
-                    elem_classes="pixelated",
-                    elem_id="live-grid",
+                live_grid = pixels(
+                    "What G draws from 64 fixed noise vectors", 420, elem_id="live-grid"
                 )
                 loss_plot = gr.LinePlot(
                     x="step", y="loss", color="network", label="Losses", height=420
@@ -545,7 +547,7 @@ with gr.Blocks(title="DCGAN Playground") as demo:
                 seed = gr.Number(0, label="Seed", precision=0, minimum=0, maximum=MAX_SEED)
                 count = gr.Slider(1, MAX_SAMPLES, 16, step=1, label="Number of samples")
                 sample_btn = gr.Button("Sample", variant="primary", scale=0, min_width=140)
-            grid = gr.Image(label="Samples", format="png", height=420, elem_classes="pixelated")
+            grid = pixels("Samples", 420)
         with gr.Tab("Interpolation"):
             with gr.Row():
                 seed_a = gr.Number(1, label="Seed A", precision=0, minimum=0, maximum=MAX_SEED)
@@ -553,13 +555,11 @@ with gr.Blocks(title="DCGAN Playground") as demo:
                 mode = gr.Radio(["lerp", "slerp"], value="slerp", label="Path")
                 steps = gr.Slider(2, MAX_STEPS, 9, step=1, label="Images in the strip")
                 interp_btn = gr.Button("Interpolate", variant="primary", scale=0, min_width=140)
-            strip = gr.Image(label="A → B", format="png", height=140, elem_classes="pixelated")
+            strip = pixels("A → B", 140)
             with gr.Row():
                 with gr.Column(scale=1):
                     t = gr.Slider(0, 1, 0.5, step=0.01, label="t (0 = A, 1 = B)")
-                    single = gr.Image(
-                        label="Image at t", format="png", height=220, elem_classes="pixelated"
-                    )
+                    single = pixels("Image at t", 220)
                 norm_plot = gr.Plot(label="‖z‖ along the path")
             gr.Markdown(
                 "Gaussian samples in many dimensions sit near a sphere of radius √nz, where G "
@@ -587,15 +587,8 @@ with gr.Blocks(title="DCGAN Playground") as demo:
                 noise = gr.Slider(0, 1, 0.25, step=0.05, label="noise around the result")
             arith_btn = gr.Button("Compute", variant="primary")
             with gr.Row():
-                means_img = gr.Image(
-                    label="mean(A), mean(B), mean(C), result",
-                    format="png",
-                    height=200,
-                    elem_classes="pixelated",
-                )
-                around_img = gr.Image(
-                    label="9 results with noise", format="png", height=200, elem_classes="pixelated"
-                )
+                means_img = pixels("mean(A), mean(B), mean(C), result", 200)
+                around_img = pixels("9 results with noise", 200)
         with gr.Tab("LeakyReLU"):
             with gr.Row():
                 alpha = gr.Slider(0, 1, 0.2, step=0.05, label="alpha (D's slope for x < 0)")
