@@ -9,6 +9,7 @@ watched and stopped from outside). Every wait is on a file the job writes, never
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -176,14 +177,24 @@ def test_resuming_from_a_bad_checkpoint_fails_clearly(tmp_path):
 # ------------------------------------------------------------------ controls (in this process)
 
 
-def test_pause_step_set_and_stop_answer_between_steps(tmp_path):
-    """A job paused before its first step: single steps move it exactly, lr changes apply."""
+@contextlib.contextmanager
+def paused_job_in_thread(tmp_path):
+    """A long job started paused, driven in a thread of this process; stopped on the way out."""
     d = job.prepare(small_cfg(**{"train.steps": 100_000}), tmp_path, paused=True)
     h = job.RunHandle(d)
     worker = threading.Thread(target=job.run_job, args=(d,))
     worker.start()
     try:
         st = h.wait_for(lambda s: s["status"] == "paused" and s.get("total_steps"), 60)
+        yield d, h, worker, st
+    finally:
+        h.stop()
+        worker.join(60)
+
+
+def test_pause_step_set_and_stop_answer_between_steps(tmp_path):
+    """A job paused before its first step: single steps move it exactly, lr changes apply."""
+    with paused_job_in_thread(tmp_path) as (d, h, worker, st):
         assert st["status"] == "paused" and st["step"] == 0, "a paused start never trains"
         h.step(1, "D")
         h.step(2, "both")
@@ -205,18 +216,11 @@ def test_pause_step_set_and_stop_answer_between_steps(tmp_path):
         assert state["step"] == st["step"]
         assert state["opt_G"]["param_groups"][0]["lr"] == 1e-3
         assert state["opt_D"]["param_groups"][0]["betas"][0] == 0.8
-    finally:
-        h.stop()
-        worker.join(60)
 
 
 def test_a_single_d_step_leaves_g_alone(tmp_path):
-    d = job.prepare(small_cfg(**{"train.steps": 100_000}), tmp_path, paused=True)
-    h = job.RunHandle(d)
-    worker = threading.Thread(target=job.run_job, args=(d,))
-    worker.start()
-    try:
-        h.wait_for(lambda s: s["status"] == "paused" and s.get("total_steps"), 60)
+    """One D step changes D's weights and none of G's."""
+    with paused_job_in_thread(tmp_path) as (_d, h, _worker, _st):
         h.save()
         before = ckpt.load(_wait_event(h, "saved")["path"])
         h.step(1, "D")
@@ -226,9 +230,6 @@ def test_a_single_d_step_leaves_g_alone(tmp_path):
         weights = [k for k in before["G"] if k.endswith(("weight", "bias"))]  # not BN stats
         assert all(torch.equal(before["G"][k], after["G"][k]) for k in weights)
         assert any(not torch.equal(before["D"][k], after["D"][k]) for k in before["D"])
-    finally:
-        h.stop()
-        worker.join(60)
 
 
 def _wait_event(h: job.RunHandle, kind: str, after: int = -1, timeout: float = 60) -> dict:
