@@ -79,7 +79,8 @@ def norm_figure(norms: dict[str, np.ndarray], nz: int) -> go.Figure:
 
 # ---------------------------------------------------------------- training charts
 
-MAX_POINTS = 600  # points per trace in live charts: plenty for a screen, fast to redraw
+MAX_POINTS = 400  # points per trace in live charts: more than a 600-px chart can show, and
+# every viewer's rerun hashes and sends each chart (loadtest.streamlit_sessions)
 
 
 def smooth(values, weight: float) -> np.ndarray:
@@ -126,15 +127,17 @@ def _series_figure(
 ) -> go.Figure:
     """Raw values faint, smoothed values bold, one colour per series, downsampled."""
     colours = ("#1f77b4", "#d62728", "#2ca02c", "#9467bd")
-    steps = np.asarray(steps)
     idx = downsample_index(len(steps), max_points)
+    # float32 on the wire: plotly sends arrays as base64 binary, so this halves every chart
+    # that each viewer's rerun hashes and sends, and a screen cannot show the difference
+    x = np.asarray(steps, dtype=np.float32)[idx]
     fig = go.Figure()
     for colour, (name, values) in zip(colours, series.items(), strict=False):
         v = np.asarray(values, dtype=np.float64)
         if smoothing > 0:
             fig.add_scatter(
-                x=steps[idx],
-                y=v[idx],
+                x=x,
+                y=v[idx].astype(np.float32),
                 mode="lines",
                 name=f"{name} (raw)",
                 line=dict(color=colour, width=1),
@@ -142,9 +145,8 @@ def _series_figure(
                 showlegend=False,
                 hoverinfo="skip",
             )
-        fig.add_scatter(
-            x=steps[idx], y=smooth(v, smoothing)[idx], mode="lines", name=name, line_color=colour
-        )
+        y = smooth(v, smoothing)[idx].astype(np.float32)
+        fig.add_scatter(x=x, y=y, mode="lines", name=name, line_color=colour)
     step_lines_layout(fig, title, yaxis_title, height=300)
     if log_y:
         fig.update_yaxes(type="log", dtick="D2")  # ticks at 1, 2, 5 per decade

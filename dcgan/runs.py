@@ -331,14 +331,23 @@ class RunReader:
         self._metrics = JsonlTail(self.dir / METRICS)
         self._events = JsonlTail(self.dir / EVENTS)
         self.events: list[dict] = []
+        self._config: tuple = (None, None)  # ((mtime_ns, size), config dict)
 
     @property
     def name(self) -> str:
         return self.dir.name
 
     def config(self) -> dict | None:
-        """The run's config dict."""
-        return read_json(self.dir / CONFIG)
+        """The run's config dict, re-read only when the file changes (a viewer's every rerun
+        asks for it; a CLI run that reuses the folder rewrites it)."""
+        try:
+            st = (self.dir / CONFIG).stat()
+        except OSError:
+            return None
+        key = (st.st_mtime_ns, st.st_size)
+        if self._config[0] != key:
+            self._config = (key, read_json(self.dir / CONFIG))
+        return self._config[1]
 
     def status(self) -> dict:
         """status.json, with a live status turned into FAILED when its process is gone."""

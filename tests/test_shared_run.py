@@ -74,3 +74,26 @@ def test_health_hints_follow_new_data(run_dir):
     write_rows(run_dir, 11, 5)
     shared.refresh()
     assert shared.hints(config, 32) is not before
+
+
+def test_a_readers_config_follows_a_rewritten_config_file(run_dir):
+    """The config is read once, not on every rerun, yet a CLI run that reuses the folder
+    (and rewrites config.json) is seen with its new settings."""
+    reader = runs.RunReader(run_dir)
+    assert reader.config() is None
+    runs.write_json(run_dir / runs.CONFIG, {"preset": "d2l", "train": {"lr": 0.005}})
+    assert reader.config()["preset"] == "d2l"
+    runs.write_json(run_dir / runs.CONFIG, {"preset": "paper", "train": {"lr": 0.0002}})
+    assert reader.config() == {"preset": "paper", "train": {"lr": 0.0002}}
+
+
+def test_live_charts_keep_at_most_max_points_a_trace_in_float32(run_dir):
+    """A long run's charts stay small on the wire for every viewer: each trace is thinned to
+    plots.MAX_POINTS points and sent as 4-byte floats, ending at the newest step."""
+    write_rows(run_dir, 11, 5000)
+    run = jobs.SharedRun(str(run_dir))
+    run.refresh()
+    for fig in run.figures(0.6, "cpu"):
+        for trace in fig.data:
+            assert len(trace.x) <= plots.MAX_POINTS and trace.x.dtype.itemsize == 4
+            assert trace.x[-1] > 4000  # the newest bucket is always drawn
