@@ -58,3 +58,12 @@ def _no_orphan_jobs():
             proc.kill()
             proc.wait(30)
         job._children.pop(pid, None)
+
+
+def pytest_collection_modifyitems(config, items):
+    """Under `pytest -n 2 --dist loadgroup` (make test), the tests that start a server and a
+    browser or a crowd share one worker, one after another: two at once on two cores would
+    starve each other's timeouts, while the engine tests fill the other worker."""
+    for item in items:
+        if item.get_closest_marker("browser") or "loadtest" in item.nodeid:
+            item.add_marker(pytest.mark.xdist_group("servers"))
