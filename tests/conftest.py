@@ -61,9 +61,10 @@ def _no_orphan_jobs():
 
 
 def pytest_collection_modifyitems(config, items):
-    """Under `pytest -n 2 --dist loadgroup` (make test), the tests that start a server and a
-    browser or a crowd share one worker, one after another: two at once on two cores would
-    starve each other's timeouts, while the engine tests fill the other worker."""
+    """Under `pytest -n 2 --dist loadgroup` (make test), the tests that drive a server with a
+    browser or a crowd of sessions share one worker, one after another: two of them at once on
+    two cores would starve each other's timeouts, while every other test fills the other
+    worker."""
     for item in items:
-        if item.get_closest_marker("browser") or "loadtest" in item.nodeid:
+        if item.get_closest_marker("browser") or item.name == "test_streamlit_sessions_smoke":
             item.add_marker(pytest.mark.xdist_group("servers"))
