@@ -15,6 +15,7 @@ for name in "${names[@]}"; do
   echo "# $name"
   echo "shipped   $($m --checkpoint checkpoints/$name.safetensors)"
   echo "raw G     $($m --checkpoint checkpoints/baselines/$name-raw.safetensors)"  # no EMA
+  echo "ema-2000  $($m --checkpoint checkpoints/baselines/$name-ema-2000.safetensors)"  # 1 Dec's
   echo "before    $($m --checkpoint checkpoints/baselines/$name-paper-2000.safetensors)"
   echo "untrained $($m --checkpoint checkpoints/$name.safetensors --untrained)"
   echo "d2l       $($m --checkpoint checkpoints/baselines/$name-d2l.safetensors)"
