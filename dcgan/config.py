@@ -97,6 +97,11 @@ class TrainConfig:
     seed: int = 0  # one seed drives init, noise and data order, so runs repeat exactly
     n_samples: int = 64  # fixed-noise images in the timeline grid: an 8x8 grid
     sample_every: int = 50  # steps between timeline grids: ~40 frames in a 2,000-step run
+    # ...and at least this many seconds apart (0 = every sample_every steps exactly, so the
+    # timeline repeats by seed): the Train page refreshes its grid every second, so a fast run
+    # (the classroom preset does ~50 steps/s) would publish grids no viewer sees, each costing
+    # the trainer a forward pass and a PNG encode
+    sample_min_s: float = 2.0  # twice that refresh, so every viewer sees every grid
     log_every: int = 10  # steps between host syncs of the on-device metrics
     checkpoint_every: int = 200  # steps between last-good checkpoints in a background job
     precision: str = "auto"  # bf16 where the hardware has it (AVX512-BF16/AMX, CUDA), else fp32
@@ -126,6 +131,8 @@ class TrainConfig:
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ConfigError(f"train.{name}={value!r} must be a whole number of at least 1.")
+        if not self.sample_min_s >= 0:
+            raise ConfigError(f"train.sample_min_s={self.sample_min_s} must be 0 or more seconds.")
         if self.steps is not None and (not isinstance(self.steps, int) or self.steps < 1):
             raise ConfigError(f"train.steps={self.steps!r} must be at least 1 (or None).")
         if self.loss_reduction not in REDUCTIONS:
@@ -259,7 +266,7 @@ def _classroom_cpu() -> Config:
             batch_size=32,  # twice the steps of 64 for the same examples: steps are what count
             loss_reduction="mean",
             epochs=40,  # 5,120 steps: about 3 minutes on one AVX2 core in fp32
-            sample_every=50,  # a grid about every 2 s at ~27 steps/s
+            sample_every=50,  # a grid every 50 steps, at most one per 2 s (sample_min_s)
             log_every=5,
             ema_decay=0.99,  # a ~100-step average: smooth grids that still follow a live run
         ),

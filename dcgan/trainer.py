@@ -235,6 +235,7 @@ class Trainer:
         self._window_examples = 0
         self.history = History()
         self.timeline: list[tuple[int, np.ndarray]] = []
+        self._sampled_at = -math.inf  # monotonic time of the last grid (train.sample_min_s)
         self.callbacks: dict[str, list[Callable]] = defaultdict(list)
         self._d_params = list(self.D.parameters())
         self._g_params = list(self.G.parameters())
@@ -360,7 +361,7 @@ class Trainer:
         self.trigger("on_step")
         if self.step_num % t.log_every == 0:
             self.flush()
-        if self.step_num % t.sample_every == 0 or self.step_num == 1:
+        if self.step_num == 1 or (self.step_num % t.sample_every == 0 and self._sample_due()):
             self.record_sample()
         if self._pos + self.global_batch > len(self.images):
             self._perm = None
@@ -443,9 +444,14 @@ class Trainer:
         """Images from the raw G, not the average: shown beside sample() to teach the EMA."""
         return generate(self.G, self.fixed_noise if z is None else z)
 
+    def _sample_due(self) -> bool:
+        """Whether train.sample_min_s has passed since the last grid (always, when it is 0)."""
+        return time.monotonic() - self._sampled_at >= self.cfg.train.sample_min_s
+
     def record_sample(self) -> None:
         """Add the fixed-noise grid (from sampling_generator()) to the timeline and announce it."""
         grid = grid_array(self.sample(), nrow=int(math.sqrt(self.cfg.train.n_samples)) or None)
+        self._sampled_at = time.monotonic()
         self.timeline.append((self.step_num, grid))
         if len(self.timeline) > MAX_TIMELINE:
             self.timeline = self.timeline[:1] + self.timeline[2::2]  # keep step 1, thin the rest

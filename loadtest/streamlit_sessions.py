@@ -26,8 +26,9 @@ The verdict judges the targets of issue 9, each printed with its figure:
     script_finished, over every fragment rerun of every session;
   - a new step visible within 2 s: p95 of the time from the job publishing a step in
     status.json (its updated_at, read 10 times a second) to a session being sent that step;
-  - every session saw every new grid: each grid step the job wrote (every sample_every steps)
-    between the first and last grid a session saw is among the grids it saw;
+  - every session saw every new grid: each grid the job wrote (a timeline frame, every
+    sample_every steps and at least sample_min_s apart) between the first and last grid a
+    session saw is among the grids it saw;
   - every session connected and saw the step move, with 0 errors and 0 server log errors.
 Exit status: 0 all targets met, 1 a target missed, 2 something broke (errors, a session that
 never saw the job move, a job that stopped).
@@ -306,13 +307,12 @@ class Session:
             shown.add(s)
         return out
 
-    def missed_grids(self, sample_every: int) -> tuple[int, int]:
-        """(grids the job wrote between the first and last grid seen, how many were missed)."""
+    def missed_grids(self, written: set[int]) -> tuple[int, int]:
+        """(grids the job wrote after the first and up to the last grid seen, how many missed)."""
         if len(self.grids) < 2:
             return 0, 0
         lo, hi = min(self.grids), max(self.grids)
-        first = (lo // sample_every + 1) * sample_every
-        expected = set(range(first, hi + 1, sample_every))
+        expected = {s for s in written if lo < s <= hi}
         return len(expected), len(expected - set(self.grids))
 
 
@@ -372,13 +372,17 @@ async def wait_running(root: Path, timeout: float) -> Path:
     raise RuntimeError(f"no job was running in {root} within {timeout:.0f} s")
 
 
-async def watch_status(run_dir: Path, published: dict[int, float], until: float) -> None:
-    """Note when each step first appears in status.json (10 times a second) until `until`."""
+async def watch_status(
+    run_dir: Path, published: dict[int, float], written: set[int], until: float
+) -> None:
+    """Until `until`, 10 times a second: note when each step first appears in status.json,
+    and every grid the job writes (its timeline frames: the job paces them by time too)."""
     while time.time() < until:
         st = runs.read_json(run_dir / runs.STATUS) or {}
         step = st.get("step")
         if isinstance(step, int) and step not in published:
             published[step] = min(time.time(), float(st.get("updated_at") or time.time()))
+        written.update(s for s, _ in runs.timeline(run_dir))
         await asyncio.sleep(0.1)
 
 
@@ -428,7 +432,7 @@ async def quiet_phase(meter: Meter, seconds: float) -> dict:
     return meter.phase(a, meter.read(), 0)
 
 
-async def crowd_phase(base: str, meter: Meter, n: int, seconds: float, sample_every: int) -> dict:
+async def crowd_phase(base: str, meter: Meter, n: int, seconds: float) -> dict:
     """n sessions open the page at once, then follow its fragments for `seconds`."""
     sessions = [Session(base, f"viewer-{i}") for i in range(n)]
     t_open = time.time()
@@ -444,7 +448,8 @@ async def crowd_phase(base: str, meter: Meter, n: int, seconds: float, sample_ev
         s.run_latency.clear()
     a = meter.read()
     published: dict[int, float] = {}
-    tail = asyncio.create_task(watch_status(meter.run_dir, published, a["t"] + seconds))
+    written: set[int] = set()
+    tail = asyncio.create_task(watch_status(meter.run_dir, published, written, a["t"] + seconds))
     await asyncio.gather(*(s.watch(a["t"] + seconds) for s in live), return_exceptions=True)
     ph = meter.phase(a, meter.read(), n)
     await tail
@@ -454,7 +459,7 @@ async def crowd_phase(base: str, meter: Meter, n: int, seconds: float, sample_ev
     lat_live = [x for s in live for x, fid in s.run_latency if fid in live_fid]
     gaps = [g for s in live for g in s.step_gaps(a["t"])]
     delays = [d for s in live for d in s.step_delays(published)]
-    grids = [s.missed_grids(sample_every) for s in live]
+    grids = [s.missed_grids(written) for s in live]
     ph.update(
         connected=len(live),
         open_seconds=open_s,
@@ -497,7 +502,8 @@ async def measure(base: str, root: Path, a: argparse.Namespace, server_pid: int 
         "started": said,
         "run": run_dir.name,
         "job": f"{config.get('preset')} on {config['data']['source']}, batch {batch}, "
-        f"sample_every {sample_every}, {st.get('device')} {st.get('precision')}, "
+        f"sample_every {sample_every}, sample_min_s {config['train'].get('sample_min_s', 0)}, "
+        f"{st.get('device')} {st.get('precision')}, "
         f"{st.get('threads')} torch thread(s)",
         "nice": {"server": niceness(server_pid), "job": niceness(pid), "loadgen": niceness()},
         "phases": [],
@@ -509,7 +515,7 @@ async def measure(base: str, root: Path, a: argparse.Namespace, server_pid: int 
             if kind == "quiet":
                 ph = await quiet_phase(meter, a.seconds)
             else:
-                ph = await crowd_phase(base, meter, a.sessions, a.seconds, sample_every)
+                ph = await crowd_phase(base, meter, a.sessions, a.seconds)
             out["phases"].append(ph)
             if ph["status"] != "running":
                 break

@@ -298,7 +298,12 @@ def live_view() -> None:
                 output_format="PNG",  # "auto" re-encodes a PNG as JPEG on every rerun
                 caption=f"step {run.grid[0]:,}"
                 + (" (weight average, EMA)" if ema else "")
-                + f", every {config['train']['sample_every']} steps",
+                + f", every {config['train']['sample_every']} steps"
+                + (
+                    f", at most one per {pace:g} s"
+                    if (pace := config["train"].get("sample_min_s"))
+                    else ""
+                ),
             )
             if both:
                 where[1].image(

@@ -35,6 +35,7 @@ def small_cfg(**over) -> Config:
             "model.ndf": 16,
             "train.batch_size": 32,
             "train.sample_every": 10,
+            "train.sample_min_s": 0.0,  # a grid at every 10th step, however fast the steps
             "train.log_every": 5,
             "train.ema_decay": 0.0,
             "train.diffaugment": "",

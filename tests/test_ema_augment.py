@@ -27,6 +27,7 @@ def small_cfg(**over):
             "model.ndf": 8,
             "train.batch_size": 32,
             "train.sample_every": 5,
+            "train.sample_min_s": 0.0,
             "train.log_every": 5,
             "train.precision": "fp32",
             "train.ema_decay": 0.99,

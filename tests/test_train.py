@@ -41,6 +41,18 @@ def test_timeline_records_fixed_noise_grids(shapes32):
     assert (tr.timeline[0][1] != tr.timeline[-1][1]).any()
 
 
+def test_grids_of_a_fast_run_are_paced_by_time_so_viewers_can_see_each(shapes32, monkeypatch):
+    clock = [0.0]  # a fake monotonic clock: every step takes 0.1 s
+    monkeypatch.setattr("dcgan.trainer.time.monotonic", lambda: clock[0])
+    tr = Trainer(small_cfg(**{"train.sample_min_s": 2.5}), shapes32)
+    tr.add_callback("on_step", lambda _: clock.__setitem__(0, clock[0] + 0.1))
+    tr.run(60)
+    # step 1 always; then every 10th step that is at least 2.5 s (25 steps) after the last
+    assert [s for s, _ in tr.timeline] == [1, 30, 60]
+    with pytest.raises(ConfigError, match="sample_min_s"):
+        small_cfg(**{"train.sample_min_s": -1.0}).validate()
+
+
 @pytest.mark.parametrize("precision", ["fp32", "auto"])
 def test_resume_matches_uninterrupted_run(shapes32, tmp_path, precision):
     cfg = small_cfg(**{"train.precision": precision, "data.flip": True})
