@@ -261,14 +261,14 @@ def live_view() -> None:
         )
         return
     config = run.reader.config() or {}
-    c = st.columns(5)
+    c = st.columns(4)  # every element is a message per viewer per second: four, not five
     c[0].metric("Status", s.get("status", "?"))
     total = s.get("total_steps") or 0
     c[1].metric("Step", f"{s.get('step', 0):,} / {total:,}" if total else "…")
     c[2].metric("Examples/sec", f"{s.get('examples_per_sec', 0):,.0f}")
-    c[3].metric("Device", s.get("device") or "…")
     elapsed = (s.get("updated_at") or time.time()) - (s.get("started_at") or time.time())
-    c[4].metric("Precision", s.get("precision") or "…", help=f"running for {elapsed:.0f} s")
+    where = " · ".join(x for x in (s.get("device"), s.get("precision")) if x) or "…"
+    c[3].metric("Device · precision", where, help=f"running for {elapsed:.0f} s")
     if s.get("status") == "loading":
         st.progress(s.get("load_progress", 0.0), text=f"Loading {config['data']['source']}…")
     elif total:
@@ -326,10 +326,10 @@ def live_view() -> None:
 live_view()
 
 
-@st.fragment(run_every=2)
+@st.fragment(run_every=jobs.CHARTS_EVERY_S)
 def live_charts() -> None:
-    """The four charts, every two seconds: they are most of a rerun's bytes, and a curve that
-    moves every other second still reads as live."""
+    """The four charts, every three seconds: they are most of a rerun's bytes and CPU, and a
+    curve that moves every few seconds still reads as live (the step shows every second)."""
     job, run, s = current_run()
     if job is None:
         return
@@ -353,10 +353,10 @@ live_charts()
 # ------------------------------------------------------------------ timeline
 
 
-@st.fragment(run_every=5)
+@st.fragment(run_every=10)
 def timeline_view() -> None:
-    """Scrub back through the recorded grids; download them as an animated GIF. Every five
-    seconds: a new frame comes every sample_every steps, and each rerun costs every viewer."""
+    """Scrub back through the recorded grids; download them as an animated GIF. Every ten
+    seconds: the live grid above shows each new frame, and each rerun costs every viewer."""
     st.subheader("Timeline")
     job = jobs.current_job()
     frames = runs.timeline(job.dir) if job is not None else []

@@ -24,7 +24,7 @@ from dcgan.job import RunHandle, current_run, start_job
 
 DEFAULT_PRESET = "classroom-cpu"  # works offline on a laptop CPU within a minute
 REFRESH_S = 0.25  # a shared reader looks at the folder at most this often, for all sessions
-CHARTS_EVERY_S = 2.0  # charts are rebuilt at most this often (~0.1 s of CPU per build, shared)
+CHARTS_EVERY_S = 3.0  # charts are redrawn and rebuilt at most this often (~0.1 s a build)
 
 
 def runs_dir() -> Path:
