@@ -130,6 +130,7 @@ def experiment(
         raise ConfigError(f"steps={steps} must be at least 1.")
     common = {"train.steps": steps, "train.seed": 0, "data.source": "shapes"}
     common["train.sample_every"] = max(1, min(25, steps // 6))  # ~6+ timeline frames per arm
+    common["train.sample_min_s"] = 0.0  # frames at the same steps in every arm, to compare
     common["train.log_every"] = max(1, min(5, steps // 10))
     extra = dict(base or {})
     if name == "relu":
