@@ -21,7 +21,7 @@ run() {  # dataset, run name, steps, threads
     --ngf 32 --ndf 32 --batch-size 64 --ema-decay 0.999 --diffaugment color,translation,cutout \
     --threads "$4" --out "checkpoints/runs/$2/generator.safetensors" --run "checkpoints/runs/$2"
 }
-run anime-faces anime-ema-da 3000 2             # alone on both cores (3 Dec), 752 s
+run anime-faces anime-ema-da 3000 2             # alone on both cores (4 Dec), 752 s
 run pokemon pokemon-ema 6000 1                   # 1-2 Dec: one core, beside another run
 for name in anime-faces pokemon; do
   run=checkpoints/runs/$([ $name = pokemon ] && echo pokemon-ema || echo anime-ema-da)
