@@ -264,7 +264,8 @@ def live_view() -> None:
     c = st.columns(4)  # every element is a message per viewer per second: four, not five
     c[0].metric("Status", s.get("status", "?"))
     total = s.get("total_steps") or 0
-    c[1].metric("Step", f"{s.get('step', 0):,} / {total:,}" if total else "…")
+    short = f"{total / 1000:g}k" if total >= 10_000 else f"{total:,}"  # fits a quarter width
+    c[1].metric("Step", f"{s.get('step', 0):,} / {short}" if total else "…")
     c[2].metric("Examples/sec", f"{s.get('examples_per_sec', 0):,.0f}")
     elapsed = (s.get("updated_at") or time.time()) - (s.get("started_at") or time.time())
     where = " · ".join(x for x in (s.get("device"), s.get("precision")) if x) or "…"
