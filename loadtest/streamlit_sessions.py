@@ -11,8 +11,8 @@ job's progress from its run folder (status.json: step and the job's own clock):
 
 1. 0 viewers for --seconds: the trainer's examples/sec with nobody watching;
 2. N viewers: N sessions open the Train page at once, and once all have opened they follow its
-   fragments (live view every 1 s, timeline every 3 s) for --seconds, as a browser's timers do,
-   fetching every image;
+   fragments, each on the run_every the page gives it (live view 1 s, charts 3 s, sidebar
+   5 s, timeline 10 s), for --seconds, as a browser's timers do, fetching every image;
 3. 0 viewers again, to bracket drift from anything else running on the machine
    (--rounds 2 repeats steps 2-3).
 
@@ -33,6 +33,9 @@ The verdict judges the targets of issue 9, each printed with its figure:
 Exit status: 0 all targets met, 1 a target missed, 2 something broke (errors, a session that
 never saw the job move, a job that stopped).
 The job is stopped and the server shut down at the end; every wait is bounded.
+
+Longer than the house's 400 lines on purpose: the protocol client, the phases and the verdict
+are one measurement, read together when a figure looks wrong.
 """
 
 from __future__ import annotations
