@@ -4,8 +4,8 @@
 # faces and 6,000 for Pokemon. The shipped anime file is the 3,000-step export of a --steps 4000
 # run, chosen by SWD; nothing in the recipe depends on the total, so --steps 3000 gives it.
 # Run from the repo root; the images come from ../shared/data (or SHARED=...). Each run
-# writes checkpoints/runs/NAME/{generator,raw}.safetensors and last.pt
-# every 500 steps, so a run stopped early is a run with --steps at its last export, and
+# writes checkpoints/runs/NAME/{generator,raw}.safetensors and last.pt every 500 steps, so a
+# run stopped early is a run with --steps at its last export, and
 # `--resume checkpoints/runs/NAME/last.pt` continues one exactly.
 # The baselines in checkpoints/baselines/ (the d2l recipe, the generators shipped before
 # issue 10, and the 2,000-step EMA generators of 1 Dec) came from earlier versions of this
@@ -16,15 +16,15 @@ PY=${PY:-.venv/bin/python}
 export DCGAN_ANIME_FACES=$SHARED/anime_faces_64.zip
 export DCGAN_POKEMON_URL=file://$(cd "$SHARED" && pwd)/pokemon.zip
 export DCGAN_POKEMON_SHA1=$(sha1sum "$SHARED/pokemon.zip" | cut -d' ' -f1)
-run() {  # dataset, run name, steps, threads
-  OMP_NUM_THREADS=$4 $PY checkpoints/train_ema.py --dataset "$1" --steps "$3" --flip \
+run() {  # dataset, run name, steps, threads (train_ema.py sets torch's count from --threads)
+  $PY checkpoints/train_ema.py --dataset "$1" --steps "$3" --flip \
     --ngf 32 --ndf 32 --batch-size 64 --ema-decay 0.999 --diffaugment color,translation,cutout \
     --threads "$4" --out "checkpoints/runs/$2/generator.safetensors" --run "checkpoints/runs/$2"
 }
 run anime-faces anime-ema-da 3000 2             # alone on both cores (4 Dec), 752 s
 run pokemon pokemon-ema 6000 1                   # 1-2 Dec: one core, beside another run
-for name in anime-faces pokemon; do
-  run=checkpoints/runs/$([ $name = pokemon ] && echo pokemon-ema || echo anime-ema-da)
+for pair in anime-faces:anime-ema-da pokemon:pokemon-ema; do  # dataset:run name, as above
+  name=${pair%%:*} run=checkpoints/runs/${pair#*:}
   cp "$run/generator.safetensors" "checkpoints/$name.safetensors"
   cp "$run/raw.safetensors" "checkpoints/baselines/$name-raw.safetensors"
   $PY -m dcgan.sample --checkpoint "checkpoints/$name.safetensors" --n 64 --seed 0 \

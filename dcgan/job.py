@@ -513,20 +513,18 @@ def start_job(
     root: str | Path,
     *,
     env: dict | None = None,
-    grid_every_s: float | None = None,
     **options,
 ) -> RunHandle:
     """Start a training process for cfg in a new folder under root; JobBusyError if one is live.
 
-    options are prepare()'s: name, resume, fault (tests), paused; grid_every_s adds a grid every
-    that many seconds of training (the Space's stream)."""
+    options are prepare()'s: name, resume, fault (tests), paused."""
     cfg = cfg.validate()
     root = Path(root)
     runs.acquire_lock(root, root / (options.get("name") or run_name(cfg)))
     try:
         run_dir = prepare(cfg, root, **options)
         runs.point_lock(root, run_dir)
-        proc = launch(run_dir, env=env, grid_every_s=grid_every_s)
+        proc = launch(run_dir, env=env)
     except BaseException:
         runs.release_lock(root)
         raise
@@ -542,13 +540,9 @@ def _child_env(env: dict | None) -> dict:
     return penv
 
 
-def spawn(
-    run_dir: Path, env: dict | None = None, grid_every_s: float | None = None
-) -> subprocess.Popen:
+def spawn(run_dir: Path, env: dict | None = None) -> subprocess.Popen:
     """A fresh interpreter running run_job(run_dir), in its own session, logging to log.txt."""
     cmd = [sys.executable, "-m", "dcgan.job", str(run_dir)]
-    if grid_every_s:
-        cmd += ["--grid-every", str(grid_every_s)]
     with open(run_dir / runs.LOG, "ab") as log:
         proc = subprocess.Popen(
             cmd,
@@ -645,46 +639,28 @@ def close_spare() -> None:
             proc.wait(10)
 
 
-def launch(run_dir: Path, env: dict | None = None, grid_every_s: float | None = None):
-    """Run a prepared run folder in the waiting spare, else in a fresh job process.
-
-    grid_every_s: also record a fixed-noise grid every that many seconds (the Space's stream).
-    """
+def launch(run_dir: Path, env: dict | None = None):
+    """Run a prepared run folder in the waiting spare, else in a fresh job process."""
     proc = _take_spare() if env is None else None
     if proc is not None:
         try:
-            order = {"run_dir": str(run_dir), "grid_every_s": grid_every_s}
+            order = {"run_dir": str(run_dir)}
             proc.stdin.write((json.dumps(order) + "\n").encode())
             proc.stdin.close()
         except (BrokenPipeError, OSError):  # it died just now: a fresh process instead
             proc = None
     if proc is None:
-        proc = spawn(run_dir, env=env, grid_every_s=grid_every_s)
+        proc = spawn(run_dir, env=env)
     runs.write_pid(run_dir, proc.pid)
     _children[proc.pid] = (proc, run_dir)
     return proc
 
 
-def grid_clock(every_s: float):
-    """An on_step hook for run_job: record a fixed-noise grid every `every_s` of training."""
-    last = time.monotonic()
-
-    def on_step(tr) -> None:
-        nonlocal last
-        now = time.monotonic()
-        if now - last >= every_s:
-            last = now
-            tr.record_sample()  # announces it: the run folder gets grid.png and a frame
-
-    return on_step
-
-
-def _become_job(run_dir: Path, grid_every_s: float | None) -> int:
+def _become_job(run_dir: Path) -> int:
     """This process's life as the job of run_dir, to its end; the process's exit code."""
     faulthandler.enable()  # a native crash leaves its Python stack in log.txt
     try:
-        on_step = grid_clock(grid_every_s) if grid_every_s else None
-        end = run_job(run_dir, on_step=on_step)
+        end = run_job(run_dir)
     finally:
         runs.release_lock(run_dir.parent)
     st = runs.read_json(run_dir / runs.STATUS) or {}
@@ -707,7 +683,7 @@ def _spare_main() -> int:
     log = open(run_dir / runs.LOG, "ab")  # noqa: SIM115  (this process's output from now on)
     os.dup2(log.fileno(), 1)
     os.dup2(log.fileno(), 2)
-    return _become_job(run_dir, order.get("grid_every_s"))
+    return _become_job(run_dir)
 
 
 class RunHandle:
@@ -824,16 +800,16 @@ def stop_all(root: str | Path, timeout: float = 20.0) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m dcgan.job RUN_DIR [--grid-every S]` or `--spare`: a job process, started by
-    start_job or warm(), not by hand."""
+    """`python -m dcgan.job RUN_DIR` or `--spare`: a job process, started by start_job or
+    warm(), not by hand."""
     argv = sys.argv[1:] if argv is None else argv
     if argv == ["--spare"]:
         return _spare_main()
-    if len(argv) not in (1, 3) or (len(argv) == 3 and argv[1] != "--grid-every"):
-        print("usage: python -m dcgan.job RUN_DIR [--grid-every S] (jobs come from start_job)")
+    if len(argv) != 1:
+        print("usage: python -m dcgan.job RUN_DIR (jobs come from start_job)")
         return 2
     set_thread_policy()
-    return _become_job(Path(argv[0]), float(argv[2]) if len(argv) == 3 else None)
+    return _become_job(Path(argv[0]))
 
 
 if __name__ == "__main__":

@@ -46,8 +46,8 @@ STEP_CEILING = 100_000  # steps never end a live run first; the clock does (or a
 MAX_STEPS_PER_S = 500
 # A new fixed-noise grid every GRID_EVERY_S of training, by the clock rather than every N steps:
 # the same preset makes 27 steps/s on one idle core and 5 on the busy machine the Space figures
-# come from, so no step count gives "about every second" on both. The run's own sample_every is
-# set out of reach (only step 1's grid comes from it); a grid of 64 images costs a few ms.
+# come from, so no step count gives "about every second" on both. The config says so
+# (sample_every 1, sample_min_s GRID_EVERY_S); a grid of 64 images costs a few ms.
 GRID_EVERY_S = 1.0
 POLL_S = 0.25  # how often the watcher reads the folder: a stat and a small read, cheap
 STOP_GRACE_S = 15.0  # a run that has not ended this long after "stop" is killed
@@ -78,7 +78,8 @@ def live_config(source: str, *, seed: int = 0, max_steps: int | None = None) -> 
         "data.source": source,
         "train.seed": seed,
         "train.steps": max_steps or STEP_CEILING,
-        "train.sample_every": STEP_CEILING,  # grids come from grid_clock, by time
+        "train.sample_every": 1,  # a grid at the first step GRID_EVERY_S after the last:
+        "train.sample_min_s": GRID_EVERY_S,  # by the clock, however fast the hardware steps
         "train.checkpoint_every": STEP_CEILING,  # a minute's run is never resumed: no mid-run .pt
     }
     if source == "fashion-mnist":
@@ -143,13 +144,13 @@ def start(
     """Start a live run as its own process under root; returns its folder (JobBusyError: one runs).
 
     The waiting spare job process takes it when there is one (dcgan.job.launch), else a fresh
-    one; either way a job process with a grid on the clock every GRID_EVERY_S.
+    one; either way a job process whose config puts a grid on the clock every GRID_EVERY_S.
     """
     from . import job  # imports torch's trainer: only when training
 
     cap = max_steps or max(1, int(seconds * MAX_STEPS_PER_S))
     cfg = live_config(source, seed=seed, max_steps=cap)
-    return job.start_job(cfg, root, name="run", env=env, grid_every_s=GRID_EVERY_S).dir
+    return job.start_job(cfg, root, name="run", env=env).dir
 
 
 def train_here(
@@ -162,7 +163,7 @@ def train_here(
     poll: float = POLL_S,
 ) -> Iterator[Frame]:
     """Train in this process (a thread) and stream it: for ZeroGPU, where the GPU lives here."""
-    from .job import RunWriter, grid_clock, run_job
+    from .job import RunWriter, run_job
 
     cfg = live_config(source, seed=seed, max_steps=max_steps)
     root = Path(root)
@@ -178,7 +179,7 @@ def train_here(
 
     def body() -> None:
         try:
-            run_job(run_dir, on_step=grid_clock(GRID_EVERY_S))  # writes its own end, whatever it is
+            run_job(run_dir)  # writes its own end, whatever it is
         finally:
             runs.release_lock(root)
 

@@ -248,6 +248,14 @@ def current_run():
     return job, run, run.refresh()
 
 
+def grid_pace(train: dict) -> str:
+    """'every 50 steps, at most one per 2 s' (or 'one every 1 s') for a run's train config."""
+    every, pace = train.get("sample_every", 0), train.get("sample_min_s") or 0
+    if every == 1 and pace:
+        return f"one every {pace:g} s"
+    return f"every {every} steps" + (f", at most one per {pace:g} s" if pace else "")
+
+
 @st.fragment(run_every=1)
 def live_view() -> None:
     """Status, the live sample grid and health hints, redrawn every second: a new step shows
@@ -264,8 +272,10 @@ def live_view() -> None:
     c = st.columns(4)  # every element is a message per viewer per second: four, not five
     c[0].metric("Status", s.get("status", "?"))
     total = s.get("total_steps") or 0
-    short = f"{total / 1000:g}k" if total >= 10_000 else f"{total:,}"  # fits a quarter width
-    c[1].metric("Step", f"{s.get('step', 0):,} / {short}" if total else "…")
+    short = f"{total / 1000:,.0f}k" if total >= 10_000 else f"{total:,}"  # fits a quarter width
+    c[1].metric(
+        "Step", f"{s.get('step', 0):,} / {short}" if total else "…", help=f"of {total:,} steps"
+    )
     c[2].metric("Examples/sec", f"{s.get('examples_per_sec', 0):,.0f}")
     elapsed = (s.get("updated_at") or time.time()) - (s.get("started_at") or time.time())
     where = " · ".join(x for x in (s.get("device"), s.get("precision")) if x) or "…"
@@ -299,12 +309,7 @@ def live_view() -> None:
                 output_format="PNG",  # "auto" re-encodes a PNG as JPEG on every rerun
                 caption=f"step {run.grid[0]:,}"
                 + (" (weight average, EMA)" if ema else "")
-                + f", every {config['train']['sample_every']} steps"
-                + (
-                    f", at most one per {pace:g} s"
-                    if (pace := config["train"].get("sample_min_s"))
-                    else ""
-                ),
+                + f", {grid_pace(config.get('train', {}))}",
             )
             if both:
                 where[1].image(
