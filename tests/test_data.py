@@ -126,12 +126,13 @@ def test_every_listed_source_is_one_load_knows():
     with pytest.raises(DataError) as e:
         load("no-such-source")
     offered = str(e.value).split("not one of ", 1)[1].split(" and no such", 1)[0]
-    assert offered.split(", ") == [s.name for s in data.SOURCES]
-    for s in data.SOURCES:
+    assert offered.split(", ") == list(data.SOURCES)
+    for name, s in data.SOURCES.items():
+        assert s.name == name
         data.check_path_allowed(s.name)  # a named source is never refused as a path
         assert s.label and s.description.endswith(".")
     assert data.source_label("/some/where/faces.zip") == "faces.zip"
-    offline = [s.name for s in data.SOURCES if s.offline]
+    offline = [s.name for s in data.SOURCES.values() if s.offline]
     assert "shapes" in offline and "pokemon" not in offline
 
 

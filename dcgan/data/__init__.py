@@ -1,8 +1,8 @@
 """Dataset sources, decoded once into one uint8 tensor and cached on disk.
 
-Sources: "shapes" (built in, deterministic, offline), "pokemon" (d2l's pokemon.zip, downloaded
-and sha1-checked), "anime-faces", "fashion-mnist" (optionally filtered by class), or any path
-to a folder or zip of images (ImageFolder layout or flat).
+Sources: the registry SOURCES ("shapes", built in, deterministic, offline; "pokemon", d2l's
+pokemon.zip, downloaded and sha1-checked; "anime-faces"; "fashion-mnist", optionally filtered
+by class), or any path to a folder or zip of images (ImageFolder layout or flat).
 
 Every image is decoded with Pillow exactly once, converted to RGB, resized to the model's size
 and stored as (N, 3, H, W) uint8. Training never touches PIL again: normalising to [-1, 1] and
@@ -10,7 +10,7 @@ the optional horizontal flip happen on the training device (see `to_model_range`
 
 The modules, one job each:
   imageset  the ImageSet every source returns, DataError, the progress callback type
-  sources   the named sources and which paths a UI may read
+  sources   the registry of named sources (Source: how each loads) and which paths a UI may read
   download  downloads that land whole or not at all (sha1-checked)
   decode    the hardened reader: zips and folders of untrusted images under limits
   shapes    the built-in shapes dataset
@@ -31,6 +31,7 @@ from .decode import (
     ZipLimits,
     decode_image,
     read_folder,
+    read_images,
     read_zip,
     to_rgb,
 )
@@ -41,11 +42,9 @@ from .shapes import SHAPE_COLOURS, SHAPE_KINDS, SHAPE_SIZES, SHAPES_COUNT, make_
 from .sources import (
     ANIME_FACES_HELP,
     FASHION_CLASSES,
-    NAMED_SOURCES,
     POKEMON_SHA1,
     POKEMON_URL,
     SOURCES,
-    SOURCES_BY_NAME,
     Source,
     allowed_roots,
     check_path_allowed,
@@ -60,7 +59,6 @@ __all__ = [
     "FASHION_CLASSES",
     "IMAGE_SUFFIXES",
     "MAX_PIXELS",
-    "NAMED_SOURCES",
     "PIL_FORMATS",
     "POKEMON_SHA1",
     "POKEMON_URL",
@@ -69,7 +67,6 @@ __all__ = [
     "SHAPE_KINDS",
     "SHAPE_SIZES",
     "SOURCES",
-    "SOURCES_BY_NAME",
     "DataError",
     "ImageSet",
     "Progress",
@@ -85,6 +82,7 @@ __all__ = [
     "main",
     "make_shapes",
     "read_folder",
+    "read_images",
     "read_zip",
     "sha1_of",
     "shared_data_dir",

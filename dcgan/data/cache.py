@@ -19,14 +19,14 @@ def data_dir() -> Path:
     return Path(os.environ.get("DCGAN_DATA_DIR", "data")).expanduser()
 
 
-def cache_key(source: str, size: int) -> str:
-    """A cache key naming the source's identity (path, size on disk, mtime) and image size."""
-    if source in ("shapes", "fashion-mnist"):
-        ident = source
+def cache_key(source: Path | str, size: int) -> str:
+    """A cache key naming the source's identity and image size: a Path by where it is, its size
+    on disk and mtime (a replaced file is decoded again); a name by the name alone."""
+    if isinstance(source, Path):
+        st = source.stat()
+        ident = f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}"
     else:
-        p = Path(source)
-        st = p.stat()
-        ident = f"{p.resolve()}|{st.st_size}|{st.st_mtime_ns}"
+        ident = source
     digest = hashlib.sha1(f"v{CACHE_VERSION}|{ident}|{size}".encode()).hexdigest()[:16]
     slug = "".join(ch if ch.isalnum() else "-" for ch in Path(source).name)[:40]
     return f"{slug}-{size}-{digest}"

@@ -11,7 +11,7 @@ import sys
 from ..config import ConfigError
 from .imageset import DataError
 from .loader import load
-from .sources import NAMED_SOURCES
+from .sources import SOURCES
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -21,9 +21,14 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(
         prog="python -m dcgan.data", description="Load a dataset; print what was kept and skipped."
     )
-    p.add_argument("source", help=f"one of {', '.join(NAMED_SOURCES)}, or a folder/zip path")
+    p.add_argument("source", help=f"one of {', '.join(SOURCES)}, or a folder/zip path")
     p.add_argument("--size", type=int, default=64, help="resize images to SIZE x SIZE")
-    p.add_argument("--classes", type=int, nargs="*", help="Fashion-MNIST class filter")
+    p.add_argument(
+        "--classes",
+        type=int,
+        nargs="*",
+        help="class filter (a source with classes, e.g. Fashion-MNIST)",
+    )
     p.add_argument("--grid", help="write the first 20 images as a 4x5 PNG grid here")
     a = p.parse_args(argv)
     try:

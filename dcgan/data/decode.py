@@ -321,3 +321,9 @@ def read_folder(
     items = [(rel, lambda full=full: _read_regular(full, cap)) for rel, full in files]
     arrays, names, bad = decode_all(items, size, progress)
     return pack(arrays, names, skipped + bad, str(path))
+
+
+def read_images(path: Path | str, size: int, progress: Progress | None = None) -> ImageSet:
+    """Decode a folder (read_folder) or a zip (read_zip) of images."""
+    path = Path(path)
+    return read_folder(path, size, progress) if path.is_dir() else read_zip(path, size, progress)

@@ -8,10 +8,9 @@ from pathlib import Path
 import torch
 
 from .cache import cache_key, cache_load, cache_save
-from .decode import read_folder, read_zip
+from .decode import read_images
 from .imageset import DataError, ImageSet, Progress, subset
-from .shapes import make_shapes
-from .sources import NAMED_SOURCES, anime_faces_path, fashion_mnist, pokemon_zip
+from .sources import SOURCES
 
 
 def load(
@@ -22,42 +21,20 @@ def load(
     progress: Progress | None = None,
     cache: bool = True,
 ) -> ImageSet:
-    """Load a named source or a folder/zip path as an ImageSet of size x size RGB images."""
+    """Load a registered source (SOURCES) or a folder/zip path as an ImageSet of size x size RGB
+    images, decoded once and then read from the cache."""
     if size < 8 or size > 512:
         raise DataError(f"image size {size} is out of range; use 8 to 512 (the models use 32-128).")
-    if source == "pokemon":
-        path = str(pokemon_zip(progress))
-    elif source == "anime-faces":
-        path = str(anime_faces_path())
-    elif source in ("shapes", "fashion-mnist"):
-        path = source
+    named = SOURCES.get(source)
+    if named is not None:
+        where, read = named.locate(progress), named.read
     else:
-        p = Path(source).expanduser()
-        if not p.exists():
-            raise DataError(
-                f"unknown dataset {source!r}: it is not one of {', '.join(NAMED_SOURCES)} "
-                "and no such file or folder exists."
-            )
-        if not (p.is_dir() or p.is_file()):
-            raise DataError(
-                f"{source} is neither a folder nor a regular file (a pipe or device?); "
-                "give a folder or a .zip of images."
-            )
-        if p.is_file() and not zipfile.is_zipfile(p):
-            raise DataError(f"{source} is a file but not a zip; give a folder or a .zip of images.")
-        path = str(p)
+        where, read = path_source(source), read_images
 
-    key = cache_key(path, size)
+    key = cache_key(where, size)
     s = cache_load(key) if cache else None
     if s is None:
-        if path == "shapes":
-            s = make_shapes(size)
-        elif path == "fashion-mnist":
-            s = fashion_mnist(size, progress)
-        elif Path(path).is_dir():
-            s = read_folder(Path(path), size, progress)
-        else:
-            s = read_zip(Path(path), size, progress)
+        s = read(where, size, progress)
         s.source = source
         if cache and len(s):
             cache_save(key, s)
@@ -76,6 +53,24 @@ def load(
             f"{dict(s.skip_reasons())}). Give a folder or zip of PNG/JPEG images."
         )
     return s
+
+
+def path_source(source: str) -> Path:
+    """A source that is not a registered name: an existing folder or zip, else a DataError."""
+    p = Path(source).expanduser()
+    if not p.exists():
+        raise DataError(
+            f"unknown dataset {source!r}: it is not one of {', '.join(SOURCES)} "
+            "and no such file or folder exists."
+        )
+    if not (p.is_dir() or p.is_file()):
+        raise DataError(
+            f"{source} is neither a folder nor a regular file (a pipe or device?); "
+            "give a folder or a .zip of images."
+        )
+    if p.is_file() and not zipfile.is_zipfile(p):
+        raise DataError(f"{source} is a file but not a zip; give a folder or a .zip of images.")
+    return p
 
 
 def to_model_range(

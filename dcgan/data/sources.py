@@ -1,8 +1,11 @@
-"""The named sources (shapes, pokemon, anime-faces, fashion-mnist) and which paths a UI may read.
+"""The dataset registry (SOURCES: shapes, pokemon, anime-faces, fashion-mnist) and which paths a
+UI may read.
 
-Each named source knows where its images come from: built in, downloaded and sha1-checked,
-found on disk, or fetched by torchvision. Any other source is a folder or zip path, which the
-UIs may only read inside the allowed roots.
+A named dataset is one Source entry, and the entry knows how to load itself: where its images
+come from (built in, downloaded and sha1-checked, found on disk, fetched by torchvision), how
+to decode them, its classes, and whether a Space visitor may train on it. The loader, the CLI,
+the pages and the Space all read SOURCES, so adding a dataset is adding an entry at the bottom.
+Any other source is a folder or zip path, which the UIs may only read inside the allowed roots.
 """
 
 from __future__ import annotations
@@ -10,14 +13,17 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .cache import data_dir
+from .decode import read_images
 from .download import download
 from .imageset import DataError, ImageSet, Progress
+from .shapes import make_shapes
 
 POKEMON_URL = "http://d2l-data.s3-accelerate.amazonaws.com/pokemon.zip"
 POKEMON_SHA1 = "c065c0e2593b8b161a2d7873e42418bf6a21106c"
@@ -42,58 +48,9 @@ FASHION_CLASSES = (
 )
 
 
-@dataclass(frozen=True)
-class Source:
-    """A named dataset as every UI shows it; the one list is SOURCES below."""
-
-    name: str  # what configs, checkpoints and the CLI call it
-    label: str  # what a picker shows
-    offline: bool  # True when it never needs the network (built in, or a local copy)
-    description: str  # one line: where the images come from and how to get them offline
-
-    @property
-    def picker_label(self) -> str:
-        """The label with what it costs to use, e.g. 'Pokemon (d2l) · downloads once'."""
-        return f"{self.label} · {'offline' if self.offline else 'downloads once'}"
-
-
-SOURCES = (
-    Source(
-        "shapes",
-        "Built-in shapes",
-        True,
-        "Coloured circles, squares and triangles drawn here, with known attributes; "
-        "no download, so it works anywhere.",
-    ),
-    Source(
-        "pokemon",
-        "Pokemon (d2l)",
-        False,
-        "The chapter's sprites, downloaded once from d2l.ai (about 70 MB) with a sha1 check. "
-        "Offline, set DCGAN_POKEMON_URL to a local copy (file:///path/to/pokemon.zip).",
-    ),
-    Source(
-        "anime-faces",
-        "Anime faces",
-        True,
-        "Faces from Kaggle, which needs a login, so never downloaded: set DCGAN_ANIME_FACES "
-        "to its zip or folder, or put anime_faces_64.zip in the shared or data folder.",
-    ),
-    Source(
-        "fashion-mnist",
-        "Fashion-MNIST",
-        False,
-        "Ten classes of 28x28 clothing photos, downloaded once by torchvision. Offline, set "
-        "DCGAN_FASHION_MNIST_DIR to a folder holding its four .gz files.",
-    ),
-)
-SOURCES_BY_NAME = {s.name: s for s in SOURCES}
-NAMED_SOURCES = tuple(SOURCES_BY_NAME)  # the names alone, in menu order
-
-
 def source_label(source: str, picker: bool = False) -> str:
     """A named source's label (its picker_label when picker); a path's file or folder name."""
-    named = SOURCES_BY_NAME.get(source)
+    named = SOURCES.get(source)
     if named is None:
         return Path(source).name
     return named.picker_label if picker else named.label
@@ -110,7 +67,7 @@ def allowed_roots() -> list[Path]:
 def check_path_allowed(source: str, extra_roots: tuple[Path, ...] = ()) -> None:
     """Refuse a path source outside the allowed roots, so a browser user cannot make the
     server read images from anywhere on its disk (named sources always pass)."""
-    if source in NAMED_SOURCES:
+    if source in SOURCES:
         return
     target = Path(source).expanduser().resolve()
     roots = allowed_roots() + [Path(r).resolve() for r in extra_roots]
@@ -216,3 +173,84 @@ def anime_faces_path() -> Path:
             "folder, or unset it to use the shared or data folder."
         )
     raise DataError(ANIME_FACES_HELP.format(path=shared_data_dir() / ANIME_FACES_FILE))
+
+
+def fashion_in_space() -> bool:
+    """Fashion-MNIST (MIT licence, so a Space may carry it) when its four .gz files are here
+    (DCGAN_FASHION_MNIST_DIR, which `make space` fills): a visitor's run never downloads."""
+    folder = os.environ.get("DCGAN_FASHION_MNIST_DIR")
+    return bool(folder) and len(list(Path(folder).glob("*-ubyte.gz"))) >= 4
+
+
+def _never() -> bool:
+    """A Space visitor may not train on it: it needs a login, or its licence forbids copies."""
+    return False
+
+
+@dataclass(frozen=True)
+class Source:
+    """A named dataset: how every UI shows it and how it loads. The one registry is SOURCES."""
+
+    name: str  # what configs, checkpoints and the CLI call it
+    label: str  # what a picker shows
+    offline: bool  # True when it never needs the network (built in, or a local copy)
+    description: str  # one line: where the images come from and how to get them offline
+    # what the decoded cache is keyed on: a Path on disk (keyed by its size and mtime, fetched
+    # first when it must be) or a name for images made or fetched in read
+    locate: Callable[[Progress | None], Path | str]
+    # locate()'s answer -> the images at size x size; a folder or zip unless it says otherwise
+    read: Callable[[Path | str, int, Progress | None], ImageSet] = read_images
+    classes: tuple[str, ...] = ()  # class names, by label index, that a run may filter on
+    in_space: Callable[[], bool] = _never  # may a Space visitor's live run use it here?
+
+    @property
+    def picker_label(self) -> str:
+        """The label with what it costs to use, e.g. 'Pokemon (d2l) · downloads once'."""
+        return f"{self.label} · {'offline' if self.offline else 'downloads once'}"
+
+
+# name -> Source, in menu order: every list of datasets in the app, the CLI and the Space
+SOURCES: dict[str, Source] = {
+    s.name: s
+    for s in (
+        Source(
+            "shapes",
+            "Built-in shapes",
+            True,
+            "Coloured circles, squares and triangles drawn here, with known attributes; "
+            "no download, so it works anywhere.",
+            locate=lambda progress: "shapes",
+            read=lambda _, size, progress: make_shapes(size),
+            in_space=lambda: True,  # drawn here: nothing to download or license
+        ),
+        Source(
+            "pokemon",
+            "Pokemon (d2l)",
+            False,
+            "The chapter's sprites, downloaded once from d2l.ai (about 70 MB) with a sha1 "
+            "check. Offline, set DCGAN_POKEMON_URL to a local copy "
+            "(file:///path/to/pokemon.zip).",
+            locate=pokemon_zip,
+        ),
+        Source(
+            "anime-faces",
+            "Anime faces",
+            True,
+            "Faces from Kaggle, which needs a login, so never downloaded: set "
+            "DCGAN_ANIME_FACES to its zip or folder, or put anime_faces_64.zip in the shared "
+            "or data folder.",
+            locate=lambda progress: anime_faces_path(),
+        ),
+        Source(
+            "fashion-mnist",
+            "Fashion-MNIST",
+            False,
+            "Ten classes of 28x28 clothing photos, downloaded once by torchvision. Offline, "
+            "set DCGAN_FASHION_MNIST_DIR to a folder holding its four .gz files.",
+            locate=lambda progress: "fashion-mnist",
+            read=lambda _, size, progress: fashion_mnist(size, progress),
+            classes=FASHION_CLASSES,
+            in_space=fashion_in_space,
+        ),
+    )
+}
