@@ -109,8 +109,7 @@ def _to_input(images: torch.Tensor) -> torch.Tensor:
 
 def _accuracy(net: AttributeNet, images: torch.Tensor, labels: dict) -> dict[str, float]:
     """Fraction correct per attribute."""
-    with torch.no_grad():
-        pred = predict(net, images)
+    pred = predict(net, images)  # under no_grad
     return {k: float((pred[k][0] == labels[k]).float().mean()) for k in ATTRIBUTES}
 
 
@@ -282,16 +281,9 @@ class ArithmeticScore:
 
     def numbers(self) -> dict:
         """Plain numbers for JSON and docs."""
-        return {
-            "expression": self.expression,
-            "target": describe_spec(self.target),
-            "fraction": self.fraction,
-            "random_fraction": self.random_fraction,
-            "a_fraction": self.a_fraction,
-            "trials": self.trials,
-            "n_pool": self.n_pool,
-            "group_sizes": self.group_sizes,
-        }
+        rest = ("fraction", "random_fraction", "a_fraction", "trials", "n_pool", "group_sizes")
+        head = {"expression": self.expression, "target": describe_spec(self.target)}
+        return head | {k: getattr(self, k) for k in rest}
 
     def summary(self) -> str:
         """One line a class can read."""

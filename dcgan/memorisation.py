@@ -1,8 +1,5 @@
 """Is the generator memorising its training images? Nearest neighbours, read with care.
 
-Longer than the house's 400 lines on purpose: the pixel and feature searches, the distance
-distributions and the flag share one chunked search and one set of caveats.
-
 For a few generated samples this finds the k nearest training images, in pixel space and in
 the penultimate feature space of a discriminator, with their distances. For many samples it
 compares two distributions of nearest-neighbour distances:
@@ -27,7 +24,8 @@ changes and still pass. A clean result says "no near-copies were found", not "it
 
 Distances are RMS differences per value: pixels in [0, 1], features as D computes them, so
 images of any size read on the same scale. Training images stay uint8 and are converted one
-chunk at a time, so 20,000 images of 64x64x3 need about 250 MB, not 1 GB of floats.
+chunk at a time, so 20,000 images of 64x64x3 need about 250 MB, not 1 GB of floats. The
+search itself is dcgan.neighbours; what a checkpoint says about its data is dcgan.provenance.
 
     python -m dcgan.memorisation CHECKPOINT [--data SOURCE] [--n 512] [--seed 0]
 """
@@ -39,9 +37,7 @@ import json
 import math
 import sys
 import time
-from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import torch
@@ -49,121 +45,19 @@ from torch import nn
 
 from .images import to_uint8
 from .latent import generate, sample_z
+from .neighbours import CHUNK, Embed, feature_embed, knn, pixel_embed
+from .provenance import data_spec, discriminator_for, training_data
 
 PIXEL = "pixel"
 FEATURES = "D features"
 REF_PERCENTILE = 5.0  # a held-out image lands below this by construction 5 % of the time
 FLAG_EXCESS = 0.15  # 20 % against held-out's 5 %: four times the rate, not sampling noise
-CHUNK = 1024  # training images embedded at once: 1024 x 64x64x3 floats is 50 MB
 THEIS_CAVEAT = (
     "Nearest neighbours alone are weak evidence (Theis, van den Oord & Bethge 2015, "
     "'A note on the evaluation of generative models'): a copy shifted by a pixel looks far "
     "away, and small changes can hide a memorised image. A clean result means no near-copies "
     "were found, not that the generator generalises."
 )
-
-Embed = Callable[[torch.Tensor], torch.Tensor]  # uint8 (n, C, H, W) -> float (n, d)
-
-
-# --------------------------------------------------------------------------- embeddings
-
-
-def pixel_embed(x: torch.Tensor) -> torch.Tensor:
-    """uint8 images -> flat float32 pixels in [0, 1]."""
-    return x.flatten(1).float().div_(255.0)
-
-
-def feature_embed(D: nn.Sequential) -> Embed:
-    """An embedding by D's penultimate layer: the output of its last block, flattened."""
-    body = D[:-1]  # every D_block; the last layer (the 4x4 conv to one logit) is dropped
-    device = next(D.parameters()).device
-
-    @torch.no_grad()
-    def embed(x: torch.Tensor) -> torch.Tensor:
-        was_training = body.training
-        body.eval()  # running statistics: an image's features never depend on its batch
-        out = body(x.to(device).float().mul_(2.0 / 255.0).sub_(1.0))
-        body.train(was_training)
-        return out.flatten(1).float().cpu()
-
-    return embed
-
-
-# --------------------------------------------------------------------------- search
-
-
-@torch.no_grad()
-def knn(
-    queries: torch.Tensor,
-    refs: torch.Tensor,
-    embed: Embed = pixel_embed,
-    k: int = 1,
-    chunk: int = CHUNK,
-    progress: Callable[[int, int], None] | None = None,
-) -> tuple[torch.Tensor, torch.Tensor]:
-    """The k nearest refs of each query image: (RMS distances (Q, k), indices (Q, k)).
-
-    Both are uint8 image batches; refs are embedded `chunk` at a time, so only the queries'
-    embeddings and one chunk are ever held as floats.
-    """
-    if len(refs) == 0:
-        raise ValueError("no training images to search; load a dataset with images in it.")
-    if queries.shape[1:] != refs.shape[1:]:
-        raise ValueError(
-            f"generated images are {tuple(queries.shape[1:])} but training images are "
-            f"{tuple(refs.shape[1:])}; load the data at the generator's image size."
-        )
-    k = min(k, len(refs))
-    q = embed(queries)
-    q_sq = (q * q).sum(1, keepdim=True)
-    best_d = torch.empty(len(q), 0)
-    best_i = torch.empty(len(q), 0, dtype=torch.int64)
-    for start in range(0, len(refs), chunk):
-        r = embed(refs[start : start + chunk])
-        # ||q - r||^2 = ||q||^2 + ||r||^2 - 2 q.r: one matmul per chunk picks the candidates
-        d2 = q_sq + (r * r).sum(1)[None, :] - 2.0 * (q @ r.T)
-        loc = d2.topk(min(k, len(r)), dim=1, largest=False).indices
-        # that expansion loses precision for near-identical pairs (a copy would read as a
-        # small positive distance), so the chunk's k candidates are measured exactly
-        exact = torch.stack([(r[loc[:, j]] - q).pow(2).sum(1) for j in range(loc.shape[1])], 1)
-        cand_d = torch.cat([best_d, exact], 1)
-        cand_i = torch.cat([best_i, loc + start], 1)
-        best_d, pos = cand_d.topk(min(k, cand_d.shape[1]), dim=1, largest=False, sorted=True)
-        best_i = cand_i.gather(1, pos)
-        if progress:
-            progress(min(start + chunk, len(refs)), len(refs))
-    return (best_d / q.shape[1]).sqrt(), best_i
-
-
-def nearest_distance(
-    queries: torch.Tensor,
-    refs: torch.Tensor,
-    embed: Embed = pixel_embed,
-    flips: bool = False,
-    chunk: int = CHUNK,
-) -> np.ndarray:
-    """Each query's distance to its nearest ref; with flips, also to every mirrored ref."""
-    d, _ = knn(queries, refs, embed, 1, chunk)
-    if flips:
-        # mirroring the query instead of the refs: the same distance, half the work
-        d_flip, _ = knn(queries.flip(-1), refs, embed, 1, chunk)
-        d = torch.minimum(d, d_flip)
-    return d[:, 0].numpy()
-
-
-def duplicate_fraction(images: torch.Tensor) -> float:
-    """The fraction of images with an exact (byte-identical) twin elsewhere in the set.
-
-    Duplicates put held-out images at distance 0 from the training set: a real dataset's
-    floor, and the reason the flag compares against the held-out rate, not a fixed 5 %.
-    """
-    import hashlib
-    from collections import Counter
-
-    digests = [hashlib.sha1(im.numpy().tobytes()).digest() for im in images.cpu()]
-    counts = Counter(digests)
-    return sum(counts[d] > 1 for d in digests) / max(1, len(digests))
-
 
 # --------------------------------------------------------------------------- report
 
@@ -206,7 +100,7 @@ class DistanceReport:
         }
 
 
-def compare(space: str, generated: np.ndarray, heldout: np.ndarray) -> DistanceReport:
+def distance_report(space: str, generated: np.ndarray, heldout: np.ndarray) -> DistanceReport:
     """Summarise two nearest-distance samples into the flag and its two numbers."""
     threshold = float(np.percentile(heldout, REF_PERCENTILE))
     # "at or below", and against the held-out rate at the same threshold: with duplicate
@@ -335,7 +229,7 @@ def check(
         if flips:
             g = torch.minimum(g, near[ng + nh : 2 * ng + nh])
             h = torch.minimum(h, near[2 * ng + nh :])
-        reports[name] = compare(name, g.numpy(), h.numpy())
+        reports[name] = distance_report(name, g.numpy(), h.numpy())
         examples[name] = Neighbours(name, i[:n_examples].numpy(), d[:n_examples].numpy())
     return MemorisationReport(
         pixel=reports[PIXEL],
@@ -368,87 +262,7 @@ class ReplayGenerator(nn.Module):
         return self.images[idx].float().mul(2.0 / 255.0).sub(1.0)
 
 
-# --------------------------------------------------------------------------- discriminators
-
-
-def discriminator_for(path: str | Path | None, model_cfg, seed: int = 0):
-    """(D, note): the trained D of a full .pt checkpoint, else a randomly initialised one.
-
-    Generator exports (.safetensors) carry no discriminator, so their feature space is a
-    random D of the same architecture: random conv features still group similar images,
-    but they are not what the trained D learned to see, and the note says so.
-    """
-    from . import checkpoint as ckpt
-    from .config import Config
-    from .models import Discriminator, build
-
-    if path is not None and Path(path).suffix == ".pt":
-        state = ckpt.load(path)
-        if "D" in state:
-            cfg = Config.from_dict(state["config"]).model
-            D = Discriminator(cfg)
-            D.load_state_dict(state["D"])
-            return D.eval(), f"the trained discriminator in {Path(path).name}"
-    D = build(model_cfg, seed=seed)[1].eval()
-    return D, (
-        "a randomly initialised discriminator of the same architecture (generator exports "
-        "carry no D): random features, a rough stand-in for what a trained D sees"
-    )
-
-
 # --------------------------------------------------------------------------- CLI
-
-
-@dataclass
-class DataSpec:
-    """What a checkpoint says about the images it trained on."""
-
-    source: str | None  # None: the file does not say
-    limit: int | None = None  # data.load keeps the first `limit`: the rest are held out
-    classes: tuple[int, ...] | None = None
-    flip: bool = False  # trained with mirrored images: mirrored copies count as copies
-
-
-def data_spec(path: str | Path | None) -> DataSpec:
-    """Read a .pt checkpoint's config, a run folder's config.json beside a generator export,
-    or an export's metadata (dataset, and --flip in its command)."""
-    from . import checkpoint as ckpt
-    from .config import Config
-
-    if path is None:
-        return DataSpec(None)
-    path = Path(path)
-    cfg = None
-    if path.suffix == ".pt":
-        cfg = Config.from_dict(ckpt.load(path)["config"])
-    elif (path.parent / "config.json").is_file():  # a run folder's generator snapshot
-        try:
-            cfg = Config.from_dict(json.loads((path.parent / "config.json").read_text()))
-        except (OSError, ValueError):
-            cfg = None
-    if cfg is not None:
-        d = cfg.data
-        return DataSpec(d.source, d.limit, d.classes, d.flip)
-    meta = ckpt.read_metadata(path)
-    return DataSpec(meta.get("dataset"), flip="--flip" in meta.get("command", ""))
-
-
-def training_data(
-    spec: DataSpec, size: int, source: str | None = None, progress=None
-) -> tuple[torch.Tensor, torch.Tensor | None, str]:
-    """(train images, held-out images or None, source) as the spec describes the run;
-    `source` overrides the dataset (its limit and classes then no longer apply)."""
-    from .data import load
-
-    name = source or spec.source
-    if not name:
-        raise ValueError("the generator does not name its dataset; pick or pass one (--data).")
-    same = name == spec.source
-    full = load(name, size, classes=spec.classes if same else None, progress=progress)
-    if same and spec.limit is not None and spec.limit < len(full):
-        # data.load keeps the first `limit` images, so the rest were never trained on
-        return full.images[: spec.limit], full.images[spec.limit :], name
-    return full.images, None, name
 
 
 def main(argv: list[str] | None = None) -> int:

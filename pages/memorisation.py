@@ -4,8 +4,9 @@ distributions of generated and held-out images (dcgan.memorisation does the work
 import streamlit as st
 
 from dcgan import memorisation as mem
+from dcgan import neighbours
 from dcgan.config import ConfigError
-from dcgan.data import NAMED_SOURCES, DataError
+from dcgan.data import SOURCES, DataError
 from dcgan.images import upscale
 from dcgan.lab_plots import nn_distance_figure
 from ui import lab
@@ -28,7 +29,7 @@ st.markdown(
 gen, path = lab.pick_generator("mem_gen")
 spec = lab.data_spec(path)
 
-sources = list(NAMED_SOURCES)
+sources = list(SOURCES)
 if spec.source and spec.source not in sources:
     sources.insert(0, spec.source)
 default = spec.source if spec.source in sources else "shapes"
@@ -79,7 +80,7 @@ if st.button("Run the check", type="primary", key="mem_run"):
                 n_examples=4,
                 flips=flips,
             )
-        dupes = mem.duplicate_fraction(report.train)
+        dupes = neighbours.duplicate_fraction(report.train)
         st.session_state["mem_report"] = (settings, report, dupes)
     except (DataError, ConfigError, ValueError) as e:
         st.error(f"Could not run the check: {e}")

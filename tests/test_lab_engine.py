@@ -11,6 +11,7 @@ import torch
 from torch import nn
 
 from dcgan import memorisation as mem
+from dcgan import neighbours, provenance
 from dcgan.config import ModelConfig
 from dcgan.data import make_shapes
 from dcgan.models import build
@@ -33,7 +34,7 @@ def test_knn_finds_exact_copies_at_distance_zero_and_ranks_the_rest():
     refs = torch.randint(0, 256, (300, 3, 8, 8), dtype=torch.uint8)
     q = refs[[5, 123, 299]].clone()
     q[1, 0, 0, 0] = 255 - int(q[1, 0, 0, 0])  # one value changed: near, not identical
-    d, i = mem.knn(q, refs, k=3, chunk=64)  # several chunks: the running top-k must merge
+    d, i = neighbours.knn(q, refs, k=3, chunk=64)  # several chunks: the running top-k must merge
     assert i[:, 0].tolist() == [5, 123, 299]
     assert d[0, 0] == 0 and d[2, 0] == 0 and 0 < d[1, 0] < d[1, 1]
     assert torch.all(d[:, :-1] <= d[:, 1:])  # nearest first
@@ -43,14 +44,14 @@ def test_knn_finds_exact_copies_at_distance_zero_and_ranks_the_rest():
 
 def test_knn_refuses_mismatched_image_sizes_with_a_fix():
     with pytest.raises(ValueError, match="image size"):
-        mem.knn(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.zeros(4, 3, 16, 16).byte())
+        neighbours.knn(torch.zeros(2, 3, 8, 8, dtype=torch.uint8), torch.zeros(4, 3, 16, 16).byte())
 
 
 def test_flips_find_a_mirrored_copy():
     refs = torch.randint(0, 256, (50, 3, 8, 8), dtype=torch.uint8)
     mirrored = refs[:4].flip(-1)
-    assert (mem.nearest_distance(mirrored, refs) > 0).all()
-    assert (mem.nearest_distance(mirrored, refs, flips=True) == 0).all()
+    assert (neighbours.nearest_distance(mirrored, refs) > 0).all()
+    assert (neighbours.nearest_distance(mirrored, refs, flips=True) == 0).all()
 
 
 def test_a_generator_that_copies_training_images_is_flagged(shapes32):
@@ -137,17 +138,17 @@ def test_cli_explains_a_checkpoint_that_names_no_dataset(tmp_path, capsys):
 
 
 def test_distance_arrays_and_numbers_are_plain():
-    r = mem.compare(mem.PIXEL, np.array([0.0, 0.0, 0.5]), np.linspace(0.1, 1.0, 100))
+    r = mem.distance_report(mem.PIXEL, np.array([0.0, 0.0, 0.5]), np.linspace(0.1, 1.0, 100))
     assert r.flagged and r.frac_close == pytest.approx(2 / 3)
     json.dumps(r.numbers())
 
 
 def test_duplicate_fraction_counts_images_with_an_exact_twin():
     x = torch.randint(0, 256, (10, 3, 4, 4), dtype=torch.uint8)
-    assert mem.duplicate_fraction(x) == 0
+    assert neighbours.duplicate_fraction(x) == 0
     x[7] = x[2]
     x[9] = x[2]
-    assert mem.duplicate_fraction(x) == pytest.approx(3 / 10)
+    assert neighbours.duplicate_fraction(x) == pytest.approx(3 / 10)
 
 
 def test_duplicates_in_the_data_neither_hide_copies_nor_flag_a_fair_generator():
@@ -156,9 +157,9 @@ def test_duplicates_in_the_data_neither_hide_copies_nor_flag_a_fair_generator():
     distances look like held-out's must not."""
     rng = np.random.default_rng(0)
     held = np.concatenate([np.zeros(150), rng.uniform(0.05, 0.3, 350)])
-    assert mem.compare(mem.PIXEL, np.zeros(200), held).flagged
+    assert mem.distance_report(mem.PIXEL, np.zeros(200), held).flagged
     fair = np.concatenate([np.zeros(60), rng.uniform(0.05, 0.3, 140)])
-    r = mem.compare(mem.PIXEL, fair, held)
+    r = mem.distance_report(mem.PIXEL, fair, held)
     assert r.threshold == 0 and r.heldout_close == pytest.approx(0.3) and not r.flagged
 
 
@@ -435,9 +436,9 @@ def test_a_checkpoint_with_a_data_limit_is_checked_against_its_unseen_images(tmp
     path = ckpt.save(
         {"config": cfg.to_dict(), "G": G.state_dict(), "D": D.state_dict()}, tmp_path / "last.pt"
     )
-    spec = mem.data_spec(path)
+    spec = provenance.data_spec(path)
     assert (spec.source, spec.limit, spec.flip) == ("shapes", 1000, False)
-    train, held, source = mem.training_data(spec, 32)
+    train, held, source = provenance.training_data(spec, 32)
     assert (len(train), source) == (1000, "shapes") and len(held) == 4096 - 1000
     assert mem.main([str(path), "--n", "32", "--heldout", "32", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)

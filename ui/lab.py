@@ -9,9 +9,9 @@ import numpy as np
 import streamlit as st
 import torch
 
-from dcgan import memorisation as mem
-from dcgan import pretrained, runs
+from dcgan import pretrained, provenance, runs
 from dcgan.config import ModelConfig
+from ui import state
 from ui.generators import Kind, Loaded, generator_picker
 from ui.jobs import current_job
 
@@ -34,7 +34,7 @@ def generator_file(key: str) -> Path | None:
     if not hasattr(choice, "kind"):
         # widget state may hold the option's serialised form; the picker's return value,
         # which it also stores as the session's active generator, is the choice itself
-        choice = st.session_state.get("active_generator")
+        choice = state.active_generator()
     if not hasattr(choice, "kind"):
         return None
     match choice.kind:
@@ -57,29 +57,29 @@ def _mtime(path: Path | None) -> int:
 
 
 @st.cache_data(show_spinner=False, max_entries=16)
-def _spec(path: str | None, mtime_ns: int) -> mem.DataSpec:
-    return mem.data_spec(path)
+def _spec(path: str | None, mtime_ns: int) -> provenance.DataSpec:
+    return provenance.data_spec(path)
 
 
-def data_spec(path: Path | None) -> mem.DataSpec:
+def data_spec(path: Path | None) -> provenance.DataSpec:
     """What the generator's file says about its training data (cached per file version)."""
     try:
         return _spec(str(path) if path else None, _mtime(path))
     except (ValueError, OSError):
-        return mem.DataSpec(None)
+        return provenance.DataSpec(None)
 
 
 @st.cache_resource(show_spinner=False, max_entries=2)
 def training_data(
-    source: str, size: int, _spec: mem.DataSpec, spec_key: str
+    source: str, size: int, _spec: provenance.DataSpec, spec_key: str
 ) -> tuple[torch.Tensor, torch.Tensor | None, str]:
     """(train, held-out or None, source), decoded once per dataset and size for all sessions."""
-    return mem.training_data(_spec, size, source)
+    return provenance.training_data(_spec, size, source)
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
 def _discriminator(path: str | None, mtime_ns: int, _cfg: ModelConfig, cfg_key: str):
-    return mem.discriminator_for(path, _cfg)
+    return provenance.discriminator_for(path, _cfg)
 
 
 def discriminator(path: Path | None, cfg: ModelConfig):
