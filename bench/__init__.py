@@ -75,7 +75,7 @@ def machine(device: str = "cpu") -> dict:
     """Where a figure was measured: CPU, cores, load, torch version, GPU when used."""
     import torch
 
-    from dcgan.trainer import cpu_has_bf16
+    from dcgan.hardware import cpu_has_bf16
 
     info = {
         "cpu": cpu_model(),

@@ -1,7 +1,7 @@
 """The classroom promise: press Start, and within a minute the samples are recognisable.
 
-Runs the `classroom-cpu` preset the way the Train page does (dcgan.job.start_job: a job process
-that loads its own data, on a warm cache) and reports:
+Runs the `classroom-cpu` preset the way the Train page does (dcgan.runs.handle.start_job: a job
+process that loads its own data, on a warm cache) and reports:
   start_s       Start -> first training step done (process start, imports and the data decode
                 from the cache included);
   at each of --at seconds after Start: the step reached, examples/sec, and the sliced
@@ -45,7 +45,6 @@ def default_dataset() -> str:
 def run(a: argparse.Namespace) -> dict:
     """Warm the cache, press Start (a job process, as the Train page starts it), copy G's
     snapshot at each moment, then score the copies after the job has stopped."""
-    from dcgan import job as jobs
     from dcgan import runs
     from dcgan.checkpoint import load_generator
     from dcgan.config import Config
@@ -53,6 +52,7 @@ def run(a: argparse.Namespace) -> dict:
     from dcgan.images import grid_image
     from dcgan.metrics import generated_images, swd
     from dcgan.models import Generator
+    from dcgan.runs.handle import start_job
 
     over = {"data.source": a.dataset, "train.epochs": 1000, "train.precision": a.precision}
     over.update(dict(kv.split("=", 1) for kv in a.set or []))
@@ -64,7 +64,7 @@ def run(a: argparse.Namespace) -> dict:
         env["ONEDNN_MAX_CPU_ISA"] = a.isa  # e.g. AVX2: a laptop without AVX512 or bf16
     root = Path(tempfile.mkdtemp(prefix="dcgan-classroom-"))
     t0 = time.perf_counter()
-    h = jobs.start_job(cfg, root, env=env)
+    h = start_job(cfg, root, env=env)
     st = h.wait_for(lambda s: s.get("step", 0) >= 1, 120)
     start_s = time.perf_counter() - t0
     copies = []

@@ -36,7 +36,7 @@ def machine_info() -> dict:
 
         return machine("cpu")
     except ImportError:  # dcgan.train mid-rewrite: fall back to what the figures need
-        from dcgan.trainer import cpu_has_bf16
+        from dcgan.hardware import cpu_has_bf16
 
         return {"cpu_bf16": cpu_has_bf16(), "torch": torch.__version__}
 

@@ -45,8 +45,8 @@ def train_once(a: argparse.Namespace, precision: str, seed: int, data):
 def run(a: argparse.Namespace) -> dict:
     """fp32 and bf16 from each seed; SWD and the D gap at the end."""
     from dcgan.data import load
+    from dcgan.hardware import pick_precision
     from dcgan.metrics import generated_images, swd
-    from dcgan.trainer import pick_precision
 
     size = a.image_size
     data = load(a.dataset, size)

@@ -1,10 +1,10 @@
-"""Start to first step: from dcgan.job.start_job to a status.json that says step >= 1.
+"""Start to first step: from dcgan.runs.handle.start_job to a status.json that says step >= 1.
 
     python -m bench.start_time [--repeats 5] [--preset classroom-cpu] [--dataset shapes] [--json]
     python -m bench.start_time --spare     # as the Train page starts a job: in a waiting spare
 
 What a teacher waits for after pressing Start, process start included: a fresh interpreter
-(`python -m dcgan.job`), importing torch and the engine, loading the data from a warm cache,
+(`python -m dcgan.runs.job`), importing torch and the engine, loading the data from a warm cache,
 building the Trainer and its optimisers, the first step and its sample grid. One warm-up start
 (not counted) fills the data cache and the OS's file cache first; every start after it is a
 fresh process in a fresh run folder, stopped once it has taken its first step.
@@ -38,12 +38,12 @@ out = {}
 def mark(what):
     out[what] = round(time.process_time() - c0, 3)
 import torch; mark("import torch")
-import dcgan.job; mark("import the engine (dcgan.job)")
+import dcgan.runs.handle; mark("import the engine (dcgan.runs.handle)")
 from dcgan.config import preset
 from dcgan.data import load
 from dcgan.trainer import Trainer
 cfg = preset(sys.argv[1]).replace(**{"data.source": sys.argv[2], "train.steps": 10}).validate()
-torch.set_num_threads(dcgan.job.default_threads())
+torch.set_num_threads(dcgan.hardware.default_threads())
 data = load(cfg.data.source, cfg.model.image_size); mark("load the data (warm cache)")
 import torch._dynamo; mark("import torch._dynamo (Adam's first call does it)")
 tr = Trainer(cfg, data); mark("build the Trainer")
@@ -55,7 +55,7 @@ print(out)
 def one_start(cfg, root: Path, timeout: float) -> dict:
     """Start one job, time its stages from status.json, stop it; seconds since start_job."""
     from dcgan import runs
-    from dcgan.job import start_job
+    from dcgan.runs.handle import start_job
 
     t0 = time.perf_counter()
     h = start_job(cfg, root)
@@ -132,10 +132,10 @@ def run(a: argparse.Namespace) -> dict:
         starts = []
         for _ in range(a.repeats):
             if a.spare:  # as the Train page does while nothing trains: a spare waits, ready
-                from dcgan import job
+                from dcgan.runs import launch
 
-                job.warm()
-                if not job.spare_ready(a.timeout):
+                launch.warm()
+                if not launch.spare_ready(a.timeout):
                     raise BenchError("the spare job process never said it was ready")
             starts.append(one_start(cfg, Path(tmp), a.timeout))
     stages_cpu = [split(a) for _ in range(a.split)]

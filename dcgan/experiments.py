@@ -298,7 +298,7 @@ def _arm_config(spec: dict, arm: dict) -> Config:
 
 def prepare_experiment(exp: Experiment, root: str | Path, paused: bool = False) -> Path:
     """A new experiment folder with its plan and its first arm's run folder; returns it."""
-    from .job import prepare
+    from .runs.job import prepare
 
     root = Path(root)
     base = f"{time.strftime('%Y%m%d-%H%M%S')}-exp-{exp.name}"
@@ -322,7 +322,7 @@ def _stop_requested(exp_dir: Path) -> bool:
 def run_experiment(exp_dir: str | Path, on_arm=None) -> str:
     """Run every arm of a prepared experiment in this process, one after another; returns
     "finished" or "stopped". The caller holds the runs folder's lock (exp_dir's parent)."""
-    from .job import prepare, run_job
+    from .runs.job import prepare, run_job
 
     exp_dir = Path(exp_dir)
     root = exp_dir.parent
@@ -410,22 +410,10 @@ def start_experiment(
 
 
 def spawn(exp_dir: Path, env: dict | None = None) -> subprocess.Popen:
-    """`python -m dcgan.experiments EXP_DIR` in its own session, logging to EXP_DIR/log.txt;
-    registered with dcgan.job's children so a server reaps it like a job."""
-    from . import job
+    """`python -m dcgan.experiments EXP_DIR`, started and reaped like a job."""
+    from .runs import launch
 
-    with open(exp_dir / runs.LOG, "ab") as log:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "dcgan.experiments", str(exp_dir)],
-            stdin=subprocess.DEVNULL,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            env=job._child_env(env),
-            cwd=str(job.REPO),
-            start_new_session=True,  # a killed server leaves the experiment running
-        )
-    job._children[proc.pid] = (proc, exp_dir)
-    return proc
+    return launch.spawn("dcgan.experiments", exp_dir, env=env)
 
 
 def stop_experiment(exp_dir: str | Path) -> None:
@@ -517,7 +505,7 @@ def summary(spec: dict) -> str:
 
 def _child(exp_dir: Path) -> int:
     """The experiment process started by start_experiment."""
-    from .job import set_thread_policy
+    from .hardware import set_thread_policy
 
     faulthandler.enable()
     set_thread_policy()
@@ -589,7 +577,7 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    from .job import set_thread_policy
+    from .hardware import set_thread_policy
 
     threads = set_thread_policy()
     print(

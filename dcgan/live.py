@@ -3,12 +3,12 @@
 The Space's Train tab is a thin consumer of this module; any other UI can stream a run the same
 way. There are two ways to run it and one way to watch it:
 
-- `start(...)` (a CPU machine): the run is its own process (dcgan.job.run_job), so the
-  trainer never shares a GIL with the server's sampling requests (issue 9 measured a 95 %
-  slowdown when it did).
+- `start(...)` (a CPU machine): the run is its own process (dcgan.runs.job), so the
+  trainer never shares a GIL with the server's sampling requests (a trainer in the server's
+  process ran 95 % slower under its viewers, docs/RELIABILITY.md).
 - `train_here(...)` (ZeroGPU): the GPU exists only inside the function `spaces.GPU` decorates,
   and ZeroGPU already runs that function in a worker process of its own, so the run trains
-  there, in a thread of that worker (dcgan.job.run_job: Trainer + drive + RunWriter), while
+  there, in a thread of that worker (dcgan.runs.job.run_job: Trainer + drive + RunWriter), while
   the generator function streams it.
 - `follow(run_dir, seconds)` tails the run folder either way (dcgan.runs.RunReader) and yields
   a `Frame` about every POLL_S: numbers, lists of numbers and a uint8 array, so it pickles
@@ -32,8 +32,8 @@ from pathlib import Path
 import numpy as np
 
 from . import runs
-from .config import Config, preset
-from .data import SOURCES
+from .config import Config, ConfigError, preset
+from .data import SOURCES_BY_NAME
 from .images import png_array
 from .runs import LIVE, JobStatus
 
@@ -58,9 +58,18 @@ FASHION_LIMIT = 12_000  # Fashion-MNIST images kept: a quick load, plenty for a 
 
 
 def sources() -> dict[str, str]:
-    """Datasets a live run may use here, name -> label: the registry's entries whose in_space()
-    holds (the built-in shapes; Fashion-MNIST when its files are on this machine)."""
-    return {s.name: s.label for s in SOURCES.values() if s.in_space()}
+    """Datasets a live run may use here, name -> label: those that need no download.
+
+    The built-in shapes always. Fashion-MNIST (MIT licence, so it may be redistributed inside a
+    Space) when its four .gz files are on this machine (DCGAN_FASHION_MNIST_DIR, or copied in by
+    `make space`); the other sources need a login (anime faces) or have no licence that allows
+    redistribution (the Pokemon sprites), so a visitor never trains on them here.
+    """
+    names = ["shapes"]
+    folder = os.environ.get("DCGAN_FASHION_MNIST_DIR")
+    if folder and len(list(Path(folder).glob("*-ubyte.gz"))) >= 4:
+        names.append("fashion-mnist")
+    return {n: SOURCES_BY_NAME[n].label for n in names}  # the labels every UI shows
 
 
 def live_config(source: str, *, seed: int = 0, max_steps: int | None = None) -> Config:
@@ -105,22 +114,22 @@ class Frame:
 
 # ---------------------------------------------------------------------- a spare process
 #
-# The waiting job process (dcgan.job.warm) that makes the first grid come within a second or
+# The waiting job process (dcgan.runs.launch.warm) that makes the first grid come within a second or
 # two: the Space keeps one ready between visitors, as the app does between runs.
 
 
 def warm(env: dict | None = None) -> None:
-    """Make sure one spare job process is waiting (dcgan.job.warm)."""
-    from . import job  # torch and the trainer: imported only when training
+    """Make sure one spare job process is waiting (dcgan.runs.launch.warm)."""
+    from .runs import launch
 
-    job.warm(env)
+    launch.warm(env)
 
 
 def close_spare() -> None:
-    """End the waiting spare job process (dcgan.job.close_spare)."""
-    from . import job
+    """End the waiting spare job process (dcgan.runs.launch.close_spare)."""
+    from .runs import launch
 
-    job.close_spare()
+    launch.close_spare()
 
 
 def start(
@@ -134,14 +143,14 @@ def start(
 ) -> Path:
     """Start a live run as its own process under root; returns its folder (JobBusyError: one runs).
 
-    The waiting spare job process takes it when there is one (dcgan.job.launch), else a fresh
+    The waiting spare job process takes it when there is one (dcgan.runs.launch), else a fresh
     one; either way a job process whose config puts a grid on the clock every GRID_EVERY_S.
     """
-    from . import job  # imports torch's trainer: only when training
+    from .runs.handle import start_job  # imports torch's trainer: only when training
 
     cap = max_steps or max(1, int(seconds * MAX_STEPS_PER_S))
     cfg = live_config(source, seed=seed, max_steps=cap)
-    return job.start_job(cfg, root, name="run", env=env).dir
+    return start_job(cfg, root, name="run", env=env).dir
 
 
 def train_here(
@@ -154,28 +163,26 @@ def train_here(
     poll: float = POLL_S,
 ) -> Iterator[Frame]:
     """Train in this process (a thread) and stream it: for ZeroGPU, where the GPU lives here."""
-    from .job import RunWriter, run_job
+    from .runs.job import run_job
+    from .runs.writer import RunWriter
 
     cfg = live_config(source, seed=seed, max_steps=max_steps)
     root = Path(root)
     run_dir = root / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    runs.acquire_lock(root, run_dir)  # the same "one run per visitor" as a process run
-    try:
+    with runs.JobSlot(root, run_dir) as slot:  # the same "one run per visitor" as a process run
         w = RunWriter(run_dir, cfg)
         runs.write_json(run_dir / runs.SPEC, {"started_at": time.time()})
         w.status(status=JobStatus.LOADING, pid=os.getpid(), started_at=time.time(), step=0)
-    except BaseException:
-        runs.release_lock(root)
-        raise
 
-    def body() -> None:
-        try:
-            run_job(run_dir)  # writes its own end, whatever it is
-        finally:
-            runs.release_lock(root)
+        def body() -> None:
+            try:
+                run_job(run_dir)  # writes its own end, whatever it is
+            finally:
+                slot.release()
 
-    thread = threading.Thread(target=body, name="dcgan-live-run", daemon=True)
-    thread.start()
+        thread = threading.Thread(target=body, name="dcgan-live-run", daemon=True)
+        slot.hand_over()  # to the thread, which releases it when the run ends
+        thread.start()
     try:
         yield from follow(run_dir, seconds, poll=poll)
     finally:
@@ -253,29 +260,28 @@ def follow(run_dir: str | Path, seconds: float, *, poll: float = POLL_S) -> Iter
 
 def final_grid(run_dir: Path) -> np.ndarray | None:
     """The fixed-noise grid drawn by the run's final generator (the file a visitor downloads),
-    with the noise the Trainer used (seed + 1): the last grid shows exactly what they keep."""
+    with the Trainer's own fixed noise: the last grid shows exactly what they keep."""
     import math
 
     from .checkpoint import CheckpointError, load_generator
     from .images import grid_array
-    from .latent import generate, sample_z
+    from .latent import generate
+    from .trainer import fixed_noise
 
-    t = (runs.read_json(run_dir / runs.CONFIG) or {}).get("train", {})
-    n, seed = int(t.get("n_samples", 64)), int(t.get("seed", 0))
     try:
-        G, cfg, _ = load_generator(run_dir / runs.GENERATOR)
-    except (CheckpointError, OSError):
+        cfg = Config.from_dict(runs.read_json(run_dir / runs.CONFIG) or {})
+        G, _, _ = load_generator(run_dir / runs.GENERATOR)
+    except (CheckpointError, ConfigError, OSError):
         return None
-    return grid_array(
-        generate(G, sample_z(n, cfg.nz, seed=seed + 1)), nrow=int(math.sqrt(n)) or None
-    )
+    n = cfg.train.n_samples
+    return grid_array(generate(G, fixed_noise(cfg)), nrow=int(math.sqrt(n)) or None)
 
 
 def _kill(run_dir: Path, st: dict) -> None:
     """End a run's process that did not answer stop (only a process run has its own pid)."""
     pid = st.get("pid")
     if pid and pid != os.getpid() and runs.pid_alive(pid, st.get("proc_start")):
-        from .job import RunHandle
+        from .runs.handle import RunHandle
 
         RunHandle(run_dir).kill()
 
@@ -294,12 +300,9 @@ def discard(root: str | Path, timeout: float = STOP_GRACE_S) -> None:
     root = Path(root)
     held = runs.read_lock(root)
     if held is not None:
-        from .job import RunHandle
+        from .runs.handle import RunHandle
 
-        h = RunHandle(held["run"])
-        h.stop()
-        if not h.wait(timeout):
-            h.kill()
+        RunHandle(held["run"]).stop_or_kill(timeout)
     shutil.rmtree(root, ignore_errors=True)
 
 

@@ -1,6 +1,6 @@
 """The training CLI: `python -m dcgan.train`, a run folder the app can watch, and torchrun.
 
-It trains in this process with the same loop as an app job (dcgan.job.drive) and writes the
+It trains in this process with the same loop as an app job (dcgan.runs.loop.drive) and writes the
 same run folder, so a run started here can be watched live in the app (Train page, "Watch a
 run"), and paused or stopped from there. It holds the lock of the folder above --out, so the
 app does not start a second job beside it.
@@ -16,7 +16,7 @@ folder (controls from the app are not followed under torchrun: every rank would 
 from __future__ import annotations
 
 import argparse
-import copy
+import contextlib
 import os
 import sys
 import time
@@ -26,15 +26,18 @@ import numpy as np
 import torch.distributed as dist
 
 from . import checkpoint as ckpt
-from . import job as jobs
 from . import runs
 from .config import PRESETS, Config, ConfigError
 from .data import DataError, load
+from .hardware import dist_world, init_distributed, set_thread_policy
+from .history import NonFiniteError
 from .runs import JobBusyError, JobStatus
-from .trainer import NonFiniteError, Trainer, dist_world, init_distributed, recalibrate_batchnorm
+from .runs.loop import attach, attach_tensorboard, drive
+from .runs.writer import RunWriter
+from .trainer import Trainer
 
 
-class _SilentWriter(jobs.RunWriter):
+class _SilentWriter(RunWriter):
     """A torchrun rank other than 0: trains, writes nothing."""
 
     silent = True
@@ -146,8 +149,8 @@ def main(argv: list[str] | None = None) -> int:
     a = parser().parse_args(argv)
     distributed = False
     out: Path | None = None
-    locked = False
-    w: jobs.RunWriter | None = None
+    w: RunWriter | None = None
+    slot = contextlib.ExitStack()  # the runs folder's job slot, held by rank 0
     try:
         distributed = init_distributed(a.device or "auto")
         lead = dist_world()[0] == 0  # under torchrun only rank 0 prints and saves
@@ -164,10 +167,9 @@ def main(argv: list[str] | None = None) -> int:
                     f"cannot write checkpoints to {out} ({e.strerror or e}); "
                     "pick another --out folder."
                 ) from e
-            runs.acquire_lock(out.parent, out)
-            locked = True
-            jobs.set_thread_policy()
-            w = jobs.RunWriter(out, cfg)
+            slot.enter_context(runs.JobSlot(out.parent, out))
+            set_thread_policy()
+            w = RunWriter(out, cfg)
             runs.write_pid(out, os.getpid())
             w.status(status=JobStatus.LOADING, pid=os.getpid(), started_at=time.time(), step=0)
         else:
@@ -181,8 +183,8 @@ def main(argv: list[str] | None = None) -> int:
         tr = Trainer(cfg, data)
         if a.resume:
             tr.load_state_dict(ckpt.load(a.resume, map_location=tr.device))
-        jobs.attach(tr, w)
-        tb = jobs.attach_tensorboard(tr, out) if a.tensorboard and lead else None
+        attach(tr, w)
+        tb = attach_tensorboard(tr, out) if a.tensorboard and lead else None
         batch = f"batch {cfg.train.batch_size}"
         if tr.world_size > 1:
             batch += f" x {tr.world_size} processes"
@@ -219,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
         tr.add_callback("on_epoch_end", on_epoch_end)
         run_t0 = time.perf_counter()
         inbox = runs.ControlInbox(out) if lead and not distributed else None
-        end = jobs.drive(tr, w, inbox)
+        end = drive(tr, w, inbox)
         bar.close()
         wall = time.perf_counter() - run_t0
         w.status(status=end, step=tr.step_num, epoch=tr.epoch)
@@ -244,10 +246,7 @@ def main(argv: list[str] | None = None) -> int:
                 "command": "python -m dcgan.train "
                 + " ".join(sys.argv[1:] if argv is None else argv),
             }
-            G = jobs.sampling_generator(tr)
-            if tr.G_ema is not None:  # its averaged BatchNorm statistics lag its weights
-                G = recalibrate_batchnorm(copy.deepcopy(G), cfg.model.nz)
-            gpath = ckpt.export_generator(G, cfg.model, out / runs.GENERATOR, meta=meta)
+            gpath = ckpt.export_final(tr, out / runs.GENERATOR, meta=meta)
             print(f"generator written to {gpath}")
     except JobBusyError as e:
         print(f"error: {e} (or pass an --out folder elsewhere)", file=sys.stderr)
@@ -266,8 +265,7 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     finally:
-        if locked and out is not None:
-            runs.release_lock(out.parent)
+        slot.close()
         if distributed and dist.is_initialized():
             dist.destroy_process_group()
     return 0

@@ -1,11 +1,8 @@
 """The Trainer: one DCGAN, data resident on the device, one D update then one G update per step.
 
-Longer than the house's 400 lines on purpose: the step, the weight average and the state saved
-and restored must be read together, or an exact resume breaks.
-
 The Trainer never prints or draws. It keeps the data on the device as uint8, keeps metrics on
 the device and syncs them every `log_every` steps, and calls callbacks (minGPT style) that the
-job loop (dcgan.job), the CLI (dcgan.train) and the benchmarks attach to.
+job loop (dcgan.runs.loop), the CLI (dcgan.train) and the benchmarks attach to.
 
 Under torchrun each process trains on its own slice of every global batch, and
 DistributedDataParallel averages the gradients.
@@ -20,17 +17,12 @@ from __future__ import annotations
 
 import copy
 import math
-import os
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from functools import cache
-from pathlib import Path
 
 import numpy as np
 import torch
-import torch.distributed as dist
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -39,100 +31,15 @@ from . import models
 from .augment import diff_augment, parse_policy
 from .config import Config, ConfigError
 from .data import ImageSet, to_model_range
+from .hardware import dist_world, pick_device, pick_precision
+from .history import History, thinned
 from .images import grid_array
 from .latent import generate, sample_z
 
-METRICS = ("loss_D", "loss_G", "D_x", "D_G_z1", "D_G_z2", "grad_norm_G", "grad_norm_D")
-MAX_TIMELINE = 200  # frames kept; older ones are thinned so memory stays bounded
 
-
-class NonFiniteError(RuntimeError):
-    """A loss or gradient became NaN or inf."""
-
-
-def pick_device(name: str = "auto") -> torch.device:
-    """cuda, then mps, then cpu; or exactly the device asked for."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
-            return torch.device("mps")
-        return torch.device("cpu")
-    if name.startswith("cuda") and not torch.cuda.is_available():
-        raise ConfigError("train.device='cuda' but no CUDA GPU is visible; use --device cpu.")
-    return torch.device(name)
-
-
-@cache
-def cpu_has_bf16() -> bool:
-    """True when the CPU has native bf16 matmul (AVX512-BF16 or AMX)."""
-    try:
-        flags = Path("/proc/cpuinfo").read_text()
-    except OSError:
-        return False
-    return "avx512_bf16" in flags or "amx_bf16" in flags
-
-
-def pick_precision(name: str, device: torch.device) -> str:
-    """Resolve 'auto' to bf16 where the hardware runs it natively, else fp32.
-
-    Emulated bf16 is slower than fp32 (bench/README.md), so fp32 is the fallback: CPUs without
-    AVX512-BF16/AMX, and GPUs before Ampere, which torch reports as bf16-capable by emulation.
-    """
-    if name != "auto":
-        return name
-    if device.type == "cuda":
-        native = torch.cuda.get_device_capability(device)[0] >= 8  # Ampere and later
-        return "bf16" if native and torch.cuda.is_bf16_supported() else "fp32"
-    if device.type == "cpu":
-        return "bf16" if cpu_has_bf16() else "fp32"
-    return "fp32"
-
-
-def dist_world() -> tuple[int, int]:
-    """(rank, world size) of the initialised process group; (0, 1) without one."""
-    if dist.is_available() and dist.is_initialized():
-        return dist.get_rank(), dist.get_world_size()
-    return 0, 1
-
-
-def init_distributed(device: str = "auto") -> bool:
-    """Join the process group when launched by torchrun (WORLD_SIZE > 1): nccl on CUDA, else gloo.
-
-    Returns True when this process is one of several. Each CUDA process takes GPU LOCAL_RANK.
-    """
-    if int(os.environ.get("WORLD_SIZE", "1")) <= 1 or not dist.is_available():
-        return False
-    if dist.is_initialized():
-        return True
-    use_cuda = torch.cuda.is_available() and device in ("auto", "cuda")
-    if use_cuda:
-        torch.cuda.set_device(int(os.environ.get("LOCAL_RANK", "0")))
-    dist.init_process_group(backend="nccl" if use_cuda else "gloo")
-    return True
-
-
-@torch.no_grad()
-def recalibrate_batchnorm(G: nn.Module, nz: int, n: int = 4096, batch: int = 256, seed: int = 123):
-    """Recompute G's BatchNorm running statistics from n fresh latents; returns G in eval mode.
-
-    For exports of the EMA generator: its averaged running statistics lag its averaged weights
-    (anime faces at 2,000 steps: SWD 55.7 averaged, 46.1 recomputed; checkpoints/README.md).
-    """
-    bns = [m for m in G.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
-    saved = [m.momentum for m in bns]
-    for m in bns:
-        m.reset_running_stats()
-        m.momentum = None  # a cumulative average over every batch below
-    G.train()
-    device = next(G.parameters()).device
-    gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # statistics only: no graph for 4,096 samples
-        for _ in range(max(1, n // batch)):
-            G(torch.randn(batch, nz, 1, 1, generator=gen).to(device))
-    for m, mom in zip(bns, saved, strict=True):
-        m.momentum = mom
-    return G.eval()
+def fixed_noise(cfg: Config) -> torch.Tensor:
+    """The latents of a run's timeline grid: n_samples of them, from the seed after the run's."""
+    return sample_z(cfg.train.n_samples, cfg.model.nz, seed=cfg.train.seed + 1)
 
 
 def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
@@ -141,36 +48,6 @@ def _grad_norm(params: list[torch.Tensor]) -> torch.Tensor:
     if not grads:
         return torch.zeros(())
     return torch.linalg.vector_norm(torch.stack(torch._foreach_norm(grads)))
-
-
-@dataclass
-class History:
-    """Append-only metric columns; readers copy a prefix, so sharing across threads is safe."""
-
-    step: list[int] = field(default_factory=list)
-    columns: dict[str, list[float]] = field(
-        default_factory=lambda: {k: [] for k in METRICS + ("examples_per_sec",)}
-    )
-
-    def __len__(self) -> int:
-        return len(self.step)
-
-    def to_state(self) -> dict:
-        """Tensors for a checkpoint."""
-        return {
-            "step": torch.tensor(self.step, dtype=torch.int64),
-            **{k: torch.tensor(v, dtype=torch.float64) for k, v in self.columns.items()},
-        }
-
-    @classmethod
-    def from_state(cls, d: dict) -> History:
-        """Rebuild from to_state()."""
-        h = cls()
-        h.step = d["step"].tolist()
-        for k in h.columns:
-            if k in d:
-                h.columns[k] = d[k].tolist()
-        return h
 
 
 class Trainer:
@@ -221,7 +98,7 @@ class Trainer:
         self._perm_rng = self.rng
         if self.world_size > 1:
             self._perm_rng = torch.Generator(device=self.device).manual_seed(t.seed)
-        self.fixed_noise = sample_z(t.n_samples, m.nz, seed=t.seed + 1).to(self.device)
+        self.fixed_noise = fixed_noise(cfg).to(self.device)
         self.global_batch = t.batch_size * self.world_size  # one step consumes this many images
         # drop_last: BN never sees tiny batches
         self.steps_per_epoch = len(images) // self.global_batch
@@ -416,22 +293,11 @@ class Trainer:
         if not self._pending:
             return
         rows = torch.stack(self._pending).float().cpu()
-        n = len(self._pending)
         self._pending = []
         now = time.perf_counter()
         eps = self._window_examples / max(now - self._window_t0, 1e-9)
         self._window_t0, self._window_examples = now, 0
-        if not torch.isfinite(rows).all():
-            bad = [METRICS[j] for j in range(len(METRICS)) if not torch.isfinite(rows[:, j]).all()]
-            raise NonFiniteError(
-                f"training diverged near step {self.step_num}: {', '.join(bad)} became NaN/inf. "
-                "Try a lower learning rate or the 'paper' preset."
-            )
-        first = self.step_num - n + 1
-        self.history.step.extend(range(first, self.step_num + 1))
-        for j, k in enumerate(METRICS):
-            self.history.columns[k].extend(rows[:, j].tolist())
-        self.history.columns["examples_per_sec"].extend([eps] * n)
+        self.history.add(rows, self.step_num, eps)  # NonFiniteError on a NaN/inf row
         self.trigger("on_metrics", rows=rows)
 
     @torch.no_grad()
@@ -453,8 +319,7 @@ class Trainer:
         grid = grid_array(self.sample(), nrow=int(math.sqrt(self.cfg.train.n_samples)) or None)
         self._sampled_at = time.monotonic()
         self.timeline.append((self.step_num, grid))
-        if len(self.timeline) > MAX_TIMELINE:
-            self.timeline = self.timeline[:1] + self.timeline[2::2]  # keep step 1, thin the rest
+        self.timeline = thinned(self.timeline)[0]
         self.trigger("on_sample", grid=grid)
 
     def run(self, steps: int | None = None) -> None:

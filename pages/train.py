@@ -3,7 +3,7 @@
 Longer than the house's 400 lines on purpose: it is the page a class watches, and its sections
 (settings, controls, live view, timeline, checkpoints) appear here in the order they are on screen.
 
-The job is its own process (dcgan.job); this page only reads its run folder, through one
+The job is its own process (dcgan.runs.job); this page only reads its run folder, through one
 shared reader per run (ui.jobs.SharedRun), and sends it commands. A job started from the CLI
 under checkpoints/runs shows here the same way, and a server restart finds it again.
 """
@@ -19,8 +19,9 @@ from dcgan import pretrained, runs
 from dcgan.config import PRESETS, Config, ConfigError, preset
 from dcgan.data import FASHION_CLASSES, NAMED_SOURCES, DataError, source_label
 from dcgan.images import gif_bytes, grid_array, png_array, upscale
-from dcgan.job import PARTS, JobBusyError
 from dcgan.latent import generate, sample_z
+from dcgan.runs import JobBusyError
+from dcgan.runs.loop import PARTS
 from ui import jobs, nav, uploads
 from ui.generators import GeneratorChoice, Kind
 

@@ -50,7 +50,7 @@ def data_dir(tmp_path, monkeypatch) -> Path:
 def _no_orphan_jobs():
     """Every job process a test started is gone when the test ends, whatever the test did."""
     yield
-    job = sys.modules.get("dcgan.job")  # only tests that imported it can have started one
+    job = sys.modules.get("dcgan.runs.launch")  # only tests that imported it can have started one
     if job is None:
         return
     for pid, (proc, _run) in list(job._children.items()):

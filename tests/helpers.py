@@ -69,7 +69,8 @@ def page_server(
     registered them; the folder's job is stopped afterwards."""
     import streamlit as st
 
-    from dcgan import job, pretrained
+    from dcgan import pretrained
+    from dcgan.runs.handle import stop_all
     from ui import nav
 
     root = tmp_path / "runs"
@@ -80,7 +81,7 @@ def page_server(
     st.cache_resource.clear()
     st.cache_data.clear()
     yield root
-    job.stop_all(root)
+    stop_all(root)
     st.cache_resource.clear()
     st.cache_data.clear()
 

@@ -35,7 +35,7 @@ def fresh_server(tmp_path, monkeypatch):
     st.cache_resource.clear()
     st.cache_data.clear()
     yield
-    from dcgan.job import stop_all
+    from dcgan.runs.handle import stop_all
 
     stop_all(tmp_path / "runs")
     st.cache_resource.clear()

@@ -48,10 +48,12 @@ def _worker(out: Path) -> None:
     import torch.distributed as dist
 
     from dcgan import train
+    from dcgan.hardware import dist_world, init_distributed
+    from dcgan.trainer import Trainer
 
-    assert train.init_distributed("cpu")
-    rank, world = train.dist_world()
-    tr = train.Trainer(tiny_cfg(), indexed_images())
+    assert init_distributed("cpu")
+    rank, world = dist_world()
+    tr = Trainer(tiny_cfg(), indexed_images())
     seen: list[int] = []
     next_batch = tr._next_batch
 

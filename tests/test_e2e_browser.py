@@ -91,7 +91,7 @@ class Server:
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The app's server; any job it left training is stopped at the end."""
-    from dcgan.job import stop_all
+    from dcgan.runs.handle import stop_all
 
     srv = Server(tmp_path_factory.mktemp("e2e"))
     srv.start()
@@ -188,7 +188,7 @@ def status_text(page) -> str:
 
 def job_status(srv: Server) -> dict:
     """The job's own status.json, read as any reader would."""
-    from dcgan.job import current_run
+    from dcgan.runs.handle import current_run
 
     h = current_run(srv.runs)
     return h.status() if h is not None else {}

@@ -7,11 +7,12 @@ import torch
 
 from dcgan import checkpoint as ckpt
 from dcgan.augment import diff_augment, parse_policy, rand_cutout, rand_translation
+from dcgan.checkpoint import recalibrate_batchnorm
 from dcgan.config import ConfigError, preset
 from dcgan.data import make_shapes
 from dcgan.images import grid_array
 from dcgan.models import Generator
-from dcgan.trainer import Trainer, recalibrate_batchnorm
+from dcgan.trainer import Trainer
 from tests import helpers
 from tests.helpers import full_and_resumed
 

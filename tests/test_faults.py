@@ -19,7 +19,8 @@ import pytest
 import torch
 
 from dcgan import checkpoint as ckpt
-from dcgan import data, job, runs
+from dcgan import data, runs
+from dcgan.runs import handle, job
 from tests.helpers import small_cfg
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -134,12 +135,12 @@ def slowed(monkeypatch, seen: threading.Semaphore, count: list | None = None):
     monkeypatch.setattr(data.decode, "decode_image", decode)
 
 
-def _in_thread(cfg, root: Path) -> tuple[job.RunHandle, threading.Thread]:
+def _in_thread(cfg, root: Path) -> tuple[handle.RunHandle, threading.Thread]:
     """The job's life (run_job) in a thread, so a monkeypatched decoder applies."""
     d = job.prepare(cfg, root)
     t = threading.Thread(target=job.run_job, args=(d,))
     t.start()
-    return job.RunHandle(d), t
+    return handle.RunHandle(d), t
 
 
 def _acquire(sem: threading.Semaphore, n: int, timeout: float = 60) -> None:

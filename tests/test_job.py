@@ -21,8 +21,8 @@ import pytest
 import torch
 
 from dcgan import checkpoint as ckpt
-from dcgan import job, runs
-from dcgan.runs import JobBusyError, JobStatus
+from dcgan import runs
+from dcgan.runs import JobBusyError, JobStatus, handle, job, launch
 from tests import helpers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -49,9 +49,9 @@ def run_here(cfg, root: Path, **spec) -> tuple[JobStatus, dict, Path]:
     return end, runs.read_json(run_dir / runs.STATUS), run_dir
 
 
-def spawn(cfg, root: Path, **kw) -> job.RunHandle:
+def spawn(cfg, root: Path, **kw) -> handle.RunHandle:
     """A real job process, one thread (the test runner keeps the other core)."""
-    return job.start_job(cfg, root, env={"OMP_NUM_THREADS": "1"}, **kw)
+    return handle.start_job(cfg, root, env={"OMP_NUM_THREADS": "1"}, **kw)
 
 
 # ------------------------------------------------------------------ the run folder
@@ -99,7 +99,7 @@ def test_a_long_series_stays_short_and_keeps_its_mean():
     for i in range(1, 50_001):
         s.add(i, float(i % 7))
     steps, values = s.points()
-    assert len(steps) <= 2 * runs.MAX_POINTS
+    assert len(steps) <= 2 * runs.SERIES_POINTS
     assert steps[0] < steps[-1] and steps[-1] > 49_000
     assert abs(sum(values) / len(values) - 3.0) < 0.05  # the mean of i % 7
 
@@ -181,7 +181,7 @@ def test_resuming_from_a_bad_checkpoint_fails_clearly(tmp_path):
 def paused_job_in_thread(tmp_path):
     """A long job started paused, driven in a thread of this process; stopped on the way out."""
     d = job.prepare(small_cfg(**{"train.steps": 100_000}), tmp_path, paused=True)
-    h = job.RunHandle(d)
+    h = handle.RunHandle(d)
     worker = threading.Thread(target=job.run_job, args=(d,))
     worker.start()
     try:
@@ -232,7 +232,7 @@ def test_a_single_d_step_leaves_g_alone(tmp_path):
         assert any(not torch.equal(before["D"][k], after["D"][k]) for k in before["D"])
 
 
-def _wait_event(h: job.RunHandle, kind: str, after: int = -1, timeout: float = 60) -> dict:
+def _wait_event(h: handle.RunHandle, kind: str, after: int = -1, timeout: float = 60) -> dict:
     """The first event of a kind past a step, waiting on events.jsonl."""
     r = runs.RunReader(h.dir)
     found: list[dict] = []
@@ -281,7 +281,7 @@ def _wait_gone(pid: int, timeout: float = 30) -> None:
 
     def reaper():
         while runs.pid_alive(pid) and not done.wait(0.05):
-            job.reap()
+            launch.reap()
 
     t = threading.Thread(target=reaper)
     t.start()
@@ -313,10 +313,10 @@ def test_a_job_killed_by_someone_else_is_seen_by_any_reader(tmp_path):
     h = spawn(small_cfg(**{"train.steps": 100_000}), tmp_path)
     h.wait_for(lambda s: s.get("step", 0) >= 1, 120)
     pid = h.pid
-    job._children.pop(pid)  # forget it, as a restarted server would
+    launch._children.pop(pid)  # forget it, as a restarted server would
     os.kill(pid, signal.SIGKILL)
     _wait_gone(pid)
-    st = job.RunHandle(h.dir).status()
+    st = handle.RunHandle(h.dir).status()
     assert st["status"] == "failed" and "killed or crashed" in st["error"]
     assert runs.read_lock(tmp_path) is None, "a dead holder's lock is stale"
 
@@ -334,10 +334,10 @@ def test_a_cli_run_is_watched_and_stopped_from_outside(tmp_path):
         env=dict(os.environ, OMP_NUM_THREADS="1"),
     )
     try:
-        h = job.RunHandle(out)
+        h = handle.RunHandle(out)
         st = h.wait_for(lambda s: s.get("step", 0) >= 2, 120)
         assert st["status"] == "running", (st, proc.poll())
-        found = job.current_run(tmp_path / "runs")
+        found = handle.current_run(tmp_path / "runs")
         assert found == h, "the app's 'current job' is the CLI's run"
         with pytest.raises(JobBusyError):
             spawn(small_cfg(), tmp_path / "runs")

@@ -14,10 +14,10 @@ import pytest
 import torch
 from streamlit.testing.v1 import AppTest
 
-from dcgan import compare, job, runs
+from dcgan import compare, runs
 from dcgan import experiments as ex
 from dcgan.config import ConfigError, preset
-from dcgan.runs import JobBusyError
+from dcgan.runs import JobBusyError, handle
 from tests import helpers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -128,7 +128,7 @@ def test_arms_are_listed_as_runs_only_when_asked_for_nested_folders(relu_experim
     eps, name = ex.measured_eps(root)
     assert eps > 0 and name == relu_experiment.name
     assert ex.measured_eps(root / "empty") is None
-    assert job.RunHandle(nested[0]).status()["status"] == "finished"
+    assert handle.RunHandle(nested[0]).status()["status"] == "finished"
 
 
 def test_cli_show_prints_each_arms_quality_and_dead_units(relu_experiment, capsys):
@@ -202,7 +202,7 @@ def test_every_experiment_states_its_time_and_more_steps_take_longer():
 
 def test_an_experiment_stopped_through_the_live_arm_runs_no_further_arm(tmp_path):
     """Start in its own process, paused before its first step; the handle the Train page
-    holds (job.current_run) is the first arm; its Stop ends the whole experiment."""
+    holds (handle.current_run) is the first arm; its Stop ends the whole experiment."""
     root = tmp_path / "runs"
     exp_dir = ex.start_experiment(
         "bn-first",
@@ -213,13 +213,13 @@ def test_an_experiment_stopped_through_the_live_arm_runs_no_further_arm(tmp_path
         paused=True,
         env={"OMP_NUM_THREADS": "1"},
     )
-    h = job.current_run(root)
+    h = handle.current_run(root)
     assert h.dir == exp_dir / "bn-first"
     assert ex.live_experiment(root) == exp_dir
     st_ = h.wait_for(lambda s: s.get("status") == "paused", timeout=120)
     assert st_["status"] == "paused", st_
     with pytest.raises(JobBusyError):
-        job.start_job(preset("classroom-cpu"), root)
+        handle.start_job(preset("classroom-cpu"), root)
     with pytest.raises(JobBusyError):
         ex.start_experiment("lr", root)
     h.stop()
@@ -428,4 +428,4 @@ def test_a_teacher_runs_the_shortest_experiment_in_chromium(tmp_path):
             b.close()
     finally:
         srv.stop()
-        job.stop_all(srv.runs)
+        handle.stop_all(srv.runs)

@@ -315,7 +315,7 @@ def test_in_process_run_streams_like_the_zerogpu_path(tmp_path):
 def test_a_visitor_who_leaves_stops_their_run(tmp_path):
     """Closing the stream (the tab closed, the request cancelled) stops the run; discarding
     the visitor's folder removes it."""
-    from dcgan.job import RunHandle
+    from dcgan.runs.handle import RunHandle
 
     run_dir = live.start("shapes", tmp_path, 60, max_steps=100_000)
     frames = live.follow(run_dir, 60, poll=0.05)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import torch
 
-from dcgan import trainer
+from dcgan import hardware
 from dcgan.data import make_shapes
 from dcgan.trainer import Trainer
 from tests.helpers import small_cfg
@@ -35,12 +35,12 @@ def test_ablation_switches_change_the_work_not_the_maths():
 def test_auto_precision_falls_back_to_fp32_without_native_bf16(monkeypatch):
     """Emulated bf16 is slower than fp32 (bench/README.md), so 'auto' only picks native bf16."""
     cpu = torch.device("cpu")
-    monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: False)
-    assert trainer.pick_precision("auto", cpu) == "fp32"
-    monkeypatch.setattr(trainer, "cpu_has_bf16", lambda: True)
-    assert trainer.pick_precision("auto", cpu) == "bf16"
-    assert trainer.pick_precision("fp32", cpu) == "fp32"  # an explicit choice is kept
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: False)
+    assert hardware.pick_precision("auto", cpu) == "fp32"
+    monkeypatch.setattr(hardware, "cpu_has_bf16", lambda: True)
+    assert hardware.pick_precision("auto", cpu) == "bf16"
+    assert hardware.pick_precision("fp32", cpu) == "fp32"  # an explicit choice is kept
     monkeypatch.setattr(torch.cuda, "is_bf16_supported", lambda *a, **k: True)
     for capability, expected in (((7, 5), "fp32"), ((8, 0), "bf16"), ((9, 0), "bf16")):
         monkeypatch.setattr(torch.cuda, "get_device_capability", lambda *a, c=capability: c)
-        assert trainer.pick_precision("auto", torch.device("cuda")) == expected
+        assert hardware.pick_precision("auto", torch.device("cuda")) == expected

@@ -5,8 +5,7 @@ from __future__ import annotations
 import streamlit as st
 import torch
 
-from dcgan.job import default_threads
-from dcgan.trainer import pick_device, pick_precision
+from dcgan.hardware import default_threads, pick_device, pick_precision
 
 
 @st.cache_resource(show_spinner=False)

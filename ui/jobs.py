@@ -17,10 +17,10 @@ import plotly.graph_objects as go
 import streamlit as st
 
 from dcgan import health, plots, pretrained, runs
-from dcgan import job as jobs_engine
 from dcgan.config import Config, preset
 from dcgan.images import png_array
-from dcgan.job import RunHandle, current_run, start_job
+from dcgan.runs import launch
+from dcgan.runs.handle import RunHandle, current_run, start_job
 
 DEFAULT_PRESET = "classroom-cpu"  # works offline on a laptop CPU within a minute
 REFRESH_S = 0.25  # a shared reader looks at the folder at most this often, for all sessions
@@ -58,10 +58,10 @@ def start(cfg: Config, resume: str | Path | None = None) -> RunHandle:
 
 def warm() -> None:
     """Keep a spare job process ready while no job trains, so Start's first step comes fast
-    (dcgan.job.warm); never while one trains, whose CPU the spare's imports would take."""
+    (dcgan.runs.launch.warm); never while one trains, whose CPU the spare's imports would take."""
     job = current_job()
     if job is None or not job.alive:
-        jobs_engine.warm()
+        launch.warm()
 
 
 class SharedRun:
