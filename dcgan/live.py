@@ -33,7 +33,7 @@ import numpy as np
 
 from . import runs
 from .config import Config, ConfigError, preset
-from .data import SOURCES_BY_NAME
+from .data import SOURCES
 from .images import png_array
 from .runs import LIVE, JobStatus
 
@@ -58,18 +58,9 @@ FASHION_LIMIT = 12_000  # Fashion-MNIST images kept: a quick load, plenty for a 
 
 
 def sources() -> dict[str, str]:
-    """Datasets a live run may use here, name -> label: those that need no download.
-
-    The built-in shapes always. Fashion-MNIST (MIT licence, so it may be redistributed inside a
-    Space) when its four .gz files are on this machine (DCGAN_FASHION_MNIST_DIR, or copied in by
-    `make space`); the other sources need a login (anime faces) or have no licence that allows
-    redistribution (the Pokemon sprites), so a visitor never trains on them here.
-    """
-    names = ["shapes"]
-    folder = os.environ.get("DCGAN_FASHION_MNIST_DIR")
-    if folder and len(list(Path(folder).glob("*-ubyte.gz"))) >= 4:
-        names.append("fashion-mnist")
-    return {n: SOURCES_BY_NAME[n].label for n in names}  # the labels every UI shows
+    """Datasets a live run may use here, name -> label: the registry's entries whose in_space()
+    holds (the built-in shapes; Fashion-MNIST when its files are on this machine)."""
+    return {s.name: s.label for s in SOURCES.values() if s.in_space()}
 
 
 def live_config(source: str, *, seed: int = 0, max_steps: int | None = None) -> Config:
