@@ -66,10 +66,17 @@ def png_array(data: bytes) -> np.ndarray:
 
 
 def gif_bytes(frames: list[np.ndarray], ms_per_frame: int = 200, scale: int = 1) -> bytes:
-    """Encode (H,W,3) uint8 frames as a looping animated GIF."""
+    """Encode (H,W,3) uint8 frames as a looping animated GIF with one shared palette.
+
+    PIL's default builds a median-cut palette for every frame, which took 1.1 s for a 48-frame
+    latent walk; one fast-octree palette from a montage of up to 16 frames, applied without
+    dithering, takes about 0.05 s and looks the same (bench/generate_latency.py times it)."""
     if not frames:
         raise ValueError("no frames to encode; train for a few steps first.")
-    pics = [Image.fromarray(f) for f in frames]
+    step = max(1, len(frames) // 16)
+    montage = Image.fromarray(np.concatenate([f for f in frames[::step]], axis=0))
+    palette = montage.quantize(256, method=Image.Quantize.FASTOCTREE)
+    pics = [Image.fromarray(f).quantize(palette=palette, dither=Image.Dither.NONE) for f in frames]
     if scale > 1:
         pics = [p.resize((p.width * scale, p.height * scale), Image.NEAREST) for p in pics]
     buf = io.BytesIO()

@@ -3,6 +3,8 @@ lerp/slerp interpolation, DCGAN-paper vector arithmetic and random walks."""
 
 from __future__ import annotations
 
+from contextlib import nullcontext
+
 import torch
 
 
@@ -69,11 +71,22 @@ def random_walk(nz: int, frames: int, seed: int | torch.Generator = 0) -> torch.
 
 
 @torch.no_grad()
-def generate(G: torch.nn.Module, z: torch.Tensor, batch: int = 256) -> torch.Tensor:
-    """Images in [-1, 1] for latent batch z, in eval mode, on G's device."""
+def generate(
+    G: torch.nn.Module, z: torch.Tensor, batch: int = 256, precision: str = "fp32"
+) -> torch.Tensor:
+    """Images in [-1, 1] for latent batch z, in eval mode, on G's device.
+
+    precision "bf16" runs G under bf16 autocast: on CPUs with AMX or AVX512-BF16 a 64-image
+    batch takes a quarter to a half of the fp32 time, and pixels move by at most about 2/255
+    (bench/generate_latency.py --ablation). "fp32" leaves a caller's own autocast in force.
+    The images come back float32."""
     was_training = G.training
     G.eval()
     device = next(G.parameters()).device
-    outs = [G(z[i : i + batch].to(device)).float().cpu() for i in range(0, len(z), batch)]
+    bf16 = precision == "bf16" and device.type in ("cpu", "cuda")
+    outs = []
+    for i in range(0, len(z), batch):
+        with torch.autocast(device.type, dtype=torch.bfloat16) if bf16 else nullcontext():
+            outs.append(G(z[i : i + batch].to(device)).float().cpu())
     G.train(was_training)
     return torch.cat(outs)

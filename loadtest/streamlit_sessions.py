@@ -53,13 +53,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import httpx
-from streamlit.proto.Alert_pb2 import Alert
-from streamlit.proto.BackMsg_pb2 import BackMsg
-from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
-from streamlit.proto.WidgetStates_pb2 import WidgetState
-from websockets.asyncio.client import connect
-
 from dcgan import runs
 
 from .common import (
@@ -74,6 +67,7 @@ from .common import (
     run_progress,
     server,
 )
+from .protocol import Session, widget_state
 
 PAGE = "train"
 STEP_RE = re.compile(r"step ([\d,]+)")
@@ -87,210 +81,30 @@ TARGETS = {
 
 
 @dataclass
-class Session:
-    """One browser-like session: runs the page, follows its auto-rerun fragments, fetches images."""
+class Viewer(Session):
+    """A session on the Train page that also notes the steps and live grids it was shown."""
 
-    base: str  # http://127.0.0.1:PORT
+    page: str = PAGE
     name: str = "viewer"
-    fetch_images: bool = True
-    metrics: dict[str, str] = field(default_factory=dict)
-    widgets: dict[str, tuple[str, str]] = field(default_factory=dict)  # label -> (kind, id)
-    alerts: list[tuple[str, str]] = field(default_factory=list)  # (kind, text)
-    errors: list[str] = field(default_factory=list)
     steps: list[tuple[float, int]] = field(default_factory=list)  # (time, step) as seen
     grids: dict[int, float] = field(default_factory=dict)  # live grid step -> first seen
     progress_text: str = ""
-    run_latency: list[tuple[float, str]] = field(default_factory=list)  # (seconds, fragment)
-    fragment_runs: int = 0
-    images: int = 0
-    image_urls: set[str] = field(default_factory=set)
-    image_bytes: int = 0
-    retries: int = 0
-    autos: dict[str, float] = field(default_factory=dict)  # fragment_id -> run_every seconds
-    page_hash: str = ""
 
-    def __post_init__(self):
-        self._finished = asyncio.Event()
-        self._sent_at = 0.0
-        self._fragment = ""
-        self._ws = None
-        self._reader = None
-        self._http: httpx.AsyncClient | None = None
-        self._fetches: set[asyncio.Task] = set()
-        self._cache: dict[str, ForwardMsg] = {}  # messages by hash, for ref_hash replies
-
-    # -------------------------------------------------------------- protocol
-
-    async def open(self, timeout: float = 120) -> None:
-        """Connect and run the page once, as a browser opening the URL does."""
-        ws_url = self.base.replace("http://", "ws://") + "/_stcore/stream"
-        self._ws = await asyncio.wait_for(
-            connect(
-                ws_url,
-                subprotocols=["streamlit"],
-                origin=self.base,
-                max_size=None,
-                ping_interval=None,
-                open_timeout=timeout,
-            ),
-            timeout,
-        )
-        self._http = httpx.AsyncClient(base_url=self.base, timeout=30)
-        self._reader = asyncio.create_task(self._read())
-        await self.rerun()
-        await self.wait_finished(timeout)
-
-    async def close(self) -> None:
-        """Disconnect (a closed tab)."""
-        for t in list(self._fetches):
-            t.cancel()
-        if self._ws is not None:
-            await self._ws.close()
-        if self._reader is not None:
-            self._reader.cancel()
-        if self._http is not None:
-            await self._http.aclose()
-
-    async def rerun(self, widgets: list[WidgetState] = (), fragment: str = "") -> None:
-        """Ask for a script run (the whole page, or one fragment), with these widget values."""
-        msg = BackMsg()
-        cs = msg.rerun_script
-        cs.page_name = PAGE
-        cs.page_script_hash = self.page_hash
-        cs.widget_states.widgets.extend(widgets)
-        if fragment:
-            cs.fragment_id = fragment
-            cs.is_auto_rerun = True
-        self._finished.clear()
-        self._fragment = fragment
-        self._sent_at = time.perf_counter()
-        await self._ws.send(msg.SerializeToString())
-
-    async def wait_finished(self, timeout: float) -> None:
-        """Wait for the run in flight to finish; a stall counts as an error."""
-        try:
-            await asyncio.wait_for(self._finished.wait(), timeout)
-        except TimeoutError:
-            self.errors.append(f"no script_finished within {timeout:.0f} s")
-
-    async def _read(self) -> None:
-        try:
-            async for raw in self._ws:
-                msg = ForwardMsg()
-                msg.ParseFromString(raw)
-                self._handle(msg)
-        except asyncio.CancelledError:
-            raise
-        except Exception as e:  # a dropped connection is a failure the report must show
-            self.errors.append(f"websocket: {type(e).__name__}: {e}")
-            self._finished.set()
-
-    def _handle(self, msg: ForwardMsg) -> None:
-        kind = msg.WhichOneof("type")
-        if kind == "ref_hash":  # "you have this one already": replay it from our cache
-            cached = self._cache.get(msg.ref_hash)
-            if cached is None:
-                self.errors.append(f"ref_hash {msg.ref_hash} for a message never received")
-                return
-            msg, kind = cached, cached.WhichOneof("type")
-        elif msg.hash and len(self._cache) < 2000:
-            self._cache[msg.hash] = msg
-        if kind == "navigation":
-            self.page_hash = msg.navigation.page_script_hash  # the page itself, not app.py
-        elif kind == "auto_rerun":
-            self.autos[msg.auto_rerun.fragment_id] = msg.auto_rerun.interval
-        elif kind == "stop_auto_rerun":
-            self.autos.clear()
-        elif kind == "script_finished":
-            self.run_latency.append((time.perf_counter() - self._sent_at, self._fragment))
-            self._finished.set()
-        elif kind == "page_not_found":
-            self.errors.append(f"page not found: {msg.page_not_found.page_name}")
-        elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):
-            self.errors.append("script compilation exception")
-        elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-            self._element(msg.delta.new_element)
-
-    def _element(self, el) -> None:
+    def element(self, el) -> None:
+        """The Step metric, the progress text and the live grid's step, besides the basics."""
+        super().element(el)
         kind = el.WhichOneof("type")
-        if kind == "metric":
-            self.metrics[el.metric.label] = el.metric.body
-            if el.metric.label == "Step":
-                m = re.match(r"([\d,]+)", el.metric.body)
-                if m:
-                    self.steps.append((time.time(), int(m.group(1).replace(",", ""))))
-        elif kind == "exception":
-            self.errors.append(
-                f"exception on the page: {el.exception.type}: {el.exception.message}"
-            )
-        elif kind == "alert":
-            fmt = Alert.Format.Name(el.alert.format)
-            self.alerts.append((fmt, el.alert.body))
+        if kind == "metric" and el.metric.label == "Step":
+            m = re.match(r"([\d,]+)", el.metric.body)
+            if m:
+                self.steps.append((time.time(), int(m.group(1).replace(",", ""))))
         elif kind == "progress":
             self.progress_text = el.progress.text
-        elif kind in ("button", "radio", "number_input"):
-            w = getattr(el, kind)
-            self.widgets[w.label] = (kind, w.id)
         elif kind == "imgs":
             for img in el.imgs.imgs:
                 m = STEP_RE.match(img.caption)
                 if m and "every" in img.caption:  # the live grid, not a timeline frame
                     self.grids.setdefault(int(m.group(1).replace(",", "")), time.time())
-                # a browser fetches an <img> once per URL (Streamlit's are content hashes)
-                if self.fetch_images and img.url.startswith("/") and img.url not in self.image_urls:
-                    self.image_urls.add(img.url)
-                    t = asyncio.create_task(self._fetch(img.url))
-                    self._fetches.add(t)
-                    t.add_done_callback(self._fetches.discard)
-
-    async def _fetch(self, url: str) -> None:
-        try:
-            try:
-                r = await self._http.get(url)
-            except (httpx.ReadError, httpx.RemoteProtocolError):
-                # the server closed an idle keep-alive connection as we reused it: a browser
-                # silently retries such a GET on a fresh connection, and so do we (once)
-                self.retries += 1
-                r = await self._http.get(url)
-            if r.status_code == 200:
-                self.images += 1
-                self.image_bytes += len(r.content)
-            else:
-                self.errors.append(f"image {url}: HTTP {r.status_code}")
-        except httpx.HTTPError as e:
-            self.errors.append(f"image {url}: {type(e).__name__}")
-
-    # -------------------------------------------------------------- behaviour
-
-    async def watch(self, until: float) -> None:
-        """Follow the page's run_every fragments until `until`, as the browser's timers do.
-
-        Like the browser, a session sends a fragment's next rerun `interval` seconds after
-        the previous one finished, so a slow server slows its own polling down.
-        """
-        due: dict[str, float] = {}
-        while time.time() < until and not any(e.startswith("websocket") for e in self.errors):
-            if not self.autos:
-                await asyncio.sleep(0.2)
-                continue
-            now = time.time()
-            for fid, interval in self.autos.items():
-                due.setdefault(fid, now + interval)
-            fid = min(due, key=due.get)
-            await asyncio.sleep(max(0.0, min(due[fid], until) - time.time()))
-            if time.time() >= until:
-                break
-            await self.rerun(fragment=fid)
-            await self.wait_finished(timeout=60)
-            self.fragment_runs += 1
-            due[fid] = time.time() + self.autos.get(fid, 1.0)
-
-    def widget(self, label: str) -> str:
-        """The id of the widget with this label (KeyError names what was found)."""
-        for lab, (_, wid) in self.widgets.items():
-            if lab == label:
-                return wid
-        raise KeyError(f"no widget {label!r} on the page; found {sorted(self.widgets)}")
 
     def step_gaps(self, since: float) -> list[float]:
         """Seconds between successive new Step values seen after `since`."""
@@ -322,27 +136,20 @@ class Session:
 # ------------------------------------------------------------------ the job
 
 
-def _state(wid: str, **value) -> WidgetState:
-    w = WidgetState(id=wid)
-    for k, v in value.items():
-        setattr(w, k, v)
-    return w
-
-
 async def start_job(base: str, steps: int) -> list[str]:
     """Start a classroom-cpu job on shapes for `steps` steps through the Train page's widgets."""
-    s = Session(base, "driver", fetch_images=False)
+    s = Viewer(base, name="driver", fetch_images=False)
     await s.open()
     unit = s.widget("Run for")
-    await s.rerun([_state(unit, string_value="steps")])
+    await s.rerun([widget_state(unit, string_value="steps")])
     await s.wait_finished(120)
     length = s.widget("Number of steps")
     start = s.widget("Start")
     await s.rerun(
         [
-            _state(unit, string_value="steps"),
-            _state(length, double_value=float(steps)),
-            _state(start, trigger_value=True),
+            widget_state(unit, string_value="steps"),
+            widget_state(length, double_value=float(steps)),
+            widget_state(start, trigger_value=True),
         ]
     )
     await s.wait_finished(120)
@@ -353,9 +160,9 @@ async def start_job(base: str, steps: int) -> list[str]:
 
 async def stop_job(base: str) -> None:
     """Press Stop on the Train page."""
-    s = Session(base, "driver", fetch_images=False)
+    s = Viewer(base, name="driver", fetch_images=False)
     await s.open()
-    await s.rerun([_state(s.widget("Stop"), trigger_value=True)])
+    await s.rerun([widget_state(s.widget("Stop"), trigger_value=True)])
     await s.wait_finished(120)
     await s.close()
 
@@ -437,7 +244,7 @@ async def quiet_phase(meter: Meter, seconds: float) -> dict:
 
 async def crowd_phase(base: str, meter: Meter, n: int, seconds: float) -> dict:
     """n sessions open the page at once, then follow its fragments for `seconds`."""
-    sessions = [Session(base, f"viewer-{i}") for i in range(n)]
+    sessions = [Viewer(base, name=f"viewer-{i}") for i in range(n)]
     t_open = time.time()
     opened = await asyncio.gather(*(s.open() for s in sessions), return_exceptions=True)
     open_s = time.time() - t_open

@@ -4,8 +4,7 @@ scored by an attribute classifier instead of by eye (dcgan.attributes does the w
 import streamlit as st
 
 from dcgan import attributes as at
-from dcgan.images import grid_array, upscale
-from dcgan.latent import generate
+from dcgan import explore
 from ui import lab
 from ui.nav import page_setup
 
@@ -56,10 +55,10 @@ settings = (gen.label, expression, pool, trials, seed)
 if st.button("Score it", type="primary", key="arith_run"):
     try:
         with st.spinner("Scoring (the first time also trains the classifier: about 15 s)..."):
-            score = at.score_arithmetic(
-                gen.G, gen.cfg.nz, expression, seed=int(seed), n_pool=pool, trials=trials
+            score, grid = explore.arithmetic_score(
+                gen.G, gen.cfg.nz, expression, int(seed), pool, trials
             )
-        st.session_state["arith_score"] = (settings, score)
+        st.session_state["arith_score"] = (settings, score, grid)
     except at.QueryError as e:
         st.session_state.pop("arith_score", None)
         st.warning(str(e))
@@ -68,6 +67,7 @@ saved = st.session_state.get("arith_score")
 if saved is None or saved[0] != settings:
     st.stop()
 score: at.ArithmeticScore = saved[1]
+grid: bytes = saved[2]
 target = at.describe_spec(score.target)
 m = st.columns(3)
 m[0].metric(
@@ -81,10 +81,7 @@ m[2].metric(
     f"{score.a_fraction:.0%}",
     help="the mean z of A without the arithmetic: what the subtraction and addition changed",
 )
-st.image(
-    upscale(grid_array(generate(gen.G, score.z[:32]), nrow=8), 800),
-    caption=f"The first 32 of {score.trials} results of {score.expression}",
-)
+st.image(grid, caption=f"The first 32 of {score.trials} results of {score.expression}")
 st.caption(
     f"Pool of {score.n_pool} random z: {score.group_sizes['A']} read as A, "
     f"{score.group_sizes['B']} as B, {score.group_sizes['C']} as C. A sample counts only when "

@@ -322,6 +322,7 @@ def test_latent_page_works_untrained_and_its_sliders_change_the_images():
     norms = chart(at, "")  # the ||z|| plot: slerp keeps the norm, lerp dips in the middle
     by_name = {t["name"]: t for t in norms["data"]}
     assert set(by_name) == {"lerp", "slerp"}
+    assert not at.multiselect  # only the open tab runs: arithmetic's widgets wait for theirs
     before = image_urls(at)
     at.number_input(key="li_b").set_value(7).run()
     after = image_urls(at)
@@ -329,14 +330,22 @@ def test_latent_page_works_untrained_and_its_sliders_change_the_images():
     at.slider(key="li_t").set_value(0.0).run()
     assert image_urls(at) != after
 
+    at.query_params["latent_tab"] = "Vector arithmetic"  # a link to that tab opens it
+    at.run()
+    assert not at.exception and not at.get("plotly_chart")
     at.multiselect(key="va_A").set_value([]).run()
     assert any("Each group needs" in w.value for w in at.warning)
     at.multiselect(key="va_A").set_value([0, 1, 2]).run()
     shown = image_urls(at)
     at.slider(key="va_cb").set_value(0.0).run()
     assert image_urls(at) != shown
+
+    at.query_params["latent_tab"] = "Random walk"
+    at.run()
     gif = [u for u in image_urls(at) if u]
     assert gif and any(b.label == "Download the GIF" for b in at.get("download_button"))
+    at.slider(key="rw_frames").set_value(16).run()
+    assert not at.exception and image_urls(at) != gif
 
 
 def test_latent_page_offers_saved_generators_and_loads_them(tmp_path):

@@ -1,0 +1,284 @@
+"""What the latent pages show, computed once per generator and input, shared by every session:
+interpolation strips, the images at t, arithmetic pools and results, random walks and GIFs.
+
+A class moving sliders asks for the same few pictures again and again: the same default
+seeds, the same t, the same example expressions. Each answer is kept per generator object
+(a WeakKeyDictionary: it goes when the generator goes) in a small LRU, and a request that is
+already being computed is waited for, not computed again, so thirty students opening a page
+at once cost one forward pass. Pictures come back as PNG bytes, encoded once: a UI passes the
+same bytes on, and a browser, which gets media by content hash, reuses what it already has.
+
+Both UIs call these: the Latent page and the Space's latent tabs.
+"""
+
+from __future__ import annotations
+
+import io
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from PIL import Image
+
+from . import latent, plots
+from .images import gif_bytes, grid_array, numbered_grid_image, to_uint8, upscale
+
+MAX_ENTRIES = 256  # answers kept per generator: a class's worth of seeds and t values, a few MB
+
+
+def precision(G: torch.nn.Module) -> str:
+    """bf16 where G's device runs it natively (AMX, AVX512-BF16, Ampere), else fp32: a class
+    waits on these forward passes, and 2/255 of a pixel is not visible in a latent walk."""
+    from .trainer import pick_precision
+
+    return pick_precision("auto", next(G.parameters()).device)
+
+
+def _generate(G: torch.nn.Module, z: torch.Tensor) -> torch.Tensor:
+    return latent.generate(G, z, precision=precision(G))
+
+
+class _Pending:
+    """An answer being computed: later askers wait on it instead of computing it again."""
+
+    def __init__(self):
+        self.done = threading.Event()
+        self.value = None
+        self.error: BaseException | None = None
+
+
+class Memo:
+    """Answers per (generator, key), least recently used first out, computed once at a time."""
+
+    def __init__(self, max_entries: int = MAX_ENTRIES):
+        self.max_entries = max_entries
+        self._lock = threading.Lock()
+        self._tables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
+        self.hits = self.misses = 0
+
+    def get(self, G: torch.nn.Module, key: tuple, make: Callable[[], object]):
+        """The answer for key under G: cached, awaited from another thread, or made now."""
+        with self._lock:
+            table = self._tables.setdefault(G, OrderedDict())
+            found = table.get(key)
+            if found is None:
+                pending = table[key] = _Pending()
+                self.misses += 1
+            else:
+                table.move_to_end(key)
+                self.hits += 1
+        if found is not None:
+            if not isinstance(found, _Pending):
+                return found
+            found.done.wait()
+            if found.error is not None:
+                raise found.error
+            return found.value
+        try:
+            value = make()
+        except BaseException as e:
+            with self._lock:
+                table.pop(key, None)
+            pending.error = e
+            pending.done.set()
+            raise
+        with self._lock:
+            table[key] = value
+            while len(table) > self.max_entries:
+                table.popitem(last=False)
+        pending.value = value
+        pending.done.set()
+        return value
+
+    def clear(self) -> None:
+        """Forget every answer (tests, or a generator changed in place)."""
+        with self._lock:
+            self._tables = weakref.WeakKeyDictionary()
+            self.hits = self.misses = 0
+
+
+MEMO = Memo()
+
+
+def png(arr: np.ndarray) -> bytes:
+    """An (H, W, 3) uint8 picture as PNG bytes."""
+    buf = io.BytesIO()
+    Image.fromarray(arr).save(buf, format="PNG")
+    return buf.getvalue()
+
+
+def _tile(image: torch.Tensor, width: int) -> bytes:
+    """One (3, H, W) image, upscaled to about `width` px with crisp pixels, as PNG."""
+    return png(upscale(to_uint8(image[None])[0].permute(1, 2, 0).numpy(), width))
+
+
+def _strip(images: torch.Tensor, width: int, nrow: int | None = None) -> bytes:
+    """A grid of images, upscaled to about `width` px, as PNG."""
+    return png(upscale(grid_array(images, nrow=nrow or len(images)), width))
+
+
+# ---------------------------------------------------------------- interpolation
+
+
+def _ends(nz: int, seed_a: int, seed_b: int) -> tuple[torch.Tensor, torch.Tensor]:
+    return latent.sample_z(1, nz, seed_a), latent.sample_z(1, nz, seed_b)
+
+
+@dataclass(frozen=True)
+class Strips:
+    """Both paths from seed A to seed B: a PNG strip each, and ‖z‖ along each."""
+
+    png: dict[str, bytes]  # "lerp" / "slerp" -> strip
+    norms: dict[str, np.ndarray]  # "lerp" / "slerp" -> ‖z‖ at each image
+
+
+def strips(G, nz: int, seed_a: int, seed_b: int, steps: int, width: int = 1000) -> Strips:
+    """The lerp and slerp strips between two seeds, one batched generator call."""
+
+    def make() -> Strips:
+        z0, z1 = _ends(nz, seed_a, seed_b)
+        paths = {m: latent.interpolate(z0, z1, steps, m) for m in ("lerp", "slerp")}
+        imgs = _generate(G, torch.cat(list(paths.values())))
+        n = len(paths["lerp"])
+        return Strips(
+            {"lerp": _strip(imgs[:n], width), "slerp": _strip(imgs[n:], width)},
+            {k: v.flatten(1).norm(dim=1).numpy() for k, v in paths.items()},
+        )
+
+    return MEMO.get(G, ("strips", nz, seed_a, seed_b, steps, width), make)
+
+
+def at_t(G, nz: int, seed_a: int, seed_b: int, t: float, width: int = 220):
+    """{"lerp"|"slerp": (PNG of the image at t, ‖z‖ there)} between two seeds."""
+
+    def make() -> dict[str, tuple[bytes, float]]:
+        z0, z1 = _ends(nz, seed_a, seed_b)
+        zs = {"lerp": latent.lerp(z0, z1, t), "slerp": latent.slerp(z0, z1, t)}
+        imgs = _generate(G, torch.cat(list(zs.values())))
+        return {
+            k: (_tile(img, width), float(z.flatten().norm()))
+            for (k, z), img in zip(zs.items(), imgs, strict=True)
+        }
+
+    return MEMO.get(G, ("at_t", nz, seed_a, seed_b, round(float(t), 4), width), make)
+
+
+# ---------------------------------------------------------------- vector arithmetic
+
+
+@dataclass(frozen=True)
+class Pool:
+    """The candidates of the arithmetic grid: their z, and one PNG grid with each numbered."""
+
+    z: torch.Tensor  # (n, nz, 1, 1)
+    grid: bytes  # one picture, not n: one request per change, not n
+
+
+def pool(G, nz: int, seed: int, n: int, nrow: int = 8) -> Pool:
+    """n candidate samples from a seed, for picking groups A, B and C by number."""
+
+    def make() -> Pool:
+        z = latent.sample_z(n, nz, seed)
+        grid = numbered_grid_image(_generate(G, z), nrow=nrow, scale=2)
+        buf = io.BytesIO()
+        grid.save(buf, format="PNG")
+        return Pool(z, buf.getvalue())
+
+    return MEMO.get(G, ("pool", nz, seed, n, nrow), make)
+
+
+@dataclass(frozen=True)
+class Arithmetic:
+    """mean(A), mean(B), mean(C) and the result, with a grid of noisy results around it."""
+
+    means: list[bytes]  # mean(A), mean(B), mean(C), the result
+    around: bytes  # a 3x3 grid of the result plus noise
+
+
+def arithmetic(
+    G,
+    nz: int,
+    seed: int,
+    n: int,
+    groups: Sequence[Sequence[int]],
+    coeffs: tuple[float, float, float],
+    noise: float,
+    width: int = 160,
+) -> Arithmetic:
+    """The DCGAN paper's coeffs . (mean(A), mean(B), mean(C)) over picks from pool(seed, n)."""
+    groups = tuple(tuple(int(i) for i in g) for g in groups)
+
+    def make() -> Arithmetic:
+        z = pool(G, nz, seed, n).z
+        a, b, c = (z[list(g)] for g in groups)
+        result = latent.vector_arithmetic(a, b, c, coeffs)
+        means = torch.cat([g.mean(0, keepdim=True) for g in (a, b, c)])
+        around = latent.jitter(result, 9, scale=noise, seed=seed)
+        out = _generate(G, torch.cat([means, result, around]))
+        return Arithmetic([_tile(img, width) for img in out[:4]], _strip(out[4:], 220, nrow=3))
+
+    key = ("arithmetic", nz, seed, n, groups, tuple(float(c) for c in coeffs), float(noise))
+    return MEMO.get(G, key + (width,), make)
+
+
+# ---------------------------------------------------------------- random walks
+
+
+def walk_frames(G, nz: int, seed: int, frames: int, walkers: int) -> list[np.ndarray]:
+    """`walkers` random walks side by side: one (H, W, 3) grid per frame."""
+
+    def make() -> list[np.ndarray]:
+        walks = torch.stack([latent.random_walk(nz, frames, seed + i) for i in range(walkers)])
+        imgs = _generate(G, walks.transpose(0, 1).reshape(-1, nz, 1, 1))
+        per_frame = imgs.reshape(frames, walkers, *imgs.shape[1:])
+        return [grid_array(f, nrow=walkers) for f in per_frame]
+
+    return MEMO.get(G, ("walk", nz, seed, frames, walkers), make)
+
+
+def walk_gif(G, nz: int, seed: int, frames: int, walkers: int, ms: int, scale: int) -> bytes:
+    """The random walks as a looping GIF, `ms` milliseconds a frame."""
+
+    def make() -> bytes:
+        return gif_bytes(walk_frames(G, nz, seed, frames, walkers), ms_per_frame=ms, scale=scale)
+
+    return MEMO.get(G, ("walk_gif", nz, seed, frames, walkers, ms, scale), make)
+
+
+# ---------------------------------------------------------------- the ‖z‖ chart
+
+
+def norm_chart(G, nz: int, seed_a: int, seed_b: int, steps: int, t: float):
+    """The ‖z‖-along-both-paths figure with t marked; built once per input (plotly is slow)."""
+
+    def make():
+        fig = plots.norm_figure(strips(G, nz, seed_a, seed_b, steps).norms, nz)
+        fig.add_vline(x=t, line_dash="dash", line_color="grey")
+        return fig
+
+    return MEMO.get(G, ("norm_chart", nz, seed_a, seed_b, steps, round(float(t), 4)), make)
+
+
+# ---------------------------------------------------------------- checkable arithmetic
+
+
+def arithmetic_score(G, nz: int, expression: str, seed: int, n_pool: int, trials: int):
+    """(ArithmeticScore, PNG grid of its first 32 results): the classifier's verdict on
+    'A − B + C' (dcgan.attributes), once per input; a QueryError is raised, not kept."""
+    from . import attributes
+
+    def make():
+        device = next(G.parameters()).device
+        attributes.classifier()  # trained (once per process) in fp32, outside the autocast
+        # its 2,048-sample pool is the cost: decoded (and classified) in bf16 where native
+        with torch.autocast(device.type, torch.bfloat16, enabled=precision(G) == "bf16"):
+            score = attributes.score_arithmetic(
+                G, nz, expression, seed=seed, n_pool=n_pool, trials=trials
+            )
+        return score, _strip(_generate(G, score.z[:32]), 800, nrow=8)
+
+    return MEMO.get(G, ("arithmetic_score", nz, expression, seed, n_pool, trials), make)
