@@ -25,6 +25,7 @@ import torch
 from PIL import Image
 
 from . import latent, plots
+from .hardware import pick_precision
 from .images import gif_bytes, grid_array, numbered_grid_image, to_uint8, upscale
 
 MAX_ENTRIES = 256  # answers kept per generator: a class's worth of seeds and t values, a few MB
@@ -33,8 +34,6 @@ MAX_ENTRIES = 256  # answers kept per generator: a class's worth of seeds and t 
 def precision(G: torch.nn.Module) -> str:
     """bf16 where G's device runs it natively (AMX, AVX512-BF16, Ampere), else fp32: a class
     waits on these forward passes, and 2/255 of a pixel is not visible in a latent walk."""
-    from .trainer import pick_precision
-
     return pick_precision("auto", next(G.parameters()).device)
 
 
