@@ -7,7 +7,7 @@ import streamlit as st
 
 from dcgan import data as dcdata
 from dcgan.images import grid_array, upscale
-from ui import jobs, nav, uploads
+from ui import jobs, nav, state, uploads
 
 nav.page_setup()
 
@@ -18,7 +18,7 @@ st.markdown(
 )
 
 SOURCES = {
-    **{s.name: s.picker_label for s in dcdata.SOURCES},
+    **{s.name: s.picker_label for s in dcdata.SOURCES.values()},
     "folder": "An image folder on this machine",
     "upload": "Upload a zip of images",
 }
@@ -32,14 +32,15 @@ size = c2.selectbox(
 )
 
 source, classes = None, None
-if choice in dcdata.SOURCES_BY_NAME:
+named = dcdata.SOURCES.get(choice)
+if named is not None:
     source = choice
-    st.caption(dcdata.SOURCES_BY_NAME[choice].description)
-if choice == "fashion-mnist":
+    st.caption(named.description)
+if named is not None and named.classes:
     picked = st.multiselect(
-        "Classes (empty keeps all ten)",
-        list(range(10)),
-        format_func=lambda i: dcdata.FASHION_CLASSES[i],
+        f"Classes (empty keeps all {len(named.classes)})",
+        list(range(len(named.classes))),
+        format_func=lambda i: named.classes[i],
         key="data_classes",
     )
     classes = tuple(picked) or None
@@ -125,8 +126,7 @@ if source and (auto or st.session_state.get("data_go") == request):
         if cached["from_cache"]:
             st.caption("Read from the decoded cache (DCGAN_DATA_DIR), not the original files.")
         if st.button("Train on this dataset", help="Selects it on the Train page"):
-            st.session_state["train_source"] = source
-            st.session_state["train_classes"] = classes
+            state.hand_dataset(source, classes)
             st.switch_page("pages/train.py")
 elif not source:
     st.info("Choose a folder or upload a zip to see its images.")

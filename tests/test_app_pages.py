@@ -157,6 +157,55 @@ def test_data_refuses_a_folder_outside_the_allowed_roots(tmp_path, monkeypatch):
     assert not at.button or "Load" not in at.button[0].label
 
 
+def test_a_dataset_is_one_registry_entry_that_every_list_offers(data_dir, monkeypatch):
+    """docs/ARCHITECTURE.md promises a new dataset is one Source entry in dcgan.data.SOURCES:
+    this adds a toy one there and nowhere else, and the loader, its cache, the class filter,
+    the Data page, the Train page and the Space's live sources all offer it."""
+    import torch
+
+    from dcgan import data, live
+    from dcgan.data import ImageSet, Source
+
+    def read(where, size, progress):
+        colours = torch.tensor([[255, 0, 0], [0, 0, 255]], dtype=torch.uint8)
+        images = colours.repeat(12, 1)[:, :, None, None].expand(-1, -1, size, size)
+        return ImageSet(
+            images=images.contiguous(),
+            source="toy",
+            names=[f"toy_{i}" for i in range(24)],
+            labels=torch.arange(24) % 2,
+            class_names=["red", "blue"],
+        )
+
+    toy = Source(
+        "toy",
+        "Toy squares",
+        True,
+        "Red and blue squares, made here.",
+        locate=lambda progress: "toy",
+        read=read,
+        classes=("red", "blue"),
+        in_space=lambda: True,
+    )
+    monkeypatch.setitem(data.SOURCES, "toy", toy)
+
+    blue = data.load("toy", 16, classes=(1,))
+    assert len(blue) == 12 and blue.images[:, 2].eq(255).all() and not blue.from_cache
+    assert data.load("toy", 16).from_cache, "the second load reads the decoded cache"
+    assert live.sources()["toy"] == "Toy squares"
+
+    at = open_page("data")
+    at.radio(key="data_choice").set_value("toy").run()
+    assert "Red and blue squares, made here." in [c.value for c in at.caption]
+    assert at.multiselect(key="data_classes").options == ["red", "blue"]
+    next(b for b in at.button if b.label == "Load toy").click().run()
+    assert {m.label: m.value for m in at.metric}["Images"] == "24"
+    next(b for b in at.button if b.label == "Train on this dataset").click().run()
+    at.switch_page("pages/train.py").run()
+    assert at.selectbox(key="tr_source").value == "toy"
+    assert at.multiselect(key="tr_classes").options == ["red", "blue"]
+
+
 # ---------------------------------------------------------------------- Train
 
 

@@ -16,6 +16,7 @@ import torch
 from dcgan import checkpoint as ckpt
 from dcgan import models, pretrained, runs
 from dcgan.config import ModelConfig, preset
+from ui import state
 from ui.jobs import DEFAULT_PRESET, current_job, runs_dir, saved_checkpoints
 
 
@@ -77,7 +78,7 @@ def generator_options() -> dict[GeneratorChoice, str]:
     opts = {GeneratorChoice(Kind.SHIPPED, n): f"Shipped: {n}" for n in pretrained.available()}
     if _live_snapshot() is not None:
         opts[LIVE] = f"Training job: {current_job().dir.name}"  # stable while it trains
-    for p in st.session_state.get("uploaded_generators", []):
+    for p in state.uploaded_generators():
         opts[GeneratorChoice(Kind.FILE, p)] = f"Uploaded: {Path(p).name.split('-', 1)[-1]}"
     for p in saved_checkpoints(12):
         if p.name == runs.GENERATOR:
@@ -133,7 +134,7 @@ def load_choice(choice: GeneratorChoice) -> Loaded:
 
 def default_choice(options: dict[GeneratorChoice, str]) -> GeneratorChoice:
     """The session's chosen model, else a shipped one, else the live job, else the first."""
-    chosen = st.session_state.get("active_generator")
+    chosen = state.active_generator()
     if chosen in options:
         return chosen
     shipped = pretrained.default_name()
@@ -146,14 +147,14 @@ def default_choice(options: dict[GeneratorChoice, str]) -> GeneratorChoice:
 
 def _picked(key: str, by_label: dict[str, GeneratorChoice]) -> None:
     """The user chose in the selectbox: that becomes the session's generator."""
-    st.session_state["active_generator"] = by_label.get(st.session_state[key])
+    state.set_active_generator(by_label.get(st.session_state[key]))
 
 
 def generator_picker(label: str = "Generator", key: str = "gen_choice") -> Loaded | None:
     """A selectbox over generator_options(); the loaded generator, or None after an error.
 
     The widget holds the option's label (stable and readable); the session keeps the typed
-    GeneratorChoice it stands for in "active_generator", which a button on another page may
+    GeneratorChoice it stands for as state.ACTIVE_GENERATOR, which a button on another page may
     also set (e.g. "Latent page" beside a saved run)."""
     options = generator_options()
     by_label = {v: k for k, v in options.items()}
@@ -170,7 +171,7 @@ def generator_picker(label: str = "Generator", key: str = "gen_choice") -> Loade
         "checkpoints/runs/; the training job's weights update as it trains.",
     )
     choice = by_label[shown]
-    st.session_state["active_generator"] = choice
+    state.set_active_generator(choice)
     try:
         return load_choice(choice)
     except ckpt.CheckpointError as e:

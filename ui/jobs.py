@@ -21,6 +21,7 @@ from dcgan.config import Config, preset
 from dcgan.images import png_array
 from dcgan.runs import launch
 from dcgan.runs.handle import RunHandle, current_run, start_job
+from ui import state
 
 DEFAULT_PRESET = "classroom-cpu"  # works offline on a laptop CPU within a minute
 REFRESH_S = 0.25  # a shared reader looks at the folder at most this often, for all sessions
@@ -68,7 +69,7 @@ class SharedRun:
     """One run folder's reader, shared by every session and refreshed at most every REFRESH_S."""
 
     def __init__(self, run_dir: str):
-        self.reader = runs.RunReader(run_dir)
+        self._reader = runs.RunReader(run_dir)
         self.lock = threading.Lock()
         self.checked = 0.0
         self.version = 0  # grows when rows or a new grid arrive: the figures' cache key
@@ -86,28 +87,38 @@ class SharedRun:
             now = time.monotonic()
             if now - self.checked >= REFRESH_S:
                 self.checked = now
-                self.state = self.reader.status()
-                if self.reader.update():
+                self.state = self._reader.status()
+                if self._reader.update():
                     self.version += 1
                 try:
-                    mtime = (self.reader.dir / runs.GRID).stat().st_mtime_ns
+                    mtime = (self._reader.dir / runs.GRID).stat().st_mtime_ns
                 except OSError:
                     mtime = 0
                 if mtime != self._grid_mtime:
-                    got = self.reader.latest_grid()
+                    got = self._reader.latest_grid()
                     if got is not None:
                         self.grid, self._grid_mtime = got, mtime
                         self.version += 1
                         try:  # the raw G's grid, when the run keeps an EMA: written just after
-                            self.grid_raw = (self.reader.dir / runs.GRID_RAW).read_bytes()
+                            self.grid_raw = (self._reader.dir / runs.GRID_RAW).read_bytes()
                         except OSError:
                             self.grid_raw = None
             return self.state
 
+    def config(self) -> dict:
+        """The run's config as a dict; {} until the job has written it."""
+        with self.lock:
+            return self._reader.config() or {}
+
+    @property
+    def has_metrics(self) -> bool:
+        """True once the job has written its first row of metrics (the charts have data)."""
+        return self._reader.rows_read > 0
+
     def series(self, key: str) -> tuple[list[float], list[float]]:
         """(steps, values) of one metric, at most ~1,000 points."""
         with self.lock:
-            return self.reader.points(key)
+            return self._reader.points(key)
 
     def figures(self, smoothing: float, device: str) -> tuple:
         """The four live charts, built once per data version (at most every CHARTS_EVERY_S)
@@ -119,8 +130,8 @@ class SharedRun:
             ended = self.state.get("status") not in runs.LIVE  # a finished run's final charts
             due = ended or now - (got[1] if got else 0) >= CHARTS_EVERY_S
             if got is None or (got[0] != self.version and due):
-                p = self.reader.points
-                marks = [e for e in self.reader.events if e.get("kind") == "set"]
+                p = self._reader.points
+                marks = [e for e in self._reader.events if e.get("kind") == "set"]
                 steps, loss_D = p("loss_D")
                 figs = (
                     plots.loss_figure(steps, loss_D, p("loss_G")[1], smoothing),
@@ -141,7 +152,7 @@ class SharedRun:
 
     def diversity(self, tile: int) -> tuple[list[int], list[float]]:
         """Sample diversity of every timeline frame; each frame is scored once."""
-        frames = self.reader.timeline()
+        frames = self._reader.timeline()
         with self.lock:
             for step, path in frames:
                 if step not in self._diversity:
@@ -196,8 +207,9 @@ def current_config() -> tuple[Config, str]:
     job = current_job()
     if job is not None and job.alive:
         return job.config(), "the current training job"
-    if "train_cfg" in st.session_state:
-        return Config.from_dict(st.session_state["train_cfg"]), "the Train page's settings"
+    saved = state.train_cfg()
+    if saved:
+        return Config.from_dict(saved), "the Train page's settings"
     return preset(DEFAULT_PRESET), f"the {DEFAULT_PRESET} preset"
 
 

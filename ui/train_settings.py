@@ -1,0 +1,165 @@
+"""The Train page's settings: the sidebar of widgets and the Config they make.
+
+The widgets keep their values in session state under tr_* keys, persisted across pages, so a
+visit to another page and back finds the same settings; a new preset resets them all.
+"""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from dcgan.config import PRESETS, Config, preset
+from dcgan.data import SOURCES, source_label
+from ui import jobs, state
+
+KEEP = "session"  # settings survive a visit to another page
+
+
+def values_from(cfg: Config) -> dict:
+    """Widget values for a config."""
+    t, m = cfg.train, cfg.model
+    return {
+        "tr_lr": float(t.lr),
+        "tr_beta1": float(t.beta1),
+        "tr_batch": int(t.batch_size),
+        "tr_unit": "steps" if t.steps else "epochs",
+        "tr_len": int(t.steps or t.epochs),
+        "tr_nz": int(m.nz),
+        "tr_act": m.d_activation,
+        "tr_alpha": float(m.leaky_alpha),
+        "tr_ema": float(t.ema_decay),
+        "tr_aug": bool(t.diffaugment),
+    }
+
+
+def apply_preset() -> None:
+    """A new preset resets every setting to that preset's values."""
+    st.session_state.update(values_from(preset(st.session_state.tr_preset)))
+
+
+def init_settings() -> None:
+    """First visit: the session's last job's settings, else the default preset's. Then any
+    dataset the Data page handed over."""
+    ss = st.session_state
+    if "tr_preset" not in ss:
+        saved = state.train_cfg()
+        cfg0 = Config.from_dict(saved) if saved else preset(jobs.DEFAULT_PRESET)
+        ss.tr_preset = cfg0.preset if cfg0.preset in PRESETS else jobs.DEFAULT_PRESET
+        ss.tr_source = cfg0.data.source
+        ss.update(values_from(cfg0))
+    handed = state.take_dataset()  # "Train on this dataset" on the Data page
+    if handed is not None:
+        ss.tr_source, ss.tr_classes = handed
+
+
+def _classes() -> tuple[str, ...]:
+    """Class names of the chosen dataset, when it has any to filter on."""
+    named = SOURCES.get(st.session_state.tr_source)
+    return named.classes if named is not None else ()
+
+
+def sidebar() -> None:
+    """Every setting, in the sidebar, in the order a user reads them."""
+    ss = st.session_state
+    sources = list(SOURCES)
+    if ss.tr_source not in sources:
+        sources.append(ss.tr_source)
+    with st.sidebar:
+        st.header("Settings")
+        st.selectbox(
+            "Preset",
+            list(PRESETS),
+            key="tr_preset",
+            on_change=apply_preset,
+            persist_state=KEEP,
+            help="classroom-cpu: small and fast on a laptop CPU. d2l: the chapter exactly. "
+            "paper: Radford et al.'s learning rate and init.",
+        )
+        st.selectbox(
+            "Dataset",
+            sources,
+            format_func=lambda s: source_label(s, picker=True),
+            key="tr_source",
+            persist_state=KEEP,
+        )
+        names = _classes()
+        if names:
+            st.multiselect(
+                "Classes (empty keeps all)",
+                list(range(len(names))),
+                format_func=lambda i: names[i],
+                key="tr_classes",
+                persist_state=KEEP,
+            )
+        st.number_input(
+            "Learning rate",
+            min_value=1e-6,
+            max_value=1.0,
+            step=1e-4,
+            format="%.5f",
+            key="tr_lr",
+            persist_state=KEEP,
+        )
+        st.slider("β1 (Adam momentum)", 0.0, 0.99, step=0.01, key="tr_beta1", persist_state=KEEP)
+        st.number_input("Batch size", 1, 4096, step=16, key="tr_batch", persist_state=KEEP)
+        c1, c2 = st.columns(2)
+        c1.radio("Run for", ("epochs", "steps"), key="tr_unit", persist_state=KEEP)
+        c2.number_input(f"Number of {ss.tr_unit}", 1, 1_000_000, key="tr_len", persist_state=KEEP)
+        st.number_input("Latent size nz", 1, 1024, key="tr_nz", persist_state=KEEP)
+        st.radio(
+            "D's activation",
+            ("leaky_relu", "relu"),
+            format_func={"leaky_relu": "LeakyReLU", "relu": "ReLU (exercise 1)"}.get,
+            key="tr_act",
+            horizontal=True,
+            persist_state=KEEP,
+        )
+        st.slider(
+            "α (LeakyReLU slope)",
+            0.0,
+            1.0,
+            step=0.05,
+            key="tr_alpha",
+            disabled=ss.tr_act == "relu",
+            persist_state=KEEP,
+        )
+        st.slider(
+            "EMA decay of G's weights (0 = off)",
+            0.0,
+            0.999,
+            step=0.001,
+            format="%.3f",
+            key="tr_ema",
+            persist_state=KEEP,
+            help="Why: samples come from an average of G's recent weights (Yazıcı et al. 2019), "
+            "which smooths away step-to-step noise. 0 = off, as in the chapter.",
+        )
+        st.toggle(
+            "DiffAugment (colour, translation, cutout)",
+            key="tr_aug",
+            persist_state=KEEP,
+            help="Why: random colour, shift and cutout on every image D sees, real and fake "
+            "(Zhao et al. 2020), stop D memorising a small dataset like Pokemon; it slows "
+            "learning on large ones.",
+        )
+
+
+def build_config() -> Config:
+    """The preset with the sidebar's overrides; validate() names any bad field."""
+    ss = st.session_state
+    over = {
+        "data.source": ss.tr_source,
+        "data.classes": (tuple(ss.get("tr_classes") or []) or None) if _classes() else None,
+        "train.lr": float(ss.tr_lr),
+        "train.beta1": float(ss.tr_beta1),
+        "train.batch_size": int(ss.tr_batch),
+        "train.steps": int(ss.tr_len) if ss.tr_unit == "steps" else None,
+        "model.nz": int(ss.tr_nz),
+        "model.d_activation": ss.tr_act,
+        "model.leaky_alpha": float(ss.tr_alpha),
+        "train.ema_decay": float(ss.tr_ema),
+        "train.diffaugment": "color,translation,cutout" if ss.tr_aug else "",
+    }
+    if ss.tr_unit == "epochs":
+        over["train.epochs"] = int(ss.tr_len)
+    return Config.with_overrides(ss.tr_preset, over)
