@@ -10,11 +10,10 @@ import signal
 import subprocess
 import sys
 import time
-import urllib.request
 from contextlib import contextmanager
 from pathlib import Path
 
-from .net import free_port  # noqa: F401 - the load tests import it from here too
+from .net import free_port, wait_http  # noqa: F401 - the load tests import free_port here
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -27,23 +26,6 @@ def percentile(values: list[float], q: float) -> float:
     k = (len(v) - 1) * q / 100.0
     lo, hi = math.floor(k), math.ceil(k)
     return v[lo] + (v[hi] - v[lo]) * (k - lo)
-
-
-def wait_http(url: str, proc: subprocess.Popen, timeout: float, log: Path) -> None:
-    """Poll url until it answers 200; raise with the server's log tail if it dies or stalls."""
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            break
-        try:
-            with urllib.request.urlopen(url, timeout=5) as r:
-                if r.status == 200:
-                    return
-        except OSError:
-            pass
-        time.sleep(0.5)
-    tail = log.read_text(errors="replace")[-3000:] if log.exists() else ""
-    raise RuntimeError(f"server at {url} did not come up within {timeout:.0f} s:\n{tail}")
 
 
 @contextmanager

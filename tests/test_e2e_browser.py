@@ -13,13 +13,12 @@ import os
 import subprocess
 import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
-from loadtest.net import free_port
+from loadtest.net import free_port, wait_for, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -61,16 +60,8 @@ class Server:
         )
         log.close()
         self.url = f"http://127.0.0.1:{port}"
-        deadline = time.time() + 90
-        while True:
-            try:
-                if urllib.request.urlopen(f"{self.url}/_stcore/health", timeout=2).read() == b"ok":
-                    return self.url
-            except OSError:
-                pass
-            if self.proc.poll() is not None or time.time() > deadline:
-                pytest.fail("streamlit did not start:\n" + (self.tmp / "streamlit.log").read_text())
-            time.sleep(0.5)
+        wait_http(f"{self.url}/_stcore/health", self.proc, 90, self.tmp / "streamlit.log")
+        return self.url
 
     def kill(self) -> None:
         """SIGKILL, as a crash or an OOM killer would: no cleanup runs."""
@@ -111,16 +102,26 @@ def browser():
         b.close()
 
 
+# Streamlit has run the script (stApp's script state; a fragment's rerun counts too) and drawn
+# every chart and image it sent: what a teacher sees once the page has loaded
+SETTLED = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.dataset.testScriptState !== 'notRunning') return false;
+    const charts = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'));
+    const images = Array.from(document.querySelectorAll('[data-testid="stMain"] img'));
+    return charts.every((c) => c.querySelector('.js-plotly-plot .main-svg'))
+        && images.every((i) => i.complete);
+}"""
+# every chart has been laid out at its container's current width
+CHARTS_FIT = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).every(
+    (el) => el._fullLayout && Math.abs(el._fullLayout.width - el.clientWidth) <= 2)"""
+
+
 def settle(page, timeout: float = 60) -> None:
-    """Wait for the page's title, then for Streamlit to finish running the script."""
+    """Wait for the page's title, then for Streamlit to finish running the script and for its
+    charts and images to be drawn; a timeout names the condition that never held."""
     page.wait_for_selector("h1", timeout=timeout * 1000)
-    running = page.locator('[data-testid="stStatusWidget"]')
-    t0 = time.time()
-    while time.time() - t0 < 1.5 and running.count() == 0:  # it shows up after a moment
-        time.sleep(0.1)
-    while time.time() - t0 < timeout and running.count() > 0:
-        time.sleep(0.3)
-    time.sleep(1.0)  # charts draw after the script ends
+    page.wait_for_function(SETTLED, timeout=timeout * 1000)
 
 
 def chart_points(page, title: str) -> float:
@@ -151,7 +152,7 @@ def screenshot(page, path: Path) -> None:
             document.querySelectorAll('[data-testid^="stMain"]'), (e) => e.scrollHeight))"""
     )
     page.set_viewport_size({"width": 1400, "height": min(int(height) + 40, 8000)})
-    time.sleep(1.0)  # plotly redraws at the new size
+    page.wait_for_function(CHARTS_FIT)  # plotly redraws at the new size
     page.screenshot(path=str(path), full_page=True)
     page.set_viewport_size({"width": 1400, "height": 900})
 
@@ -171,13 +172,10 @@ def mark(what: str) -> None:
 
 
 def wait_until(pred, timeout: float, what: str) -> None:
-    deadline = time.time() + timeout
-    while time.time() < deadline:
-        if pred():
-            mark(what)
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+    """loadtest.net.wait_for, polling twice a second (each poll asks the browser), then a
+    progress line."""
+    wait_for(pred, timeout, what, poll=0.5)
+    mark(what)
 
 
 def status_text(page) -> str:

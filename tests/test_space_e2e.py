@@ -10,11 +10,8 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import socket
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
@@ -23,6 +20,7 @@ from dcgan.checkpoint import export_generator
 from dcgan.config import ModelConfig
 from dcgan.models import build as build_models
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
+from loadtest.net import free_port, wait_for, wait_http
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -33,13 +31,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
 if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
-
-
-def free_port() -> int:
-    """A localhost port nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 @pytest.fixture(scope="module")
@@ -70,17 +61,7 @@ def space_url(tmp_path_factory):
     )
     url = f"http://127.0.0.1:{port}/"
     try:
-        deadline = time.monotonic() + 120
-        while True:  # wait on the server answering, not on a guess
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                log.flush()
-                pytest.fail(f"the Space did not start:\n{(tmp / 'space.log').read_text()[-3000:]}")
-            time.sleep(0.2)
+        wait_http(url, proc, 120, tmp / "space.log")
         yield url, tmp / "sessions"
     finally:
         proc.terminate()
@@ -124,7 +105,4 @@ def test_pressing_train_streams_a_changing_grid_and_gives_the_visitor_a_generato
             page.close(run_before_unload=True)  # the visitor closes the tab
         finally:
             browser.close()
-    deadline = time.monotonic() + 60
-    while any(sessions.iterdir()) and time.monotonic() < deadline:
-        time.sleep(0.2)  # polls for the server's cleanup, a condition, not a guessed delay
-    assert not any(sessions.iterdir()), "the closed tab's folder was not removed"
+    wait_for(lambda: not any(sessions.iterdir()), 60, "the closed tab's folder to be removed")
