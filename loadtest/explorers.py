@@ -419,7 +419,8 @@ def main(argv: list[str] | None = None) -> int:
         with tempfile.TemporaryDirectory(prefix="dcgan-explore-") as tmp:
             log = Path(tmp) / "streamlit.log"
             root = Path(tmp) / "runs"
-            env = {"DCGAN_RUNS_DIR": str(root), "DCGAN_DATA_DIR": str(Path(tmp) / "data")}
+            # the data folder is the usual one: it keeps the arithmetic page's classifier
+            env = {"DCGAN_RUNS_DIR": str(root)}
             if a.omp_threads:
                 env["OMP_NUM_THREADS"] = str(a.omp_threads)
             args = ["run", "app.py", "--server.headless", "true"]

@@ -66,5 +66,6 @@ def pytest_collection_modifyitems(config, items):
     two cores would starve each other's timeouts, while every other test fills the other
     worker."""
     for item in items:
-        if item.get_closest_marker("browser") or item.name == "test_streamlit_sessions_smoke":
+        crowd = item.name in ("test_streamlit_sessions_smoke", "test_explorers_smoke")
+        if item.get_closest_marker("browser") or crowd:
             item.add_marker(pytest.mark.xdist_group("servers"))

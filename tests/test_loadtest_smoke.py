@@ -1,5 +1,5 @@
 """The load tests and the watching benches still run, tiny: 4 Space requests, 2 Streamlit
-sessions, one start of a job, one browser phase.
+sessions watching, 3 exploring, one start of a job, one browser phase.
 
 They assert what the commands do (they ran, measured, reported, and nothing broke), never how
 fast: the speed targets are judged by the full commands (docs/RELIABILITY.md, bench/README.md),
@@ -50,6 +50,26 @@ def test_streamlit_sessions_smoke(tmp_path):
     assert rep["nice"]["loadgen"] == 19 and rep["end_status"] == "stopped"
     for figure in ("trainer examples/sec watched", "server CPU per viewer", "fragment refresh"):
         assert figure in r.stdout
+    assert ("PASS" in r.stdout) == (r.returncode == 0)
+
+
+def test_explorers_smoke(tmp_path):
+    out = tmp_path / "explorers.json"
+    r = run(
+        "loadtest.explorers",
+        *("--students", "3", "--seconds", "6", "--omp-threads", "1", "--json", str(out)),
+    )
+    said = r.stdout[-3000:] + r.stderr[-3000:]
+    assert r.returncode in (0, 1), said  # 1: a speed target missed on a busy machine; 2: broken
+    rep = json.loads(out.read_text())
+    assert rep["verdict"]["broken"] == [], said
+    assert set(rep["warm_up_s"]) == {"latent", "gan_basics", "arithmetic"}  # each page opened
+    p = rep["phases"][0]
+    assert p["connected"] == 3 and p["errors"] == [] and p["moves"] >= 3
+    assert p["per_page"]["latent"]["moves"] >= 1 and p["per_page"]["gan_basics"]["moves"] >= 1
+    assert p["fragment_moves"] >= 1  # a Latent widget reran its tab alone
+    assert p["server_cpu_ms_per_move"] is not None
+    assert "to the last image fetched" in r.stdout
     assert ("PASS" in r.stdout) == (r.returncode == 0)
 
 
