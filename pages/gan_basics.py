@@ -4,7 +4,7 @@ MLP D, trained live in seconds, with D's decision surface drawn behind the point
 import numpy as np
 import streamlit as st
 
-from dcgan import gan2d, plots
+from dcgan import gan2d, mode_plots, plots
 from dcgan.config import ConfigError
 from ui import nav
 
@@ -21,23 +21,69 @@ st.markdown(
     "surface flattens towards 0.5, where it can no longer tell them apart."
 )
 
+data = st.radio(
+    "Real data", list(gan2d.DATASETS), format_func=gan2d.DATASETS.get, horizontal=True,
+    key="gb_data",
+)  # fmt: skip
+mixture = data != "gaussian"
+MIX_LRS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3)
+
+
+def set_lrs(lr_D: float, lr_G: float) -> None:
+    """A setting button's callback: it runs before the sliders are drawn, so they follow."""
+    st.session_state.update(gb_mlrd=lr_D, gb_mlrg=lr_G)
+
+
+if mixture:
+    st.markdown(
+        "**Mode collapse**, as GAN Lab teaches it. Now the real data are several narrow "
+        "Gaussians, so G and D are small MLPs (two hidden layers of 64, ReLU): a linear G could "
+        "never split its noise between modes. A green circle is a mode G covers, a grey one a "
+        "mode it misses. Under the **healthy** setting D and G learn at the same rate and G "
+        "spreads over every mode. Under the **collapse** setting D learns ten times slower: it "
+        "cannot punish G for crowding one mode before G moves on, so G piles all its samples "
+        "onto one or two modes and hops between them. KL(real ‖ G) grows when G misses real "
+        "mass; JS reaches ln 2 ≈ 0.69 when the two share nothing."
+    )
+    b = st.columns([1, 1, 4])
+    b[0].button("Healthy setting", on_click=set_lrs, args=(1e-3, 1e-3), width="stretch")
+    b[1].button("Collapse setting", on_click=set_lrs, args=(1e-4, 1e-3), width="stretch")
 c = st.columns(5)
-epochs = c[0].slider("Epochs", 1, 60, 20, key="gb_epochs")
-lr_D = c[1].select_slider("D's learning rate", (0.005, 0.01, 0.02, 0.05, 0.1), 0.05, key="gb_lrd")
-lr_G = c[2].select_slider(
-    "G's learning rate", (0.001, 0.002, 0.005, 0.01, 0.05), 0.005, key="gb_lrg"
-)
+if mixture:
+    epochs = c[0].slider("Epochs", 1, 60, 30, key="gb_mepochs")
+    lr_D = c[1].select_slider("D's learning rate", MIX_LRS, 1e-3, key="gb_mlrd")
+    lr_G = c[2].select_slider("G's learning rate", MIX_LRS, 1e-3, key="gb_mlrg")
+else:
+    epochs = c[0].slider("Epochs", 1, 60, 20, key="gb_epochs")
+    lr_D = c[1].select_slider(
+        "D's learning rate", (0.005, 0.01, 0.02, 0.05, 0.1), 0.05, key="gb_lrd"
+    )
+    lr_G = c[2].select_slider(
+        "G's learning rate", (0.001, 0.002, 0.005, 0.01, 0.05), 0.005, key="gb_lrg"
+    )
 seed = c[3].number_input("Seed", 0, 10_000, 0, key="gb_seed")
 c[4].write("")
 go = c[4].button("Train", type="primary", width="stretch")
 
 try:
-    cfg = gan2d.Gan2DConfig(epochs=epochs, lr_D=lr_D, lr_G=lr_G, seed=int(seed)).validate()
+    settings = dict(epochs=epochs, lr_D=lr_D, lr_G=lr_G, seed=int(seed))
+    if mixture:
+        cfg = gan2d.mixture_config(data, **settings).validate()
+    else:
+        cfg = gan2d.Gan2DConfig(**settings).validate()
 except ConfigError as e:
     st.error(str(e))
     st.stop()
 
-key = (epochs, lr_D, lr_G, int(seed))
+key = (data, epochs, lr_D, lr_G, int(seed))
+
+
+def scene(frame: gan2d.Frame):
+    """The points over D's surface; for a mixture, each mode circled by whether G covers it."""
+    fig = plots.gan2d_figure(frame)
+    return mode_plots.mark_modes(fig, cfg, frame) if mixture else fig
+
+
 left, right = st.columns([3, 2])
 chart = left.empty()
 loss_chart = right.empty()
@@ -49,7 +95,7 @@ if go:
     def on_frame(frame):
         """Redraw after each epoch: this runs in the script thread, so drawing is allowed."""
         frames.append(frame)
-        chart.plotly_chart(plots.gan2d_figure(frame), key=f"gb_live_{frame.epoch}")
+        chart.plotly_chart(scene(frame), key=f"gb_live_{frame.epoch}")
 
     gan2d.train(cfg, on_frame=on_frame)
     st.session_state["gb_frames"] = (key, frames)
@@ -84,21 +130,58 @@ def starting_state(frame: gan2d.Frame) -> str:
     )
 
 
+def coverage_table(frame: gan2d.Frame, floor: tuple[float, float]) -> str:
+    """Markdown: modes covered, KL and JS at this frame, beside what a perfect G scores."""
+    k = len(frame.mode_counts)
+    return f"""
+| epoch {frame.epoch} | G | a perfect G |
+|---|---|---|
+| modes covered | **{frame.covered} of {k}** | {k} of {k} |
+| KL(real ‖ G) | {frame.kl:.2f} | {floor[0]:.2f} |
+| JS(real, G) | {frame.js:.3f} | {floor[1]:.3f} |
+
+KL and JS are binned on a {cfg.bins} × {cfg.bins} grid from {cfg.n_eval:,} samples of G; a
+perfect G's are not 0, since a finite sample never matches the density exactly.
+"""
+
+
+def mixture_start(frame: gan2d.Frame) -> str:
+    """Markdown: the untrained MLP's cloud against the modes."""
+    return (
+        f"**Before training.** The blue points are the real data, {len(frame.mode_counts)} "
+        "narrow Gaussians. G is an untrained MLP: its orange crosses form one smooth blob that "
+        f"covers {frame.covered} modes. Press Train, then try the collapse setting with the same "
+        "seed."
+    )
+
+
 saved = st.session_state.get("gb_frames")
-if saved is None:
+if mixture:
+    floor = gan2d.divergence_floor(cfg)
+if saved is None or saved[0][0] != data:
     # the starting state, drawn at once: the untrained networks already teach something
     frame = gan2d.Gan2D(cfg).frame()
-    chart.plotly_chart(plots.gan2d_figure(frame), key="gb_fig")
-    stats.markdown(starting_state(frame) + "\n" + moments_table(frame.real, frame))
+    chart.plotly_chart(scene(frame), key="gb_fig")
+    if mixture:
+        stats.markdown(mixture_start(frame) + "\n" + coverage_table(frame, floor))
+    else:
+        stats.markdown(starting_state(frame) + "\n" + moments_table(frame.real, frame))
 else:
     skey, frames = saved
     if skey != key:
         st.caption("Settings changed since this run; press Train to run them.")
     shown = st.slider("Epoch to show", 0, len(frames) - 1, len(frames) - 1, key="gb_show")
     frame = frames[shown]
-    chart.plotly_chart(plots.gan2d_figure(frame), key="gb_fig")
+    chart.plotly_chart(scene(frame), key="gb_fig")
     loss_chart.plotly_chart(plots.gan2d_loss_figure(frames), key="gb_loss")
-    stats.markdown(
-        (starting_state(frame) + "\n" if frame.epoch == 0 else "")
-        + moments_table(frames[0].real, frame)
-    )
+    if mixture:
+        stats.markdown(coverage_table(frame, floor))
+        d = st.columns(2)
+        k = len(frame.mode_counts)
+        d[0].plotly_chart(mode_plots.divergence_figure(frames, k, floor), key="gb_div")
+        d[1].plotly_chart(mode_plots.mode_count_figure(cfg, frame), key="gb_modes")
+    else:
+        stats.markdown(
+            (starting_state(frame) + "\n" if frame.epoch == 0 else "")
+            + moments_table(frames[0].real, frame)
+        )

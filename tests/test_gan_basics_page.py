@@ -29,3 +29,30 @@ def test_gan_basics_draws_the_starting_state_before_training(tmp_path, monkeypat
     text = " ".join(m.value for m in at.markdown)
     assert "Before training" in text and "generated (epoch 0)" in text
     assert "gb_frames" not in at.session_state, "nothing was trained to draw it"
+
+
+def test_the_ring_collapse_setting_trains_and_shows_coverage(tmp_path, monkeypatch):
+    """Pick the ring, press the collapse setting, train: the page circles the 8 modes and
+    reports modes covered, KL and JS by epoch."""
+    monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/gan_basics.py").run()
+    at.radio(key="gb_data").set_value("ring").run()
+    assert not at.exception, [e.value for e in at.exception]
+    text = " ".join(m.value for m in at.markdown)
+    assert "Before training" in text and "modes covered" in text
+    next(b for b in at.button if b.label == "Collapse setting").click().run()
+    assert at.select_slider(key="gb_mlrd").value == 1e-4, "D learns ten times slower than G"
+    assert at.select_slider(key="gb_mlrg").value == 1e-3
+    at.slider(key="gb_mepochs").set_value(2).run()
+    next(b for b in at.button if b.label == "Train").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    figs = {el.proto.id: json.loads(el.proto.spec) for el in at.get("plotly_chart")}
+    layouts = [f["layout"] for f in figs.values()]
+    circles = [s for lay in layouts for s in lay.get("shapes", []) if s.get("type") == "circle"]
+    assert len(circles) == 8, "each ring mode is circled"
+    names = {t.get("name") for f in figs.values() for t in f["data"]}
+    assert {"covered", "KL", "JS", "G's samples"} <= names
+    frames = at.session_state["gb_frames"][1]
+    assert len(frames) == 3 and frames[0].epoch == 0
+    assert f"{frames[-1].covered} of 8" in " ".join(m.value for m in at.markdown)
