@@ -5,8 +5,8 @@
     python -m bench.probes adam-step [--threads 1]        # one optimiser step of the d2l nets
     python -m bench.probes gil --busy 0.3 [--adam fused] [--switch-interval 0.0002]
                                                           # Trainer.run beside a GIL-busy thread
-    (job-vs-trainer, the thread-era TrainingJob against Trainer.run, went with the thread job:
-    training is its own process since issue 9; its figures in bench/README.md are history)
+    (training runs in its own process, so no probe compares an in-server job with Trainer.run;
+    the figures bench/README.md keeps for that comparison have no probe here to rerun)
 
 Times are CPU seconds (process_time) where the probe runs on 1 thread, so a busy machine does
 not distort them; wall seconds otherwise. Each probe prints one JSON line.
