@@ -18,6 +18,7 @@ from streamlit.testing.v1 import AppTest
 from dcgan import checkpoint as ckpt
 from dcgan.config import preset
 from dcgan.models import build
+from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "app.py")
@@ -314,7 +315,7 @@ def test_train_upload_refuses_a_bad_file_and_accepts_a_generator(tmp_path):
     at.file_uploader(key="ckpt_upload").set_value(("g.safetensors", path.read_bytes(), "x")).run()
     assert not at.error
     assert any("32×32 generator, nz=100" in s.value and "step 7" in s.value for s in at.success)
-    assert at.session_state["uploaded_generators"]
+    assert at.session_state[state.UPLOADED_GENERATORS]
 
 
 # ---------------------------------------------------------------------- Activations

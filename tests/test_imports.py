@@ -4,6 +4,7 @@ nor Gradio, so the CLI, the job process and the benchmarks never pay for (or dep
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -34,3 +35,20 @@ def test_importing_every_engine_module_loads_no_ui_framework():
     assert out["ui"] == [], f"the engine imported {out['ui']}"
     # the walk really covered the package, subpackages included
     assert {"dcgan.config", "dcgan.trainer", "dcgan.data.decode"} <= set(out["imported"])
+
+
+def test_cross_page_session_keys_are_named_only_in_ui_state():
+    """A page hands another page state only through ui.state, so renaming a key or adding a
+    hand-over is one place: no page or ui module spells a cross-page key itself."""
+    from ui import state
+
+    keys = [v for k, v in vars(state).items() if k.isupper() and isinstance(v, str)]
+    assert {"train_cfg", "active_generator", "uploaded_generators"} <= set(keys)
+    for path in sorted((ROOT / "pages").glob("*.py")) + sorted((ROOT / "ui").glob("*.py")):
+        if path.name == "state.py":
+            continue
+        text = path.read_text()
+        spelled = [
+            k for k in keys if re.search(rf"""["']{k}["']|\b(session_state|ss)\.{k}\b""", text)
+        ]
+        assert not spelled, f"{path.relative_to(ROOT)} names {spelled}; use ui.state"
