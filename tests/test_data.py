@@ -274,3 +274,16 @@ def test_ui_paths_are_limited_to_allowed_roots(tmp_path, monkeypatch):
         with pytest.raises(DataError, match="outside the folders this app may read"):
             data.check_path_allowed(outside)
     data.check_path_allowed("/etc", extra_roots=(Path("/etc"),))
+
+
+def test_a_space_visitor_trains_only_on_data_that_is_here_and_may_be_copied(tmp_path, monkeypatch):
+    """Shapes always; Fashion-MNIST once its four files are on the machine; never the Pokemon
+    sprites (no licence to redistribute) or the anime faces (a login)."""
+    monkeypatch.delenv("DCGAN_FASHION_MNIST_DIR", raising=False)
+    here = [s.name for s in data.SOURCES.values() if s.in_space()]
+    assert here == ["shapes"]
+    for name in ("train-images-idx3", "train-labels-idx1", "t10k-images-idx3", "t10k-labels-idx1"):
+        (tmp_path / f"{name}-ubyte.gz").write_bytes(b"")
+    monkeypatch.setenv("DCGAN_FASHION_MNIST_DIR", str(tmp_path))
+    here = [s.name for s in data.SOURCES.values() if s.in_space()]
+    assert here == ["shapes", "fashion-mnist"]
