@@ -47,7 +47,7 @@ def run(a: argparse.Namespace) -> dict:
     snapshot at each moment, then score the copies after the job has stopped."""
     from dcgan import runs
     from dcgan.checkpoint import load_generator
-    from dcgan.config import Config
+    from dcgan.config import Config, parse_sets
     from dcgan.data import load
     from dcgan.images import grid_image
     from dcgan.metrics import generated_images, swd
@@ -55,8 +55,8 @@ def run(a: argparse.Namespace) -> dict:
     from dcgan.runs.handle import start_job
 
     over = {"data.source": a.dataset, "train.epochs": 1000, "train.precision": a.precision}
-    over.update(dict(kv.split("=", 1) for kv in a.set or []))
-    cfg = Config.with_overrides("classroom-cpu", _typed(over))
+    over.update(parse_sets(a.set or []))
+    cfg = Config.with_overrides("classroom-cpu", over)
     before = load_avg()
     real_set = load(a.dataset, cfg.model.image_size)  # warms the cache, as a second Start finds
     env = {"OMP_NUM_THREADS": str(a.threads)} if a.threads else {}
@@ -140,21 +140,6 @@ def summary(r: dict) -> str:
         f"(x1e3 on {r['n_images']} images, lower is closer)"
     )
     return "\n".join(lines)
-
-
-def _typed(over: dict) -> dict:
-    """--set values from text to numbers where they look like numbers."""
-    out = {}
-    for k, v in over.items():
-        if isinstance(v, str):
-            for cast in (int, float):
-                try:
-                    v = cast(v)
-                    break
-                except ValueError:
-                    continue
-        out[k] = v
-    return out
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -17,7 +17,6 @@ with --out it saves each sample grid as a PNG beside a JSON of the figures.
 from __future__ import annotations
 
 import argparse
-import ast
 import copy
 import json
 import sys
@@ -27,6 +26,7 @@ from pathlib import Path
 import torch
 
 from bench import load_avg
+from dcgan.config import parse_sets
 
 
 def machine_info() -> dict:
@@ -39,20 +39,6 @@ def machine_info() -> dict:
         from dcgan.hardware import cpu_has_bf16
 
         return {"cpu_bf16": cpu_has_bf16(), "torch": torch.__version__}
-
-
-def parse_sets(items: list[str]) -> dict:
-    """['train.lr=1e-3', 'train.diffaugment=color'] -> {'train.lr': 0.001, ...}."""
-    over = {}
-    for item in items:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise SystemExit(f"--set {item!r}: write key=value, e.g. train.lr=0.001")
-        try:
-            over[key] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            over[key] = raw  # a bare string such as color,translation
-    return over
 
 
 def run(a: argparse.Namespace) -> dict:

@@ -1,13 +1,16 @@
-"""Configuration dataclasses and the three presets (d2l, paper, classroom-cpu).
+"""Configuration dataclasses, the presets (d2l, paper, classroom-cpu) and `--set KEY=VALUE`.
 
 Every UI (the CLI, the Streamlit widgets, the Gradio Space) builds one of these and hands
 it to the engine, so a default lives in exactly one place: here, with the reason beside it.
+A preset is one entry of PRESETS: a function that builds its Config and the line of help every
+picker shows for it.
 """
 
 from __future__ import annotations
 
+import ast
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -274,11 +277,53 @@ def _classroom_cpu() -> Config:
     )
 
 
-PRESETS = {"d2l": _d2l, "paper": _paper, "classroom-cpu": _classroom_cpu}
+@dataclass(frozen=True)
+class Preset:
+    """A named starting point: the function that builds its Config, and its one line of help."""
+
+    build: Callable[[], Config]
+    help: str
+
+
+PRESETS = {
+    "d2l": Preset(_d2l, "the chapter exactly"),
+    "paper": Preset(_paper, "Radford et al.'s learning rate and init, with a weight average"),
+    "classroom-cpu": Preset(_classroom_cpu, "small and fast on a laptop CPU"),
+}
 
 
 def preset(name: str) -> Config:
     """A fresh Config for a named preset."""
     if name not in PRESETS:
         raise ConfigError(f"unknown preset {name!r}; choose one of {sorted(PRESETS)}.")
-    return PRESETS[name]()
+    return PRESETS[name].build()
+
+
+def presets_help() -> str:
+    """'d2l: the chapter exactly. paper: ...' for a preset picker's help."""
+    return " ".join(f"{name}: {p.help}." for name, p in PRESETS.items())
+
+
+def parse_value(text: str) -> Any:
+    """A --set value as the config field wants it: 'true' -> True, 'none' -> None, '3' -> 3,
+    '1e-3' -> 0.001, '[1, 5]' -> [1, 5]; anything else (color,translation) stays text."""
+    low = text.strip().lower()
+    if low in ("true", "false"):
+        return low == "true"
+    if low in ("none", "null"):
+        return None
+    try:
+        return ast.literal_eval(text.strip())
+    except (ValueError, SyntaxError):
+        return text
+
+
+def parse_sets(items: Iterable[str]) -> dict[str, Any]:
+    """['train.lr=1e-3', 'train.diffaugment=color'] -> dotted overrides for Config.replace."""
+    out = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--set {item!r}: write KEY=VALUE, e.g. train.lr=0.001.")
+        out[key.strip()] = parse_value(raw)
+    return out

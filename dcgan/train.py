@@ -27,7 +27,7 @@ import torch.distributed as dist
 
 from . import checkpoint as ckpt
 from . import runs
-from .config import PRESETS, Config, ConfigError
+from .config import PRESETS, Config, ConfigError, presets_help
 from .data import DataError, load
 from .hardware import dist_world, init_distributed, set_thread_policy
 from .history import NonFiniteError
@@ -101,7 +101,7 @@ def build_config(a: argparse.Namespace) -> Config:
 def parser() -> argparse.ArgumentParser:
     """The CLI's flags."""
     p = argparse.ArgumentParser(prog="python -m dcgan.train", description="Train a DCGAN.")
-    p.add_argument("--preset", default="d2l", choices=sorted(PRESETS))
+    p.add_argument("--preset", default="d2l", choices=sorted(PRESETS), help=presets_help())
     p.add_argument("--dataset", help="shapes, pokemon, anime-faces, fashion-mnist, or a path")
     p.add_argument(
         "--out",

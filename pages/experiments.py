@@ -31,7 +31,11 @@ st.caption(
 )
 
 name = st.selectbox(
-    "Experiment", list(ex.TITLES), format_func=ex.TITLES.get, key="ex_name", persist_state="session"
+    "Experiment",
+    list(ex.CATALOG),
+    format_func=lambda n: ex.CATALOG[n].title,
+    key="ex_name",
+    persist_state="session",
 )
 c = st.columns([1, 3])
 steps = c[0].number_input(
@@ -44,7 +48,7 @@ steps = c[0].number_input(
     help="The same for every arm. More steps: better samples, longer wait.",
 )
 classes = None
-if name == "fashion-classes":
+if ex.CATALOG[name].by_class:
     classes = c[1].multiselect(
         "Classes (one arm each)",
         list(range(10)),
@@ -161,9 +165,9 @@ def show(exp_dir: Path) -> None:
         return
     status = spec.get("status")
     arms = spec["arms"]
-    done = sum(a.get("status") in ("finished", "failed", "stopped") for a in arms)
+    done = sum(a.get("status") in ex.ENDED for a in arms)
     st.subheader(spec["title"])
-    if status in ("starting", "running"):
+    if status in ex.LIVE:
         cur = spec.get("current") or 0
         arm = arms[cur]
         st_arm = runs.RunReader(exp_dir / arm["key"]).status()
@@ -241,7 +245,8 @@ def show(exp_dir: Path) -> None:
                 "probed every 10 steps (dcgan.inside.dead_unit_fractions)."
             )
 
-    if spec["name"] == "fashion-classes":
+    entry = ex.CATALOG.get(spec["name"])
+    if entry is not None and entry.ranked:
         scored = [(a, d, q) for (a, d), (_, q) in zip(dirs, rated, strict=True) if q is not None]
         fair = bool(scored) and all(a.get("baseline") is not None for a, _, _ in scored)
 

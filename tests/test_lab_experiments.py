@@ -3,11 +3,11 @@ both pages under AppTest, and one real-browser run of the shortest experiment.""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +18,7 @@ from dcgan import compare, runs
 from dcgan import experiments as ex
 from dcgan.config import ConfigError, preset
 from dcgan.runs import JobBusyError, handle
+from loadtest.net import wait_for
 from tests import helpers
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -38,28 +39,10 @@ TINY = {
 QN = 16  # images per set for the tests' SWD: enough for a number, fast
 
 
-def wait_for(pred, timeout: float, what: str, poll: float = 0.1):
-    """Poll pred (reading files a process writes) until it holds; fail naming what."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        got = pred()
-        if got:
-            return got
-        time.sleep(poll)
-    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
-
-
 def run_in_process(name: str, root: Path, seen: list | None = None, **kw) -> Path:
     """Run an experiment here, holding root's lock as the CLI does; returns its folder."""
     exp = ex.experiment(name, base=TINY, quality_n=QN, **kw)
-    runs.acquire_lock(root, root / f"exp-{name}")
-    try:
-        exp_dir = ex.prepare_experiment(exp, root)
-        runs.point_lock(root, exp_dir / exp.arms[0].key)
-        ex.run_experiment(exp_dir, on_arm=None if seen is None else seen.append)
-    finally:
-        runs.release_lock(root)
-    return exp_dir
+    return ex.run_here(exp, root, on_arm=None if seen is None else seen.append)
 
 
 @pytest.fixture(scope="module")
@@ -74,12 +57,12 @@ def relu_experiment(tmp_path_factory) -> Path:
             locked.append((runs.read_lock(root) or {}).get("run"))
             super().__call__(tr)
 
-    saved = ex.DeadUnitProbe
-    ex.DeadUnitProbe = Recording
+    entry = ex.CATALOG["relu"]
+    ex.CATALOG["relu"] = dataclasses.replace(entry, probe=Recording)
     try:
         exp_dir = run_in_process("relu", root, steps=12)
     finally:
-        ex.DeadUnitProbe = saved
+        ex.CATALOG["relu"] = entry
     (exp_dir / "locked.json").write_text(json.dumps(locked))
     return exp_dir
 
@@ -224,7 +207,7 @@ def test_an_experiment_stopped_through_the_live_arm_runs_no_further_arm(tmp_path
         ex.start_experiment("lr", root)
     h.stop()
     spec = wait_for(
-        lambda: (s := ex.read_experiment(exp_dir))["status"] not in ("starting", "running") and s,
+        lambda: (s := ex.read_experiment(exp_dir))["status"] not in ex.LIVE and s,
         120,
         "the experiment to end",
     )

@@ -10,7 +10,6 @@ OUT/last.pt (the full checkpoint, D included) at the end.
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from dcgan import checkpoint as ckpt  # noqa: E402
-from dcgan.config import preset  # noqa: E402
+from dcgan.config import parse_sets, preset  # noqa: E402
 from dcgan.data import load  # noqa: E402
 from dcgan.trainer import Trainer  # noqa: E402
 
@@ -47,9 +46,7 @@ def main() -> int:
             "train.precision": a.precision,
         }
     )
-    for item in a.set:
-        key, _, value = item.partition("=")
-        cfg = cfg.replace(**{key: json.loads(value)})
+    cfg = cfg.replace(**parse_sets(a.set))
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     tr = Trainer(cfg, load("shapes", cfg.model.image_size))
@@ -64,9 +61,11 @@ def main() -> int:
             "precision": tr.precision,
             "command": "python docs/lab/train_shapes.py " + " ".join(sys.argv[1:]),
         }
-        gen = tr.sampling_generator() if hasattr(tr, "sampling_generator") else tr.G
         path = ckpt.export_generator(
-            gen, cfg.model, out / f"step-{tr.step_num:06d}.safetensors", meta=meta
+            tr.sampling_generator(),
+            cfg.model,
+            out / f"step-{tr.step_num:06d}.safetensors",
+            meta=meta,
         )
         print(
             f"step {tr.step_num}: {path} ({time.perf_counter() - t0:.0f} s, {tr.precision})",
