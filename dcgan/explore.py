@@ -110,14 +110,25 @@ def png(arr: np.ndarray) -> bytes:
     return buf.getvalue()
 
 
-def _tile(image: torch.Tensor, width: int) -> bytes:
-    """One (3, H, W) image, upscaled to about `width` px with crisp pixels, as PNG."""
-    return png(upscale(to_uint8(image[None])[0].permute(1, 2, 0).numpy(), width))
+def enlarged(native: int, target: int) -> int:
+    """The width to show a `native`-px picture at: the whole multiple nearest below `target`
+    (at least 1x), so every generated pixel becomes the same number of screen pixels."""
+    return native * max(1, target // native)
 
 
-def _strip(images: torch.Tensor, width: int, nrow: int | None = None) -> bytes:
-    """A grid of images, upscaled to about `width` px, as PNG."""
-    return png(upscale(grid_array(images, nrow=nrow or len(images)), width))
+def strip_width(n: int, image_size: int, pad: int = 2) -> int:
+    """The native width of a one-row grid of n images (grid_array's layout)."""
+    return n * (image_size + pad) + pad
+
+
+def _tile(image: torch.Tensor) -> bytes:
+    """One (3, H, W) image at its own size, as PNG: a UI enlarges it (crisp), not the server."""
+    return png(to_uint8(image[None])[0].permute(1, 2, 0).numpy())
+
+
+def _strip(images: torch.Tensor, nrow: int | None = None) -> bytes:
+    """A grid of images at their own size, as PNG."""
+    return png(grid_array(images, nrow=nrow or len(images)))
 
 
 # ---------------------------------------------------------------- interpolation
@@ -135,7 +146,7 @@ class Strips:
     norms: dict[str, np.ndarray]  # "lerp" / "slerp" -> ‖z‖ at each image
 
 
-def strips(G, nz: int, seed_a: int, seed_b: int, steps: int, width: int = 1000) -> Strips:
+def strips(G, nz: int, seed_a: int, seed_b: int, steps: int) -> Strips:
     """The lerp and slerp strips between two seeds, one batched generator call."""
 
     def make() -> Strips:
@@ -144,14 +155,14 @@ def strips(G, nz: int, seed_a: int, seed_b: int, steps: int, width: int = 1000) 
         imgs = _generate(G, torch.cat(list(paths.values())))
         n = len(paths["lerp"])
         return Strips(
-            {"lerp": _strip(imgs[:n], width), "slerp": _strip(imgs[n:], width)},
+            {"lerp": _strip(imgs[:n]), "slerp": _strip(imgs[n:])},
             {k: v.flatten(1).norm(dim=1).numpy() for k, v in paths.items()},
         )
 
-    return MEMO.get(G, ("strips", nz, seed_a, seed_b, steps, width), make)
+    return MEMO.get(G, ("strips", nz, seed_a, seed_b, steps), make)
 
 
-def at_t(G, nz: int, seed_a: int, seed_b: int, t: float, width: int = 220):
+def at_t(G, nz: int, seed_a: int, seed_b: int, t: float):
     """{"lerp"|"slerp": (PNG of the image at t, ‖z‖ there)} between two seeds."""
 
     def make() -> dict[str, tuple[bytes, float]]:
@@ -159,11 +170,11 @@ def at_t(G, nz: int, seed_a: int, seed_b: int, t: float, width: int = 220):
         zs = {"lerp": latent.lerp(z0, z1, t), "slerp": latent.slerp(z0, z1, t)}
         imgs = _generate(G, torch.cat(list(zs.values())))
         return {
-            k: (_tile(img, width), float(z.flatten().norm()))
+            k: (_tile(img), float(z.flatten().norm()))
             for (k, z), img in zip(zs.items(), imgs, strict=True)
         }
 
-    return MEMO.get(G, ("at_t", nz, seed_a, seed_b, round(float(t), 4), width), make)
+    return MEMO.get(G, ("at_t", nz, seed_a, seed_b, round(float(t), 4)), make)
 
 
 # ---------------------------------------------------------------- vector arithmetic
@@ -206,7 +217,6 @@ def arithmetic(
     groups: Sequence[Sequence[int]],
     coeffs: tuple[float, float, float],
     noise: float,
-    width: int = 160,
 ) -> Arithmetic:
     """The DCGAN paper's coeffs . (mean(A), mean(B), mean(C)) over picks from pool(seed, n)."""
     groups = tuple(tuple(int(i) for i in g) for g in groups)
@@ -218,10 +228,10 @@ def arithmetic(
         means = torch.cat([g.mean(0, keepdim=True) for g in (a, b, c)])
         around = latent.jitter(result, 9, scale=noise, seed=seed)
         out = _generate(G, torch.cat([means, result, around]))
-        return Arithmetic([_tile(img, width) for img in out[:4]], _strip(out[4:], 220, nrow=3))
+        return Arithmetic([_tile(img) for img in out[:4]], _strip(out[4:], nrow=3))
 
     key = ("arithmetic", nz, seed, n, groups, tuple(float(c) for c in coeffs), float(noise))
-    return MEMO.get(G, key + (width,), make)
+    return MEMO.get(G, key, make)
 
 
 # ---------------------------------------------------------------- random walks
@@ -278,6 +288,6 @@ def arithmetic_score(G, nz: int, expression: str, seed: int, n_pool: int, trials
             score = attributes.score_arithmetic(
                 G, nz, expression, seed=seed, n_pool=n_pool, trials=trials
             )
-        return score, _strip(_generate(G, score.z[:32]), 800, nrow=8)
+        return score, png(upscale(grid_array(_generate(G, score.z[:32]), nrow=8), 800))
 
     return MEMO.get(G, ("arithmetic_score", nz, expression, seed, n_pool, trials), make)

@@ -33,8 +33,9 @@ if gen.note:
 
 
 @st.fragment
-def interpolation(G, nz: int) -> None:
+def interpolation(G, nz: int, size: int) -> None:
     """Two seeds, the lerp and slerp strips between them, and both images at t."""
+    big = explore.enlarged(size, 220)
     c = st.columns(4)
     seed_a = c[0].number_input("Seed A", 0, 100_000, 1, key="li_a")
     seed_b = c[1].number_input("Seed B", 0, 100_000, 2, key="li_b")
@@ -45,12 +46,13 @@ def interpolation(G, nz: int) -> None:
     c1, c2, c3 = st.columns([1, 1, 2])
     for col, mode in ((c1, "lerp"), (c2, "slerp")):
         png, norm = at_t[mode]
-        col.image(png, caption=f"{mode} at t = {t:.2f}, ‖z‖ = {norm:.2f}")
+        col.image(png, caption=f"{mode} at t = {t:.2f}, ‖z‖ = {norm:.2f}", width=big)
     c3.plotly_chart(explore.norm_chart(G, nz, seed_a, seed_b, n_steps, t), key="li_norm")
     st.markdown("**Linear (lerp)**: a straight line; its middle is shorter than typical z.")
-    st.image(strips.png["lerp"])
+    wide = explore.enlarged(explore.strip_width(n_steps, size), 1000)
+    st.image(strips.png["lerp"], width=wide)
     st.markdown("**Spherical (slerp)**: a great circle; ‖z‖ stays near √nz all the way.")
-    st.image(strips.png["slerp"])
+    st.image(strips.png["slerp"], width=wide)
     st.caption(
         "High-dimensional Gaussian samples sit near a sphere of radius √nz, and G was trained "
         "only there. A straight line cuts inside that shell, so lerp's middle images can look "
@@ -59,7 +61,7 @@ def interpolation(G, nz: int) -> None:
 
 
 @st.fragment
-def arithmetic(G, nz: int) -> None:
+def arithmetic(G, nz: int, size: int) -> None:
     """Numbered samples, groups A, B and C picked from them, and mean(A) − mean(B) + mean(C)."""
     st.markdown(
         "The DCGAN paper's trick: average a few samples that share a concept (one vector is "
@@ -74,7 +76,8 @@ def arithmetic(G, nz: int) -> None:
     c = st.columns([1, 1, 2])
     pool_seed = c[0].number_input("Grid seed", 0, 100_000, 0, key="va_seed")
     pool_n = c[1].select_slider("Grid size", (16, 24, 32, 48), value=24, key="va_n")
-    st.image(explore.pool(G, nz, pool_seed, pool_n).grid, caption="Samples by number")
+    with st.container(key="numbered"):  # shrunk to fit, smoothly: its numbers stay legible
+        st.image(explore.pool(G, nz, pool_seed, pool_n).grid, caption="Samples by number")
     g = st.columns(3)
     groups = {}
     for col, name, default in zip(g, "ABC", ([0, 1, 2], [3, 4, 5], [6, 7, 8]), strict=True):
@@ -93,32 +96,42 @@ def arithmetic(G, nz: int) -> None:
     labels = ("mean(A)", "mean(B)", "mean(C)", f"{ca:g}·A {cb:+g}·B {cc:+g}·C")
     r = st.columns(5)
     for col, png, label in zip(r[:4], out.means, labels, strict=True):
-        col.image(png, caption=label)
-    r[4].image(out.around, caption=f"9 results, noise {noise:g}")
+        col.image(png, caption=label, width=explore.enlarged(size, 160))
+    around = explore.enlarged(explore.strip_width(3, size), 220)
+    r[4].image(out.around, caption=f"9 results, noise {noise:g}", width=around)
 
 
 @st.fragment
-def random_walk(G, nz: int, image_size: int) -> None:
+def random_walk(G, nz: int, size: int) -> None:
     """Random walks through z-space, side by side, as a looping GIF."""
     c = st.columns(4)
     seed = c[0].number_input("Seed", 0, 100_000, 0, key="rw_seed")
     frames = c[1].slider("Frames", 16, 96, 48, 8, key="rw_frames")
     walkers = c[2].slider("Walkers side by side", 1, 6, 4, key="rw_n")
     ms = c[3].slider("Milliseconds per frame", 40, 400, 100, 20, key="rw_ms")
-    gif = explore.walk_gif(G, nz, seed, frames, walkers, ms, scale=max(1, 160 // image_size))
-    st.image(gif, caption=f"{walkers} random walks, {frames} frames (slerp between anchors)")
+    # sent at its own size (a quarter of the bytes of a 2x GIF) and enlarged by the browser,
+    # with crisp pixels (PIXELATED, below)
+    gif = explore.walk_gif(G, nz, seed, frames, walkers, ms, scale=1)
+    caption = f"{walkers} random walks, {frames} frames (slerp between anchors)"
+    st.image(gif, caption=caption, width=max(1, 160 // size) * explore.strip_width(walkers, size))
     st.download_button(
         "Download the GIF", gif, file_name="latent-walk.gif", mime="image/gif", on_click="ignore"
     )
 
 
+# pictures come at their own size (a fraction of the bytes) and the browser enlarges them;
+# it would smooth them, but a generator's pixels should stay square on a projector
+st.html(
+    "<style>[data-testid='stImage'] img {image-rendering: pixelated;}"
+    ".st-key-numbered img {image-rendering: auto;}</style>"
+)
 tab_i, tab_a, tab_w = st.tabs(TABS, key="latent_tab", bind="query-params")
 if tab_i.open:
     with tab_i:
-        interpolation(G, nz)
+        interpolation(G, nz, gen.cfg.image_size)
 if tab_a.open:
     with tab_a:
-        arithmetic(G, nz)
+        arithmetic(G, nz, gen.cfg.image_size)
 if tab_w.open:
     with tab_w:
         random_walk(G, nz, gen.cfg.image_size)

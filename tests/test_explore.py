@@ -84,10 +84,10 @@ def test_answers_are_bounded_and_go_with_their_generator(G):
 
 
 def test_strips_run_from_seed_a_to_seed_b_and_slerp_keeps_the_norm(G):
-    s = explore.strips(G, CFG.nz, 1, 2, 5, width=100)
+    s = explore.strips(G, CFG.nz, 1, 2, 5)
     first = latent.generate(G, latent.sample_z(1, CFG.nz, 1))
     strip = picture(s.png["lerp"])
-    assert strip.shape == (36, 2 + 5 * 34, 3)  # 5 images of 32 px, 2 px gaps, not upscaled
+    assert strip.shape == (36, explore.strip_width(5, 32), 3)  # sent at its own size
     tile = strip[2:34, 2:34].astype(int)
     expected = ((first[0].permute(1, 2, 0).numpy() + 1) * 127.5).round()
     assert np.abs(tile - expected).max() <= 3  # bf16 where the CPU runs it natively
@@ -97,10 +97,10 @@ def test_strips_run_from_seed_a_to_seed_b_and_slerp_keeps_the_norm(G):
 
 
 def test_the_image_at_t_moves_with_t_and_ends_on_the_seeds(G):
-    ends = explore.strips(G, CFG.nz, 3, 4, 3, width=32)
+    ends = explore.strips(G, CFG.nz, 3, 4, 3)
     strip = picture(ends.png["slerp"])
-    at0 = picture(explore.at_t(G, CFG.nz, 3, 4, 0.0, width=32)["slerp"][0])
-    at1 = picture(explore.at_t(G, CFG.nz, 3, 4, 1.0, width=32)["slerp"][0])
+    at0 = picture(explore.at_t(G, CFG.nz, 3, 4, 0.0)["slerp"][0])
+    at1 = picture(explore.at_t(G, CFG.nz, 3, 4, 1.0)["slerp"][0])
     close = lambda a, b: np.abs(a.astype(int) - b).max() <= 3  # noqa: E731 - bf16 batches differ
     assert close(at0, strip[2:34, 2:34]) and close(at1, strip[2:34, -34:-2])
     assert not close(at0, at1)
@@ -111,13 +111,18 @@ def test_arithmetic_uses_the_picked_groups(G):
     assert pool.z.shape == (16, CFG.nz, 1, 1) and picture(pool.grid).shape[1] > 8 * 32
     same = explore.arithmetic(G, CFG.nz, 0, 16, [[0], [1], [2]], (1, -1, 1), 0.0)
     other = explore.arithmetic(G, CFG.nz, 0, 16, [[0], [1], [3]], (1, -1, 1), 0.0)
-    assert picture(same.means[0]).shape == (160, 160, 3)
+    assert picture(same.means[0]).shape == (32, 32, 3)
     assert np.abs(picture(same.means[2]).astype(int) - picture(other.means[2])).max() > 20
     # mean(A) of one pick is that sample's own image
     alone = latent.generate(G, pool.z[:1])
-    tile = picture(same.means[0])[:: 160 // 32, :: 160 // 32].astype(int)
+    tile = picture(same.means[0]).astype(int)
     expected = ((alone[0].permute(1, 2, 0).numpy() + 1) * 127.5).round()
     assert np.abs(tile - expected).max() <= 3
+
+
+def test_pictures_are_shown_enlarged_by_whole_multiples():
+    assert explore.enlarged(64, 220) == 192 and explore.enlarged(596, 1000) == 596
+    assert explore.enlarged(1200, 1000) == 1200  # never shrunk below its own size
 
 
 def test_a_random_walk_gif_has_every_frame(G):
