@@ -87,10 +87,12 @@ def page_server(
 
 
 def open_page(name: str, timeout: float):
-    """Run app.py, then switch to pages/<name>.py, as a visitor clicking the link would."""
+    """Run app.py, then switch to pages/<name>.py, as a visitor clicking the link would
+    ("home" is app.py's first page: no switch)."""
     from streamlit.testing.v1 import AppTest
 
     at = AppTest.from_file(APP, default_timeout=timeout).run()
-    at.switch_page(f"pages/{name}.py").run()
+    if name != "home":
+        at.switch_page(f"pages/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at

@@ -18,10 +18,10 @@ from streamlit.testing.v1 import AppTest
 from dcgan import checkpoint as ckpt
 from dcgan.config import preset
 from dcgan.models import build
+from tests import helpers
 from ui import state
 
 ROOT = Path(__file__).resolve().parents[1]
-APP = str(ROOT / "app.py")
 TIMEOUT = 120  # seconds per script run; generous for a busy 2-core CI machine
 
 
@@ -43,12 +43,8 @@ def fresh_server(tmp_path, monkeypatch):
 
 
 def open_page(name: str) -> AppTest:
-    """Run app.py, then switch to pages/<name>.py, as a visitor clicking the link would."""
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
-    if name != "home":
-        at.switch_page(f"pages/{name}.py").run()
-    assert not at.exception, [e.value for e in at.exception]
-    return at
+    """helpers.open_page with this file's timeout."""
+    return helpers.open_page(name, TIMEOUT)
 
 
 def charts(at: AppTest) -> list[dict]:
