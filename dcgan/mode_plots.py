@@ -98,3 +98,53 @@ def divergence_figure(
     fig.update_xaxes(title_text="epoch", row=3, col=1)
     fig.update_layout(height=520, showlegend=False, margin=dict(l=40, r=10, t=40, b=40))
     return fig
+
+
+def class_coverage_figure(rows: list, n_classes: int) -> go.Figure:
+    """Shape x colour classes a DCGAN draws at each kept step, and the share of its samples
+    the classifier cannot read (early blobs): rows of (step, coverage.ClassCoverage)."""
+    steps = [s for s, _ in rows]
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fig.add_scatter(
+        x=steps, y=[c.covered for _, c in rows], name="classes covered", mode="lines+markers"
+    )
+    fig.add_scatter(
+        x=steps,
+        y=[100 * c.unreadable / max(1, c.n) for _, c in rows],
+        name="unreadable samples, %",
+        line=dict(dash="dot", color=MISSED),
+        secondary_y=True,
+    )
+    fig.update_yaxes(title_text="classes covered", range=[0, n_classes + 0.5], secondary_y=False)
+    fig.update_yaxes(title_text="unreadable, %", range=[0, 100], secondary_y=True, showgrid=False)
+    fig.update_layout(
+        title=f"Shape × colour classes G draws, of {n_classes}",
+        xaxis_title="step",
+        height=320,
+        margin=dict(l=40, r=10, t=40, b=40),
+        legend=dict(orientation="h", y=-0.3),
+    )
+    return fig
+
+
+def class_counts_figure(cov, shapes: tuple[str, ...], colours: tuple[str, ...], step) -> go.Figure:
+    """A shapes x colours heatmap of one grid's samples per class, zeros (missed classes)
+    stand out in white."""
+    fig = go.Figure(
+        go.Heatmap(
+            z=cov.counts,
+            x=list(colours),
+            y=list(shapes),
+            text=cov.counts,
+            texttemplate="%{text}",
+            colorscale="Greens",
+            zmin=0,
+            colorbar=dict(title="samples"),
+        )
+    )
+    fig.update_layout(
+        title=f"Step {step}: G's samples per class",
+        height=320,
+        margin=dict(l=40, r=10, t=40, b=40),
+    )
+    return fig

@@ -1,12 +1,16 @@
 """GAN basics: the chapter's predecessor, a linear G learning a 2-D Gaussian against a small
 MLP D, trained live in seconds, with D's decision surface drawn behind the points."""
 
+from pathlib import Path
+
 import numpy as np
 import streamlit as st
 
-from dcgan import gan2d, mode_plots, plots
+from dcgan import coverage, gan2d, mode_plots, plots, runs
 from dcgan.config import ConfigError
+from dcgan.data import SHAPE_KINDS
 from ui import nav
+from ui.jobs import current_job
 
 nav.page_setup()
 
@@ -185,3 +189,48 @@ else:
             (starting_state(frame) + "\n" if frame.epoch == 0 else "")
             + moments_table(frames[0].real, frame)
         )
+
+
+@st.cache_data(show_spinner="Reading the run's grids with the attribute classifier…", max_entries=4)
+def class_rows(run_dir: str, newest: int) -> list:
+    """(step, ClassCoverage) over a shapes run's timeline, at most ~40 grids; cached per run and
+    newest grid, so each new grid costs one read for every viewer."""
+    n = len(runs.timeline(Path(run_dir)))
+    return coverage.over_run(run_dir, every=max(1, n // 40))
+
+
+st.divider()
+st.subheader("Mode collapse in the DCGAN")
+st.markdown(
+    "The built-in shapes come in 3 shapes × 4 colours = 12 classes, in equal numbers. A "
+    "collapsed DCGAN draws a few of them over and over. The attribute classifier (the one "
+    "behind *Checkable arithmetic*) reads each image of the training job's fixed-noise grids, "
+    "so you can watch how many classes G draws as it trains. A class counts as covered once "
+    "it holds a fifth of its fair share (at least one image); blurry blobs the classifier "
+    "cannot read are counted apart."
+)
+job = current_job()
+frames_kept = runs.timeline(job.dir) if job is not None else []
+if not frames_kept:
+    st.info("No training run with sample grids yet: train on the built-in shapes (Train page).")
+else:
+    try:
+        rows = class_rows(str(job.dir), frames_kept[-1][0])
+    except coverage.CoverageError as e:
+        st.info(str(e))
+    else:
+        if rows:
+            step, last = rows[-1]
+            k = st.columns([3, 2])
+            k[0].plotly_chart(
+                mode_plots.class_coverage_figure(rows, coverage.N_CLASSES), key="gb_classes"
+            )
+            k[1].plotly_chart(
+                mode_plots.class_counts_figure(last, SHAPE_KINDS, coverage.COLOURS, step),
+                key="gb_class_counts",
+            )
+            missing = ", ".join(last.missing()) or "none"
+            st.caption(
+                f"Run {job.dir.name}, step {step:,}: {last.covered} of {coverage.N_CLASSES} "
+                f"classes covered in {last.n} samples; missing: {missing}."
+            )

@@ -56,3 +56,27 @@ def test_the_ring_collapse_setting_trains_and_shows_coverage(tmp_path, monkeypat
     frames = at.session_state["gb_frames"][1]
     assert len(frames) == 3 and frames[0].epoch == 0
     assert f"{frames[-1].covered} of 8" in " ".join(m.value for m in at.markdown)
+
+
+def test_the_dcgan_section_reads_class_coverage_from_the_shapes_run(tmp_path, monkeypatch):
+    """A shapes run in the runs folder: the page charts how many shape x colour classes its
+    timeline grids hold and names the missing ones."""
+    from dcgan.data import make_shapes
+    from dcgan.images import grid_array, png_bytes
+
+    root = tmp_path / "runs"
+    run = root / "shapes-run"
+    (run / "samples").mkdir(parents=True)
+    cfg = {"model": {"image_size": 32}, "data": {"source": "shapes"}, "train": {"n_samples": 64}}
+    (run / "config.json").write_text(json.dumps(cfg))
+    images = make_shapes(32, n=64, seed=3).images
+    (run / "samples" / "step-0000100.png").write_bytes(png_bytes(grid_array(images, nrow=8)))
+    monkeypatch.setenv("DCGAN_RUNS_DIR", str(root))
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    at.switch_page("pages/gan_basics.py").run()
+    assert not at.exception, [e.value for e in at.exception]
+    figs = [json.loads(el.proto.spec) for el in at.get("plotly_chart")]
+    names = {t.get("name") for f in figs for t in f["data"]}
+    assert {"classes covered", "unreadable samples, %"} <= names
+    caption = " ".join(c.value for c in at.caption)
+    assert "Run shapes-run, step 100:" in caption and "of 12 classes covered in 64" in caption
