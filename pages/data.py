@@ -17,14 +17,14 @@ st.markdown(
     "decoded once, resized and cached, so training never touches an image file again."
 )
 
-SOURCES = {
+OPTIONS = {  # the registry's datasets, then a folder or an upload
     **{s.name: s.picker_label for s in dcdata.SOURCES.values()},
     "folder": "An image folder on this machine",
     "upload": "Upload a zip of images",
 }
 c1, c2 = st.columns([3, 1])
 choice = c1.radio(
-    "Dataset", list(SOURCES), format_func=SOURCES.get, key="data_choice", horizontal=True
+    "Dataset", list(OPTIONS), format_func=OPTIONS.get, key="data_choice", horizontal=True
 )
 current = jobs.current_config()[0].model.image_size
 size = c2.selectbox(
