@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from dcgan.config import PRESETS, Config, preset
+from dcgan.config import PRESETS, Config, preset, presets_help
 from dcgan.data import SOURCES, source_label
 from ui import jobs, state
 
@@ -72,8 +72,7 @@ def sidebar() -> None:
             key="tr_preset",
             on_change=apply_preset,
             persist_state=KEEP,
-            help="classroom-cpu: small and fast on a laptop CPU. d2l: the chapter exactly. "
-            "paper: Radford et al.'s learning rate and init.",
+            help=presets_help(),
         )
         st.selectbox(
             "Dataset",
