@@ -17,8 +17,8 @@ from ui import nav
 # every page (offline, a failed request); page_setup sets a local favicon instead.
 page = st.navigation(
     [
-        st.Page(path, title=title, url_path=Path(path).stem, default=i == 0)
-        for i, (path, title, _icon) in enumerate(nav.PAGES)
+        st.Page(p.path, title=p.title, url_path=Path(p.path).stem, default=i == 0)
+        for i, p in enumerate(nav.PAGES)
     ],
     position="hidden",
 )

@@ -64,19 +64,6 @@ if d["device"] == "cpu":
     )
 
 st.subheader("Where to go next")
-NEXT = {
-    "pages/data.py": "look at the training images",
-    "pages/train.py": "watch G and D learn, live",
-    "pages/activations.py": "why D uses LeakyReLU",
-    "pages/shapes.py": "transposed-convolution arithmetic",
-    "pages/latent.py": "walk between generated images",
-    "pages/gan_basics.py": "the simplest GAN, on 2-D points",
-    "pages/experiments.py": "the chapter's exercises, one click each",
-    "pages/compare.py": "runs side by side",
-    "pages/memorisation.py": "does G copy its training images?",
-    "pages/arithmetic.py": "vector arithmetic, scored",
-    "pages/inside.py": "the filters and feature maps",
-}
 cols = st.columns(2)
-for i, (path, title, icon) in enumerate(p for p in nav.PAGES if p[0] in NEXT):
-    cols[i % 2].page_link(path, label=f"{title}: {NEXT[path]}", icon=icon)
+for i, p in enumerate(p for p in nav.PAGES if p.teaser):
+    cols[i % 2].page_link(p.path, label=f"{p.title}: {p.teaser}", icon=p.icon)

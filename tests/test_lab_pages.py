@@ -13,18 +13,12 @@ from streamlit.testing.v1 import AppTest
 from tests import helpers
 
 TIMEOUT = 180  # seconds per script run; the check and the classifier take a few on a busy CPU
-# (file, title, icon) as the lead registers them in ui/nav.py
-LAB_PAGES = (
-    ("pages/memorisation.py", "Is it memorising?", ":material/content_copy:"),
-    ("pages/inside.py", "Inside the networks", ":material/layers:"),
-    ("pages/arithmetic.py", "Checkable arithmetic", ":material/calculate:"),
-)
 
 
 @pytest.fixture(autouse=True)
 def lab_server(tmp_path, monkeypatch):
-    """A fresh server: its own runs folder, no shipped generators, the lab pages listed."""
-    with helpers.page_server(tmp_path, monkeypatch, LAB_PAGES):
+    """A fresh server: its own runs folder, no shipped generators."""
+    with helpers.page_server(tmp_path, monkeypatch):
         yield
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import NamedTuple
 
 import streamlit as st
 
@@ -11,24 +12,58 @@ from ui.jobs import current_job, shared_run
 
 ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 
-# (file, title, icon): app.py registers these with st.navigation, page_setup() links them.
-# Material icons ship inside Streamlit's frontend, so they work offline.
+
+class Page(NamedTuple):
+    """One page: app.py registers it with st.navigation, page_setup() links it, Home lists it
+    under "Where to go next" with its teaser. A new page is its file plus one row below."""
+
+    path: str
+    title: str
+    icon: str  # a Material icon: they ship inside Streamlit's frontend, so they work offline
+    teaser: str = ""  # Home's one line about it ("" for Home itself)
+
+
 CHAPTER_PAGES = (
-    ("pages/home.py", "Home", ":material/home:"),
-    ("pages/data.py", "Data", ":material/photo_library:"),
-    ("pages/train.py", "Train", ":material/model_training:"),
-    ("pages/activations.py", "Activations", ":material/show_chart:"),
-    ("pages/shapes.py", "Shapes", ":material/straighten:"),
-    ("pages/latent.py", "Latent space", ":material/explore:"),
-    ("pages/gan_basics.py", "GAN basics", ":material/scatter_plot:"),
+    Page("pages/home.py", "Home", ":material/home:"),
+    Page("pages/data.py", "Data", ":material/photo_library:", "look at the training images"),
+    Page("pages/train.py", "Train", ":material/model_training:", "watch G and D learn, live"),
+    Page("pages/activations.py", "Activations", ":material/show_chart:", "why D uses LeakyReLU"),
+    Page("pages/shapes.py", "Shapes", ":material/straighten:", "transposed-convolution arithmetic"),
+    Page("pages/latent.py", "Latent space", ":material/explore:", "walk between generated images"),
+    Page(
+        "pages/gan_basics.py",
+        "GAN basics",
+        ":material/scatter_plot:",
+        "the simplest GAN, on 2-D points",
+    ),
 )
 # The teaching lab: the chapter's and the paper's questions, asked of real runs.
 LAB_PAGES = (
-    ("pages/experiments.py", "Experiments", ":material/science:"),
-    ("pages/compare.py", "Compare runs", ":material/compare:"),
-    ("pages/memorisation.py", "Is it memorising?", ":material/content_copy:"),
-    ("pages/arithmetic.py", "Checkable arithmetic", ":material/calculate:"),
-    ("pages/inside.py", "Inside the networks", ":material/visibility:"),
+    Page(
+        "pages/experiments.py",
+        "Experiments",
+        ":material/science:",
+        "the chapter's exercises, one click each",
+    ),
+    Page("pages/compare.py", "Compare runs", ":material/compare:", "runs side by side"),
+    Page(
+        "pages/memorisation.py",
+        "Is it memorising?",
+        ":material/content_copy:",
+        "does G copy its training images?",
+    ),
+    Page(
+        "pages/arithmetic.py",
+        "Checkable arithmetic",
+        ":material/calculate:",
+        "vector arithmetic, scored",
+    ),
+    Page(
+        "pages/inside.py",
+        "Inside the networks",
+        ":material/visibility:",
+        "the filters and feature maps",
+    ),
 )
 PAGES = CHAPTER_PAGES + LAB_PAGES
 
@@ -43,11 +78,11 @@ def page_setup() -> None:
     st.set_page_config(page_title="DCGAN Playground", page_icon=icon, layout="wide")
     with st.sidebar:
         st.markdown("### DCGAN Playground")
-        for path, title, icon_name in CHAPTER_PAGES:
-            st.page_link(path, label=title, icon=icon_name)
+        for p in CHAPTER_PAGES:
+            st.page_link(p.path, label=p.title, icon=p.icon)
         st.caption("Teaching lab")
-        for path, title, icon_name in LAB_PAGES:
-            st.page_link(path, label=title, icon=icon_name)
+        for p in LAB_PAGES:
+            st.page_link(p.path, label=p.title, icon=p.icon)
         st.divider()
         sidebar_status()
 
