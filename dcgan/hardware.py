@@ -82,8 +82,9 @@ def default_threads() -> int:
     return max(1, (os.cpu_count() or 2) - 1)
 
 
-def set_thread_policy() -> int:
-    """Apply default_threads() to this process, once, at its start; returns the count."""
-    n = default_threads()
+def set_thread_policy(n: int | None = None) -> int:
+    """Apply n threads (default: default_threads()) to this process, once, at its start;
+    returns the count."""
+    n = n or default_threads()
     torch.set_num_threads(n)
     return n

@@ -10,6 +10,11 @@ DistributedDataParallel averages the gradients, and only rank 0 prints and write
 folder (controls from the app are not followed under torchrun: every rank would have to agree).
 
     python -m dcgan.train --preset d2l --dataset pokemon --epochs 20 --out checkpoints/runs/pokemon
+
+--export-every N also writes OUT/exports/step-NNNNNNN.safetensors (the final-style export:
+checkpoint.export_final) and step-NNNNNNN-raw.safetensors (the raw G) every N steps and at the
+last step: how the shipped generators are made (checkpoints/train_shipped.sh), so a run stopped
+early leaves a usable generator at its last export.
     torchrun --standalone --nproc_per_node 2 -m dcgan.train --preset d2l --dataset pokemon ...
 """
 
@@ -23,7 +28,9 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 import torch.distributed as dist
+from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from . import runs
@@ -64,6 +71,39 @@ class _SilentWriter(RunWriter):
 
     def generator(self, *a, **k) -> None:
         pass
+
+
+def export_meta(tr: Trainer, wall: float, command: str) -> dict:
+    """What an exported generator says about its making, in its safetensors metadata."""
+    cfg = tr.cfg
+    return {
+        "step": tr.step_num,
+        "preset": cfg.preset,
+        "dataset": cfg.data.source,
+        "wall_seconds": round(wall, 1),
+        "device": str(tr.device),
+        "precision": tr.precision,
+        "threads": torch.get_num_threads(),
+        "ema_decay": cfg.train.ema_decay,
+        "diffaugment": cfg.train.diffaugment,
+        "command": command,
+    }
+
+
+def exporter(out: Path, every: int, meta):
+    """on_step hook: every `every` steps and at the last, export the final-style generator and
+    the raw G to OUT/exports (meta() is the metadata at that moment)."""
+
+    def on_step(tr: Trainer) -> None:
+        if tr.step_num % every and tr.step_num != tr.total_steps:
+            return
+        m = meta()
+        base = out / "exports" / f"step-{tr.step_num:07d}"
+        ckpt.export_final(tr, base.with_suffix(".safetensors"), meta=m)
+        ckpt.export_generator(tr.G, tr.cfg.model, f"{base}-raw.safetensors", meta=m)
+        tqdm.write(f"step {tr.step_num}: exported {base}.safetensors")
+
+    return on_step
 
 
 def overrides_from_args(a: argparse.Namespace) -> dict:
@@ -134,6 +174,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument("--resume", help="continue from a checkpoint (.pt)")
     p.add_argument("--export", action="store_true", help="also write a generator .safetensors")
     p.add_argument(
+        "--export-every",
+        type=int,
+        metavar="N",
+        help="also export the generator and the raw G to OUT/exports every N steps",
+    )
+    p.add_argument("--threads", type=int, help="torch threads (default: all cores but one)")
+    p.add_argument(
         "--tensorboard",
         action="store_true",
         help="also write TensorBoard events to OUT/tb as it trains (any run folder can be "
@@ -144,8 +191,6 @@ def parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Train from the command line; print one line per epoch (rank 0 only under torchrun)."""
-    from tqdm import tqdm
-
     a = parser().parse_args(argv)
     distributed = False
     out: Path | None = None
@@ -168,7 +213,7 @@ def main(argv: list[str] | None = None) -> int:
                     "pick another --out folder."
                 ) from e
             slot.enter_context(runs.JobSlot(out.parent, out))
-            set_thread_policy()
+            set_thread_policy(a.threads)
             w = RunWriter(out, cfg)
             runs.write_pid(out, os.getpid())
             w.status(status=JobStatus.LOADING, pid=os.getpid(), started_at=time.time(), step=0)
@@ -220,8 +265,14 @@ def main(argv: list[str] | None = None) -> int:
         tr.add_callback("on_step", lambda trainer: bar.update(1))
         tr.add_callback("on_epoch_end", on_epoch_end)
         run_t0 = time.perf_counter()
+        command = "python -m dcgan.train " + " ".join(sys.argv[1:] if argv is None else argv)
+
+        def meta() -> dict:
+            return export_meta(tr, time.perf_counter() - run_t0, command)
+
+        every = a.export_every if lead else None
         inbox = runs.ControlInbox(out) if lead and not distributed else None
-        end = drive(tr, w, inbox)
+        end = drive(tr, w, inbox, on_step=exporter(out, every, meta) if every else None)
         bar.close()
         wall = time.perf_counter() - run_t0
         w.status(status=end, step=tr.step_num, epoch=tr.epoch)
@@ -236,17 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             + (" (stopped from the app)" if end == "stopped" else "")
         )
         if a.export:
-            meta = {
-                "step": tr.step_num,
-                "preset": cfg.preset,
-                "dataset": cfg.data.source,
-                "wall_seconds": round(wall, 1),
-                "device": str(tr.device),
-                "precision": tr.precision,
-                "command": "python -m dcgan.train "
-                + " ".join(sys.argv[1:] if argv is None else argv),
-            }
-            gpath = ckpt.export_final(tr, out / runs.GENERATOR, meta=meta)
+            gpath = ckpt.export_final(tr, out / runs.GENERATOR, meta=meta())
             print(f"generator written to {gpath}")
     except JobBusyError as e:
         print(f"error: {e} (or pass an --out folder elsewhere)", file=sys.stderr)

@@ -242,8 +242,8 @@ def _wait_event(h: handle.RunHandle, kind: str, after: int = -1, timeout: float 
         found[:] = [e for e in r.events if e["kind"] == kind and e["step"] > after]
         return bool(found)
 
-    h.wait_for(seen, timeout)
-    assert found, f"no {kind!r} event within {timeout} s"
+    h.wait_for(seen, timeout, what=f"a {kind!r} event after step {after}")
+    assert found, f"the job ended without a {kind!r} event after step {after}"
     return found[0]
 
 

@@ -6,7 +6,9 @@ from pathlib import Path
 
 import pytest
 import torch
+from safetensors.torch import load_file
 
+from dcgan import checkpoint as ckpt
 from dcgan.config import ConfigError
 from dcgan.data import make_shapes
 from dcgan.trainer import Trainer
@@ -97,9 +99,20 @@ def test_cli_trains_then_samples(tmp_path):
         "--out",
         str(out),
         "--export",
+        "--export-every",
+        "4",
         "--tensorboard",
     )
     assert r.returncode == 0, r.stderr
+    # the shipped generators' recipe: an export every N steps, the last one the final file
+    exports = sorted(p.name for p in (out / "exports").iterdir())
+    assert exports == [f"step-000000{s}{raw}.safetensors" for s in (4, 8) for raw in ("-raw", "")]
+    final = load_file(str(out / "generator.safetensors"))
+    last = load_file(str(out / "exports" / "step-0000008.safetensors"))
+    assert all(torch.equal(final[k], last[k]) for k in final)
+    meta = ckpt.read_metadata(out / "exports" / "step-0000008.safetensors")
+    assert meta["step"] == "8" and meta["batchnorm"].startswith("recalibrated")
+    assert meta["command"].startswith("python -m dcgan.train ")
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
     events = EventAccumulator(str(out / "tb")).Reload()
