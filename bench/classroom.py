@@ -78,8 +78,7 @@ def run(a: argparse.Namespace) -> dict:
             shutil.copyfile(snap, kept)  # the newest snapshot: at most one sample_every behind
             copies.append((at, kept, float(st.get("examples_per_sec", 0.0))))
     finally:
-        h.stop()
-        h.wait(60)
+        h.stop_or_kill(60)
     final = h.status()
     if final["status"] == "failed":
         raise RuntimeError(final.get("error"))

@@ -82,9 +82,7 @@ def one_start(cfg, root: Path, timeout: float) -> dict:
                 f"progress {st.get('load_progress')}); the end of its log:\n{runs.log_tail(h.dir)}"
             )
     finally:
-        h.stop()
-        if not h.wait(60):
-            h.kill()
+        h.stop_or_kill(60)
         end = time.time() + 60  # "stopped" is written just before the process lets go of the lock
         while runs.read_lock(root) is not None and time.time() < end:
             time.sleep(0.05)

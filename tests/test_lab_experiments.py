@@ -289,14 +289,11 @@ def test_experiments_page_states_question_arms_and_total_time_up_front(app_serve
 
 
 def test_experiments_page_refuses_start_while_a_job_holds_the_slot(app_server):
-    runs.acquire_lock(app_server, app_server / "someone-elses-run")
-    try:
+    with runs.JobSlot(app_server, app_server / "someone-elses-run"):
         at = open_page("experiments")
         at.button(key="ex_start").click().run()
         assert any("Start refused" in w.value for w in at.warning)
         assert ex.list_experiments(app_server) == []
-    finally:
-        runs.release_lock(app_server)
 
 
 def test_experiments_page_shows_a_finished_relu_experiment_side_by_side(
