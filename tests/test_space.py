@@ -9,6 +9,7 @@ import os
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import numpy as np
@@ -42,10 +43,24 @@ def checkpoints(tmp_path_factory) -> Path:
     return folder
 
 
+SPACE_MODULES = ("checks", "events", "zerogpu")  # app.py's own modules, imported by name
+
+
+def import_space_app():
+    """space/app.py imported afresh (with its modules), as `python app.py` would import it."""
+    for name in SPACE_MODULES:
+        sys.modules.pop(name, None)
+    spec = importlib.util.spec_from_file_location("space_app", ROOT / "space" / "app.py")
+    app = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(app)
+    return app
+
+
 @pytest.fixture(scope="module")
 def space(checkpoints, tmp_path_factory):
     """space/app.py imported against the test generators and launched on a free port; every
-    visitor's folder lives in a temporary folder, and training stops after TRAIN_STEPS steps."""
+    visitor's folder lives in a temporary folder, and training stops after TRAIN_STEPS steps.
+    The app module's events and zerogpu modules are reachable as app.events and app.zerogpu."""
     saved = pretrained.CHECKPOINT_DIR
     pretrained.CHECKPOINT_DIR = checkpoints
     env = {
@@ -54,16 +69,15 @@ def space(checkpoints, tmp_path_factory):
     }
     saved_env = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
-    spec = importlib.util.spec_from_file_location("space_app", ROOT / "space" / "app.py")
-    app = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(app)
+    app = import_space_app()
+    app.events, app.zerogpu = sys.modules["events"], sys.modules["zerogpu"]
     port = free_port()
     app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
     url = f"http://127.0.0.1:{port}/"
     yield app, url
     app.demo.close()
     live.close_spare()
-    for path in app.SESSIONS.iterdir():  # no run may outlive the test
+    for path in app.events.SESSIONS.iterdir():  # no run may outlive the test
         live.discard(path)
     pretrained.CHECKPOINT_DIR = saved
     for k, v in saved_env.items():
@@ -247,7 +261,7 @@ def test_stop_ends_a_run_early_and_sampling_never_waits_behind_it(space, monkeyp
     """While a run trains (it would go on for a minute), another visitor's /sample answers;
     Stop ends the run within moments and its generator is still the visitor's."""
     app, url = space
-    monkeypatch.setattr(app, "TRAIN_STEP_CAP", None)  # only the clock (or Stop) ends this run
+    monkeypatch.setattr(app.events, "TRAIN_STEP_CAP", None)  # only the clock (or Stop) ends it
     c = gradio_client.Client(url, verbose=False)
     job = c.submit("shapes", 60, api_name="/train")
     for out in job:  # wait until it trains: a streamed line with a step count
@@ -295,7 +309,7 @@ def test_spaces_decorator_is_a_no_op_off_zerogpu(space):
         yield 1
 
     assert spaces.GPU(plain) is plain and spaces.GPU(duration=60)(streaming) is streaming
-    assert app.ZERO_GPU is False and app.train_on_gpu is app._train_on_gpu
+    assert app.ZERO_GPU is False and app.zerogpu.train_on_gpu is app.zerogpu._train_on_gpu
 
 
 def test_in_process_run_streams_like_the_zerogpu_path(tmp_path):
@@ -444,7 +458,7 @@ def test_built_space_runs_from_its_own_folder(checkpoints, tmp_path):
         "sdk: gradio",
         "sdk_version: 6.31.0",
         "app_file: app.py",
-        'python_version: "3.12"',  # one ZeroGPU offers; the code needs 3.11+ (StrEnum)
+        'python_version: "3.12.12"',  # one ZeroGPU offers; the code needs 3.11+ (StrEnum)
         "suggested_hardware: zero-a10g",
     ):
         assert line in front
@@ -453,6 +467,9 @@ def test_built_space_runs_from_its_own_folder(checkpoints, tmp_path):
     spaces_pin = next(p for p in pins if p.startswith("spaces=="))
     assert spaces_pin in dev  # the Space runs the `spaces` the tests ran against
     assert not (out / "data").exists()  # no dataset unless asked for
+    assert sorted(p.name for p in out.glob("*.py")) == [
+        "app.py", "checks.py", "events.py", "zerogpu.py",
+    ]  # fmt: skip
     env = {
         "PATH": "/usr/bin:/bin",
         "HOME": str(tmp_path),
@@ -502,3 +519,209 @@ def test_build_and_push_refuse_with_a_clear_message(tmp_path, capsys):
         b.push(tmp_path, "just-a-name", "token")
     with pytest.raises(b.BuildError, match="run `make space` first"):
         b.push(tmp_path, "alice/space", "token")
+
+
+# ------------------------------------------------------------------ what Hugging Face accepts
+
+
+def test_front_matter_is_what_the_hub_and_zerogpu_accept():
+    """space/README.md's front matter passes every rule; each rule fails on its first bad
+    value (a 61-character description, an unknown key, a wrong type, an unlisted Python or
+    torch), so the build cannot ship what the Hub would refuse."""
+    b = load_build()
+    meta = b.front_matter((ROOT / "space" / "README.md").read_text())
+    pins = (ROOT / "space" / "requirements.txt").read_text()
+    assert b.check_front_matter(meta, pins) == []
+    assert len(meta["short_description"]) <= 60 and meta["python_version"] == "3.12.12"
+
+    def problems(**change):
+        return b.check_front_matter({**meta, **change}, pins)
+
+    assert problems(short_description="x" * 60) == []
+    assert problems(short_description="x" * 61) == [
+        "short_description is 61 characters: the Hub takes at most 60"
+    ]
+    assert "not in the Spaces config reference" in problems(hardware="zero-a10g")[0]
+    assert "wrong type" in problems(pinned="yes")[0]
+    assert "wrong type" in problems(tags="gan")[0]
+    assert "not one ZeroGPU runs" in problems(python_version="3.12")[0]
+    assert "must pin one release" in problems(sdk_version="6")[0]
+    assert "must be one of" in problems(colorTo="teal")[0]
+    assert "not one ZeroGPU lists" in b.check_front_matter(meta, "torch==2.14.1\n")[0]
+
+
+def test_a_build_with_bad_front_matter_is_refused(checkpoints, tmp_path, monkeypatch):
+    """The build itself runs the check: a README the Hub would refuse stops it with a line
+    naming the problem, and nothing is written."""
+    b = load_build()
+    space = tmp_path / "space-src"
+    space.mkdir()
+    for name in b.SPACE_FILES:
+        (space / name).write_bytes((ROOT / "space" / name).read_bytes())
+    readme = (space / "README.md").read_text()
+    desc = b.front_matter(readme)["short_description"]
+    (space / "README.md").write_text(readme.replace(desc, desc + " and more"))
+    monkeypatch.setattr(b, "ROOT", tmp_path)
+    (tmp_path / "space").symlink_to(space)
+    with pytest.raises(b.BuildError, match="short_description is .. characters"):
+        b.build(tmp_path / "out", checkpoints)
+    assert not (tmp_path / "out").exists()
+
+
+class FakeHfApi:
+    """HfApi's create_repo and upload_folder, checking their arguments as the Hub would; it can
+    play a free account (no CPU hardware) or a refused token."""
+
+    def __init__(self, plan: str = "free", status: int | None = None):
+        self.plan, self.status, self.calls = plan, status, []
+
+    def _refuse(self, status: int):
+        import httpx
+        from huggingface_hub.errors import HfHubHTTPError
+
+        request = httpx.Request("POST", "https://huggingface.co/api/repos/create")
+        response = httpx.Response(status, request=request)
+        raise HfHubHTTPError(f"{status} Client Error", response=response)
+
+    def create_repo(self, repo_id, **kw):
+        from huggingface_hub import SpaceHardware
+
+        assert set(kw) <= {"repo_type", "space_sdk", "space_hardware", "exist_ok", "private"}
+        assert kw["repo_type"] == "space" and kw["space_sdk"] == "gradio" and kw["exist_ok"]
+        assert kw["space_hardware"] in {h.value for h in SpaceHardware}
+        self.calls.append(("create_repo", repo_id, kw))
+        if self.status:
+            self._refuse(self.status)
+        if self.plan == "free" and kw["space_hardware"] != "zero-a10g":
+            self._refuse(402)  # payment required: CPU hardware needs a paid plan
+        return f"https://huggingface.co/spaces/{repo_id}"
+
+    def upload_folder(self, *, repo_id, repo_type, folder_path, commit_message, delete_patterns):
+        assert repo_type == "space" and (Path(folder_path) / "app.py").exists()
+        self.calls.append(("upload_folder", repo_id, folder_path))
+        return type("Info", (), {"commit_url": f"https://huggingface.co/spaces/{repo_id}/c/1"})()
+
+
+def test_push_creates_a_zerogpu_space_and_refuses_clearly(checkpoints, tmp_path):
+    """make space-push: ZeroGPU by default, paid CPU hardware on request; a free account asking
+    for CPU hardware, a refused token or a missing one each get one line saying what to do."""
+    b = load_build()
+    out = b.build(tmp_path / "space", checkpoints)
+    api = FakeHfApi()
+    assert b.push(out, "alice/dcgan", "tok", api=api).endswith("/c/1")
+    assert [c[0] for c in api.calls] == ["create_repo", "upload_folder"]
+    assert api.calls[0][2]["space_hardware"] == "zero-a10g"
+
+    paid = FakeHfApi(plan="pro")
+    b.push(out, "alice/dcgan", "tok", hardware="cpu-basic", api=paid)
+    assert paid.calls[0][2]["space_hardware"] == "cpu-basic"
+
+    with pytest.raises(b.BuildError) as err:
+        b.push(out, "alice/dcgan", "tok", hardware="cpu-basic", api=FakeHfApi())
+    assert "cannot have cpu-basic" in str(err.value) and "2 ZeroGPU Spaces" in str(err.value)
+    assert "\n" not in str(err.value)
+    with pytest.raises(b.BuildError, match="HF_TOKEN was refused"):
+        b.push(out, "alice/dcgan", "tok", api=FakeHfApi(status=401))
+    with pytest.raises(b.BuildError, match="must be one of zero-a10g"):
+        b.push(out, "alice/dcgan", "tok", hardware="h100", api=FakeHfApi())
+    with pytest.raises(b.BuildError, match="HF_TOKEN is not set"):
+        b.push(out, "alice/dcgan", None, api=FakeHfApi())
+
+
+def test_fashion_mnist_build_lists_its_dataset(checkpoints, tmp_path):
+    """A build that bundles Fashion-MNIST names it in the front matter (datasets)."""
+    b = load_build()
+    src = tmp_path / "fm"
+    src.mkdir()
+    for name in b.FASHION_FILES:
+        (src / name).write_bytes(b"\x1f\x8b")
+    out = b.build(tmp_path / "space", checkpoints, src)
+    meta = b.front_matter((out / "README.md").read_text())
+    assert meta["datasets"] == [b.FASHION_DATASET] and b.check_front_matter(meta) == []
+
+
+# ------------------------------------------------------------------ the server's hygiene
+
+
+def test_cpu_quota_follows_the_cgroup_not_the_host(space, tmp_path):
+    """Threads come from the container's quota (cpu.max) within the affinity mask, not from
+    os.cpu_count(), which counts the host's CPUs."""
+    cpu_quota = space[0].zerogpu.cpu_quota
+    cores = len(os.sched_getaffinity(0))
+    cpu_max = tmp_path / "cpu.max"
+    cpu_max.write_text("max 100000\n")
+    assert cpu_quota(cpu_max) == cores
+    cpu_max.write_text("100000 100000\n")  # one CPU's worth
+    assert cpu_quota(cpu_max) == 1
+    cpu_max.write_text("50000 100000\n")  # half a CPU still gets a thread
+    assert cpu_quota(cpu_max) == 1
+    cpu_max.write_text(f"{(cores + 4) * 100000} 100000\n")  # a quota above the mask
+    assert cpu_quota(cpu_max) == cores
+    assert cpu_quota(tmp_path / "missing") == cores
+
+
+def test_the_sweep_runs_on_its_timer_and_spares_live_folders(space):
+    """The timer's tick removes folders of visitors gone for SESSION_MAX_AGE_S, keeps recent
+    ones, and runs at most once per SWEEP_EVERY_S however many pages tick."""
+    events = space[0].events
+    old, recent = events.SESSIONS / "gone-visitor", events.SESSIONS / "recent-visitor"
+    for d in (old, recent):
+        (d / "yours").mkdir(parents=True)
+        (d / "yours" / "g.safetensors").write_bytes(b"x")
+    stale = time.time() - events.SESSION_MAX_AGE_S - 60
+    for p in [old, *old.rglob("*")]:
+        os.utime(p, (stale, stale))
+    events._last_sweep[0] = 0.0
+    events.sweep_tick()
+    assert not old.exists() and recent.exists()
+    for p in [recent, *recent.rglob("*")]:
+        os.utime(p, (stale, stale))
+    events.sweep_tick()  # within SWEEP_EVERY_S of the last: nothing runs
+    assert recent.exists()
+    events._last_sweep[0] -= events.SWEEP_EVERY_S + 1
+    events.sweep_tick()
+    assert not recent.exists()
+
+
+def test_one_limit_holds_across_every_sampling_endpoint(space, monkeypatch):
+    """Flooding /sample and /interp at once never runs more than CONCURRENCY generator calls:
+    the limit is shared by every sampling event (one concurrency_id), not one per endpoint."""
+    app, url = space
+    gate, running, most = threading.Event(), [], [0]
+    lock = threading.Lock()
+    real = latent.generate
+
+    def held(G, z):
+        with lock:
+            running.append(1)
+            most[0] = max(most[0], len(running))
+        try:
+            gate.wait(60)
+            return real(G, z)
+        finally:
+            with lock:
+                running.pop()
+
+    monkeypatch.setattr(latent, "generate", held)
+    c = gradio_client.Client(url, verbose=False)
+    jobs = []
+    try:
+        for i in range(6):
+            jobs.append(c.submit("tiny-32", i, 1, api_name="/sample"))
+            jobs.append(c.submit("tiny-32", i, i + 1, "lerp", 3, api_name="/interp"))
+            jobs.append(
+                c.submit("tiny-32", 0, "16", "0", "1", "2", 1, -1, 1, 0.0, api_name="/arithmetic")
+            )
+        assert wait_for(lambda: len(running) >= app.CONCURRENCY, timeout=60)
+        # every other request has reached the server's queue and waits there: a limit per
+        # endpoint would have started one of each kind by now
+        waiting = len(jobs) - app.CONCURRENCY
+        assert wait_for(
+            lambda: sum(j.status().code.name == "IN_QUEUE" for j in jobs) == waiting, timeout=60
+        )
+        assert len(running) == app.CONCURRENCY
+    finally:
+        gate.set()
+    for j in jobs:
+        j.result(timeout=120)
+    assert most[0] == app.CONCURRENCY

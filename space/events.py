@@ -1,0 +1,392 @@
+"""The Space's event functions: what each button, slider and page load computes. The layout
+(app.py) wires one of these to each event; the checks (checks.py) guard every value first.
+
+Sampling runs here, in the server process, on the CPU (zerogpu.py says why, for ZeroGPU too);
+a visitor's training run is its own process on CPU hardware and one GPU call on ZeroGPU.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import gradio as gr
+import pandas as pd  # gradio's own dependency: the loss chart's table
+import torch
+from checks import (
+    MAX_SAMPLES,
+    MAX_SEED,
+    MAX_STEPS,
+    MIN_SECONDS,
+    POOL_SIZES,
+    choice,
+    flag,
+    picks,
+    real,
+    session_id,
+    whole,
+)
+from zerogpu import TRAIN_SECONDS, ZERO_GPU, train_on_gpu
+
+from dcgan import explain, latent, live, plots, pretrained, runs
+from dcgan.checkpoint import load_generator, read_metadata
+from dcgan.data import source_label
+from dcgan.images import grid_image, numbered_grid_image
+from dcgan.models import trace_shapes
+
+# tests and the browser check cap the steps (env), so a run ends in seconds; None = the clock
+TRAIN_STEP_CAP = int(os.environ.get("DCGAN_SPACE_TRAIN_STEPS", "0")) or None
+# each visitor's runs and trained generator live in a folder of their own, removed when the tab
+# closes (demo.unload) or, for a visitor who never said goodbye, by the sweep after
+# SESSION_MAX_AGE_S idle
+SESSIONS = Path(
+    os.environ.get("DCGAN_SPACE_SESSIONS", Path(tempfile.gettempdir()) / "dcgan-space-sessions")
+)
+SESSION_MAX_AGE_S = 2 * 3600
+SWEEP_EVERY_S = 600  # the sweep runs at most this often, however many pages tick the timer
+# one training process waits with torch imported, so Train shows a grid in about a second
+SPARE = not ZERO_GPU and os.environ.get("DCGAN_SPACE_SPARE", "1") != "0"
+YOURS = "yours (Train tab)"  # the Generator menu's entry for this visitor's trained model
+DEVICE = "cpu"  # sampling stays on the server's CPU, on ZeroGPU too (see zerogpu.py)
+
+
+def session_dir(request) -> Path:
+    """This visitor's folder (runs and trained generator), named by Gradio's session id."""
+    return SESSIONS / session_id(request)
+
+
+def yours(request) -> Path | None:
+    """The generator this visitor trained in the Train tab, if any."""
+    if request is None:
+        return None
+    found = sorted((session_dir(request) / "yours").glob("*.safetensors"))
+    return found[-1] if found else None
+
+
+_yours_cache: dict[str, tuple] = {}  # path -> (mtime, G, cfg): a visitor's model, loaded once
+_yours_lock = threading.Lock()
+
+
+def generator(name, request=None):
+    """The generator picked in the dropdown: (G, ModelConfig), on the server's CPU."""
+    names = list(pretrained.available())
+    mine = yours(request)
+    if name == YOURS and mine is None:
+        raise gr.Error(
+            f"Generator {YOURS!r}: you have not trained one yet. Press Train in the Train "
+            "tab; when the run ends, its generator is yours here until you close the page."
+        )
+    name = choice(name, "Generator", names + [YOURS] if mine else names)
+    device = DEVICE  # not torch.cuda.is_available(): ZeroGPU's server says True and has none
+    if name == YOURS:
+        key, mtime = f"{mine}|{device}", mine.stat().st_mtime
+        with _yours_lock:
+            hit = _yours_cache.get(key)
+            if hit is None or hit[0] != mtime:
+                G, cfg, _ = load_generator(mine, device=device)
+                if len(_yours_cache) >= 64:  # bounded: one small model per recent visitor
+                    _yours_cache.pop(next(iter(_yours_cache)))
+                _yours_cache[key] = hit = (mtime, G, cfg)
+        return hit[1], hit[2]
+    if not names:
+        raise gr.Error(
+            "No generator is shipped with this Space (checkpoints/*.safetensors is empty): "
+            "train one in the Train tab."
+        )
+    G, cfg, _ = pretrained.load(name, device=device)
+    return G, cfg
+
+
+def render(G, z: torch.Tensor) -> torch.Tensor:
+    """One batched, gradient-free generator call; images in [-1, 1] on the CPU."""
+    with torch.inference_mode():
+        return latent.generate(G, z)
+
+
+# ------------------------------------------------------------------ event functions
+
+
+def model_info(name, request: gr.Request = None):
+    """Markdown about the picked generator, from its safetensors metadata."""
+    G, cfg = generator(name, request)
+    meta = read_metadata(yours(request)) if name == YOURS else pretrained.describe(name)
+    params = sum(p.numel() for p in G.parameters())
+    lines = [
+        f"**{name}**: {cfg.image_size}×{cfg.image_size} images from a {cfg.nz}-d latent, "
+        f"{params / 1e6:.1f} M parameters (ngf {cfg.ngf}).",
+    ]
+    if "dataset" in meta:  # the name the Streamlit pages show too
+        meta = {**meta, "dataset": source_label(meta["dataset"])}
+    facts = [
+        f"{k.replace('_', ' ')}: {meta[k]}"
+        for k in ("dataset", "preset", "step", "wall_seconds", "device")
+        if k in meta
+    ]
+    if facts:
+        card = " in the Train tab." if name == YOURS else ". See the model card."
+        lines.append("Trained with " + ", ".join(facts) + card)
+    return "\n\n".join(lines)
+
+
+def sample(name, seed, count, request: gr.Request = None):
+    """A grid of `count` samples; the seed fixes the latent vectors."""
+    seed = whole(seed, "Seed", 0, MAX_SEED)
+    count = whole(count, "Number of samples", 1, MAX_SAMPLES)
+    G, cfg = generator(name, request)
+    images = render(G, latent.sample_z(count, cfg.nz, seed))
+    return grid_image(images, nrow=math.ceil(math.sqrt(count)))
+
+
+def interpolate(name, seed_a, seed_b, mode, steps, request: gr.Request = None):
+    """A strip of `steps` images from seed A to seed B, and ‖z‖ along lerp and slerp."""
+    seed_a = whole(seed_a, "Seed A", 0, MAX_SEED)
+    seed_b = whole(seed_b, "Seed B", 0, MAX_SEED)
+    mode = choice(mode, "Path", ("lerp", "slerp"))
+    steps = whole(steps, "Images in the strip", 2, MAX_STEPS)
+    G, cfg = generator(name, request)
+    z0, z1 = latent.sample_z(1, cfg.nz, seed_a), latent.sample_z(1, cfg.nz, seed_b)
+    paths = {m: latent.interpolate(z0, z1, steps, m) for m in ("lerp", "slerp")}
+    strip = grid_image(render(G, paths[mode]), nrow=steps)
+    norms = {m: p.flatten(1).norm(dim=1).numpy() for m, p in paths.items()}
+    return strip, plots.norm_figure(norms, cfg.nz)
+
+
+def frame(name, seed_a, seed_b, mode, t, request: gr.Request = None):
+    """The single image at position t (0 = A, 1 = B) along the chosen path."""
+    seed_a = whole(seed_a, "Seed A", 0, MAX_SEED)
+    seed_b = whole(seed_b, "Seed B", 0, MAX_SEED)
+    mode = choice(mode, "Path", ("lerp", "slerp"))
+    t = real(t, "t", 0.0, 1.0)
+    G, cfg = generator(name, request)
+    z0, z1 = latent.sample_z(1, cfg.nz, seed_a), latent.sample_z(1, cfg.nz, seed_b)
+    z = (latent.slerp if mode == "slerp" else latent.lerp)(z0, z1, torch.tensor([t]))
+    return grid_image(render(G, z), nrow=1)
+
+
+def candidates(name, seed, pool, request: gr.Request = None):
+    """The numbered grid of samples that the arithmetic groups pick from."""
+    seed = whole(seed, "Grid seed", 0, MAX_SEED)
+    pool = int(choice(pool, "Grid size", POOL_SIZES))
+    G, cfg = generator(name, request)
+    images = render(G, latent.sample_z(pool, cfg.nz, seed))
+    return numbered_grid_image(images, nrow=8, scale=max(1, 192 // cfg.image_size))
+
+
+def arithmetic(
+    name, seed, pool, group_a, group_b, group_c, ca, cb, cc, noise, request: gr.Request = None
+):
+    """mean(A), mean(B), mean(C) and ca·A + cb·B + cc·C, then 9 results with noise around it."""
+    seed = whole(seed, "Grid seed", 0, MAX_SEED)
+    pool = int(choice(pool, "Grid size", POOL_SIZES))
+    groups = [
+        picks(g, f"Group {n}", pool)
+        for g, n in zip((group_a, group_b, group_c), "ABC", strict=True)
+    ]
+    coeffs = tuple(
+        real(c, f"Coefficient of {n}", -2.0, 2.0) for c, n in zip((ca, cb, cc), "ABC", strict=True)
+    )
+    noise = real(noise, "Noise", 0.0, 1.0)
+    G, cfg = generator(name, request)
+    z = latent.sample_z(pool, cfg.nz, seed)
+    a, b, c = (z[g] for g in groups)
+    result = latent.vector_arithmetic(a, b, c, coeffs)
+    means = torch.cat([g.mean(0, keepdim=True) for g in (a, b, c)])
+    around = latent.jitter(result, 9, scale=noise, seed=seed)
+    images = render(G, torch.cat([means, result, around]))  # one batch: 4 + 9 images
+    return grid_image(images[:4], nrow=4), grid_image(images[4:], nrow=3)
+
+
+def leaky_relu(alpha, derivative):
+    """The chapter's LeakyReLU plot, with D's alpha drawn bold."""
+    alpha = real(alpha, "alpha", 0.0, 1.0)
+    return plots.leaky_relu_figure(current=alpha, derivative=flag(derivative, "Derivative"))
+
+
+def shapes(op, n, k, s, p, out_pad, d):
+    """Output size of one conv or transposed conv, with the formula written out."""
+    op = choice(op, "Layer", ("Conv2d", "ConvTranspose2d"))
+    n = whole(n, "Input size n", 1, 1024)
+    k = whole(k, "Kernel k", 1, 64)
+    s = whole(s, "Stride s", 1, 64)
+    p = whole(p, "Padding p", 0, 64)
+    out_pad = whole(out_pad, "Output padding", 0, 63)
+    d = whole(d, "Dilation d", 1, 16)
+    try:
+        if op == "Conv2d":
+            r = explain.conv_out(n, k, s, p, d)
+            figure = None
+        else:
+            r = explain.conv_transpose_out(n, k, s, p, out_pad, d)
+            figure = plots.scatter_figure(min(n, 8), k, s, p) if d == 1 else None
+    except explain.ShapeError as e:
+        raise gr.Error(str(e)) from e
+    text = [f"### {op}: {n} → **{r.out}**", f"`{r.formula}`  \n`{r.substituted}`"]
+    if r.alt_formula:
+        text.append(f"The chapter's form: `{r.alt_formula}`  \n`{r.alt_substituted}`")
+    return "\n\n".join(text), figure
+
+
+def layers(name, request: gr.Request = None):
+    """The picked generator's layers with each output shape, for a batch of one."""
+    G, cfg = generator(name, request)
+    rows = trace_shapes(G, torch.zeros(1, cfg.nz, 1, 1, device=next(G.parameters()).device))
+    return [[r["layer"], r["op"], " × ".join(map(str, r["shape"])), r["params"]] for r in rows]
+
+
+def show_model(
+    name, seed, count, seed_a, seed_b, mode, steps, t, pool_seed, pool,
+    group_a, group_b, group_c, ca, cb, cc, noise, request: gr.Request = None,
+):  # fmt: skip
+    """Everything that depends on the generator, refreshed at once when the page opens or the
+    generator changes: info, samples, interpolation, candidates, arithmetic and layers."""
+    strip, norm_fig = interpolate(name, seed_a, seed_b, mode, steps, request)
+    return (
+        model_info(name, request),
+        sample(name, seed, count, request),
+        strip,
+        norm_fig,
+        frame(name, seed_a, seed_b, mode, t, request),
+        candidates(name, pool_seed, pool, request),
+        *arithmetic(name, pool_seed, pool, group_a, group_b, group_c, ca, cb, cc, noise, request),
+        layers(name, request),
+    )
+
+
+# ------------------------------------------------------------------ live training
+
+
+def keep_yours(generator_file: str, folder: Path, source: str) -> Path:
+    """Copy a finished run's generator into the visitor's folder under a telling file name;
+    it replaces their previous one, so a visitor holds one model at a time."""
+    meta = read_metadata(generator_file)
+    dest_dir = folder / "yours"
+    dest_dir.mkdir(parents=True, exist_ok=True)
+    for old in dest_dir.glob("*.safetensors"):
+        old.unlink(missing_ok=True)
+    dest = dest_dir / f"dcgan-{source}-step{meta.get('step', '0')}.safetensors"
+    shutil.copyfile(generator_file, dest)
+    return dest
+
+
+def loss_table(f: live.Frame) -> pd.DataFrame:
+    """The two loss series in the long form gr.LinePlot draws (one colour per network)."""
+    n = len(f.steps)
+    return pd.DataFrame(
+        {
+            "step": f.steps * 2,
+            "loss": f.loss_D[:n] + f.loss_G[:n],
+            "network": ["D"] * n + ["G"] * n,
+        }
+    )
+
+
+def describe_frame(f: live.Frame, label: str) -> str:
+    """One status line under the Train button."""
+    if f.status == runs.JobStatus.LOADING:
+        return f"**{label}**: loading the images and starting the trainer… ({f.elapsed:.0f} s)"
+    speed = f" · {f.examples_per_sec:.0f} images/s" if f.examples_per_sec else ""
+    head = f"**{label}** · step {f.step} · {f.trained:.0f} s of {f.seconds:.0f} s{speed}"
+    if f.status == runs.JobStatus.FAILED:
+        return f"{head}\n\n**The run failed:** {f.error}"
+    if f.ended and not f.generator:
+        return f"{head}\n\n**Stopped** before it trained: there is no generator to keep."
+    if f.ended:
+        return (
+            f"{head}\n\n**Done.** The grid is what your generator draws now. It is picked "
+            "above as **yours**: the Samples, Interpolation and Vector arithmetic tabs use it "
+            "until you close this page. Download it to load it in the app or "
+            "`python -m dcgan.sample`."
+        )
+    return head
+
+
+def train(dataset, seconds, request: gr.Request = None):
+    """Train a small DCGAN live and stream its fixed-noise grid and losses about every second.
+
+    A generator function (yield), not gr.Timer: the stream belongs to this one event, so it
+    ends when the run does, waits in the training queue like any request (the visitor sees
+    their place), and stops the run when the visitor leaves, with no polling event per tab.
+    """
+    options = live.sources()
+    source = choice(dataset, "Dataset", list(options))
+    seconds = whole(seconds, "Seconds", MIN_SECONDS, TRAIN_SECONDS)
+    folder = session_dir(request)
+    folder.mkdir(parents=True, exist_ok=True)
+    # the first answer comes before the run starts: a visitor who leaves here leaves nothing
+    yield (
+        describe_frame(live.Frame(runs.JobStatus.LOADING, 0, 0.0, seconds), options[source]),
+        None,
+        None,
+        gr.DownloadButton(value=None, visible=False),
+        gr.skip(),
+    )
+    if ZERO_GPU:
+        frames = train_on_gpu(source, str(folder), seconds, TRAIN_STEP_CAP)
+    else:  # its own process: sampling requests keep this server's core to themselves
+        try:
+            run_dir = live.start(source, folder, seconds, max_steps=TRAIN_STEP_CAP)
+        except runs.JobBusyError as e:
+            raise gr.Error(
+                "Your previous run is still stopping; press Train again in a moment."
+            ) from e
+        frames = live.follow(run_dir, seconds)
+    try:
+        yield from stream(frames, folder, source, options[source])
+    finally:
+        if not ZERO_GPU and SPARE:
+            live.warm()  # the next visitor's process imports while this one looks at results
+
+
+def stream(frames, folder: Path, source: str, label: str):
+    """Each live.Frame as the Train tab's outputs; unchanged outputs are skipped."""
+    points = 0
+    for f in frames:
+        table = gr.skip()
+        if len(f.steps) != points or f.ended:
+            points, table = len(f.steps), loss_table(f)
+        download, pick = gr.skip(), gr.skip()
+        if f.ended and f.generator:
+            mine = keep_yours(f.generator, folder, source)
+            download = gr.DownloadButton(value=str(mine), visible=True)
+            pick = gr.Dropdown(value=YOURS)
+        grid = f.grid if f.grid is not None else gr.skip()
+        yield describe_frame(f, label), grid, table, download, pick
+
+
+def stop_training(request: gr.Request = None):
+    """Stop this visitor's run; it ends within a step and its generator becomes theirs."""
+    if not live.stop(session_dir(request)):
+        gr.Info("No run of yours is training.")
+
+
+def end_session(request: gr.Request = None):
+    """The tab closed: stop this visitor's run and remove their folder (off the event loop)."""
+    try:
+        folder = session_dir(request)
+    except gr.Error:
+        return
+    threading.Thread(target=live.discard, args=(folder,), daemon=True).start()
+
+
+def show_teaching(alpha, derivative, *shape_args):
+    """The model-free figures, drawn when the page opens."""
+    return leaky_relu(alpha, derivative), *shapes(*shape_args)
+
+
+_last_sweep = [0.0]  # monotonic time of the last sweep, shared by every page's timer
+_sweep_lock = threading.Lock()
+
+
+def sweep_tick() -> None:
+    """The timer's tick: remove the folders of visitors who left without a goodbye (an API
+    client, a crashed browser), at most once per SWEEP_EVERY_S however many pages tick."""
+    with _sweep_lock:
+        if time.monotonic() - _last_sweep[0] < SWEEP_EVERY_S and _last_sweep[0]:
+            return
+        _last_sweep[0] = time.monotonic()
+    live.sweep(SESSIONS, SESSION_MAX_AGE_S)
