@@ -19,10 +19,11 @@ import pytest
 
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
 from loadtest.net import free_port, wait_for, wait_http
+from ui import nav
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
-PAGES = ("home", "data", "train", "activations", "shapes", "latent", "gan_basics")
+PAGES = tuple(Path(p.path).stem for p in nav.CHAPTER_PAGES)  # the chapter's pages, as listed
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
