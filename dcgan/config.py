@@ -19,6 +19,7 @@ D_ACTIVATIONS = ("leaky_relu", "relu")
 INIT_SCHEMES = ("d2l", "paper")
 PRECISIONS = ("auto", "fp32", "bf16")
 REDUCTIONS = ("sum", "mean")
+D_NORMS = ("batch", "layer", "none")
 
 
 class ConfigError(ValueError):
@@ -38,6 +39,7 @@ class ModelConfig:
     leaky_alpha: float = 0.2  # the chapter's and the paper's slope for negative inputs
     d_first_bn: bool = True  # the chapter normalises every D block; the paper skips the first
     init: str = "d2l"  # "d2l": N(0, .02) on every parameter; "paper": BN weights N(1, .02)
+    d_norm: str = "batch"  # the chapter's BatchNorm in D; WGAN-GP's critic needs layer or none
 
     def validate(self) -> None:
         """Raise ConfigError naming the first bad field."""
@@ -58,6 +60,8 @@ class ModelConfig:
             raise ConfigError(f"model.leaky_alpha={self.leaky_alpha} must lie in [0, 1].")
         if self.init not in INIT_SCHEMES:
             raise ConfigError(f"model.init={self.init!r} is unknown; use one of {INIT_SCHEMES}.")
+        if self.d_norm not in D_NORMS:
+            raise ConfigError(f"model.d_norm={self.d_norm!r} is unknown; use one of {D_NORMS}.")
 
 
 @dataclass(frozen=True)
@@ -120,6 +124,9 @@ class TrainConfig:
     # DiffAugment (Zhao et al. 2020): a comma list of color, translation, cutout applied to
     # real and fake images before D; "" = off
     diffaugment: str = ""  # off by default: it helps small datasets and slows large ones
+    loss: str = "bce"  # the chapter's BCE; lsgan, hinge and wgan-gp are in dcgan.losses
+    n_critic: int = 1  # D steps per G step: the chapter's 1; the WGAN-GP paper's critic takes 5
+    gp_weight: float = 10.0  # WGAN-GP's lambda, the paper's value for every dataset it tried
 
     def validate(self) -> None:
         """Raise ConfigError naming the first bad field."""
@@ -164,6 +171,14 @@ class TrainConfig:
         from .augment import parse_policy  # here, not at the top: augment imports ConfigError
 
         parse_policy(self.diffaugment)
+        from .losses import LOSSES
+
+        if self.loss not in LOSSES:
+            raise ConfigError(f"train.loss={self.loss!r} is unknown; use one of {list(LOSSES)}.")
+        if not isinstance(self.n_critic, int) or not 1 <= self.n_critic <= 100:
+            raise ConfigError(f"train.n_critic={self.n_critic!r} must be a whole number, 1 to 100.")
+        if not 0 <= self.gp_weight <= 1000:
+            raise ConfigError(f"train.gp_weight={self.gp_weight} must lie in [0, 1000].")
 
 
 @dataclass(frozen=True)
@@ -180,6 +195,11 @@ class Config:
         self.model.validate()
         self.data.validate()
         self.train.validate()
+        if self.train.loss == "wgan-gp" and self.model.d_norm == "batch":
+            raise ConfigError(
+                "train.loss='wgan-gp' needs a critic without BatchNorm: its gradient penalty is "
+                "per image and BatchNorm mixes the batch. Set model.d_norm='layer' (the paper's)."
+            )
         return self
 
     def to_dict(self) -> dict:
@@ -223,7 +243,11 @@ class Config:
         """The one way a UI's inputs become a config: the named preset with each dotted
         override applied, validated. CLI flags, page widgets and Space inputs all come through
         here; a None value means "keep the preset's value", as an unset flag does."""
-        return preset(preset_name).replace(**{k: v for k, v in overrides.items() if v is not None})
+        given = {k: v for k, v in overrides.items() if v is not None}
+        if given.get("train.loss") == "wgan-gp":  # the paper's critic, unless asked otherwise
+            given.setdefault("model.d_norm", "layer")
+            given.setdefault("train.n_critic", 5)
+        return preset(preset_name).replace(**given)
 
 
 _SECTIONS = ("model", "data", "train")

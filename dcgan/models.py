@@ -34,7 +34,8 @@ class G_block(nn.Sequential):
 
 
 class D_block(nn.Sequential):
-    """Conv2d (no bias) + optional BatchNorm + LeakyReLU(alpha): halves H and W."""
+    """Conv2d (no bias) + optional norm (BatchNorm, or layer norm for a WGAN-GP critic) +
+    LeakyReLU(alpha): halves H and W."""
 
     def __init__(
         self,
@@ -46,10 +47,13 @@ class D_block(nn.Sequential):
         alpha=0.2,
         batch_norm=True,
         activation="leaky_relu",
+        norm="batch",
     ):
         layers = [nn.Conv2d(in_channels, out_channels, kernel_size, strides, padding, bias=False)]
-        if batch_norm:
+        if batch_norm and norm == "batch":
             layers.append(nn.BatchNorm2d(out_channels))
+        elif batch_norm and norm == "layer":  # per image over (C, H, W): no batch mixing
+            layers.append(nn.GroupNorm(1, out_channels))
         # ReLU is the chapter's exercise 1: it shows why D needs a gradient for x < 0
         act = nn.ReLU() if activation == "relu" else nn.LeakyReLU(alpha)
         super().__init__(*layers, act)
@@ -85,7 +89,7 @@ def Discriminator(cfg: ModelConfig) -> nn.Sequential:
     """The chapter's net_D, generalised; returns one logit per image as (N, 1, 1, 1)."""
     cfg.validate()
     k = n_blocks(cfg.image_size)
-    act = dict(alpha=cfg.leaky_alpha, activation=cfg.d_activation)
+    act = dict(alpha=cfg.leaky_alpha, activation=cfg.d_activation, norm=cfg.d_norm)
     # nc x image x image -> ndf x (image/2) x (image/2); the paper skips BN here
     layers = [D_block(cfg.ndf, in_channels=cfg.nc, batch_norm=cfg.d_first_bn, **act)]
     mult = 1
@@ -132,6 +136,8 @@ def describe(layer: nn.Module) -> str:
             parts.append(f"Conv(k{m.kernel_size[0]},s{m.stride[0]},p{m.padding[0]})")
         elif isinstance(m, nn.BatchNorm2d):
             parts.append("BN")
+        elif isinstance(m, nn.GroupNorm):
+            parts.append("LN")
         elif isinstance(m, nn.LeakyReLU):
             parts.append(f"LeakyReLU({m.negative_slope:g})")
         elif isinstance(m, (nn.ReLU, nn.Tanh)):

@@ -34,10 +34,11 @@ from tqdm import tqdm
 
 from . import checkpoint as ckpt
 from . import runs
-from .config import PRESETS, Config, ConfigError, presets_help
+from .config import D_NORMS, PRESETS, Config, ConfigError, presets_help
 from .data import DataError, load
 from .hardware import dist_world, init_distributed, set_thread_policy
 from .history import NonFiniteError
+from .losses import LOSSES
 from .runs import JobBusyError, JobStatus
 from .runs.loop import attach, attach_tensorboard, drive
 from .runs.writer import RunWriter
@@ -121,6 +122,9 @@ def overrides_from_args(a: argparse.Namespace) -> dict:
         "train.sample_every": a.sample_every,
         "train.ema_decay": a.ema_decay,
         "train.diffaugment": a.diffaugment,
+        "train.loss": a.loss,
+        "train.n_critic": a.n_critic,
+        "model.d_norm": a.d_norm,
         "model.image_size": a.image_size,
         "model.ngf": a.ngf,
         "model.ndf": a.ndf,
@@ -167,6 +171,13 @@ def parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--diffaugment", help="DiffAugment policy, e.g. color,translation,cutout ('' off)"
     )
+    p.add_argument(
+        "--loss",
+        choices=list(LOSSES),
+        help="the GAN loss (dcgan.losses); bce is the chapter's, wgan-gp gets a layer-norm critic",
+    )
+    p.add_argument("--n-critic", type=int, help="D steps per G step (WGAN-GP's paper: 5)")
+    p.add_argument("--d-norm", choices=list(D_NORMS), help="normalisation in D's blocks")
     p.add_argument("--classes", type=int, nargs="*", help="Fashion-MNIST class filter")
     p.add_argument("--limit", type=int, help="use at most N images")
     p.add_argument("--flip", action="store_true", help="random horizontal flips")

@@ -27,7 +27,7 @@ from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from . import checkpoint as ckpt
-from . import models
+from . import losses, models
 from .augment import diff_augment, parse_policy
 from .config import Config, ConfigError
 from .data import ImageSet, to_model_range
@@ -91,7 +91,7 @@ class Trainer:
         betas = (t.beta1, t.beta2)
         self.opt_G = torch.optim.Adam(self.G.parameters(), lr=t.lr, betas=betas, fused=fused)
         self.opt_D = torch.optim.Adam(self.D.parameters(), lr=t.lr, betas=betas, fused=fused)
-        self.loss = nn.BCEWithLogitsLoss(reduction=t.loss_reduction)
+        self.gan_loss = losses.make(t.loss, t.loss_reduction, t.gp_weight)
         # noise and flips: rank 0 draws exactly what a single process draws; other ranks differ
         self.rng = torch.Generator(device=self.device).manual_seed(t.seed + self.rank)
         # the epoch permutation must agree across ranks, so under DDP it has its own generator
@@ -116,8 +116,6 @@ class Trainer:
         self.callbacks: dict[str, list[Callable]] = defaultdict(list)
         self._d_params = list(self.D.parameters())
         self._g_params = list(self.G.parameters())
-        self._ones = torch.ones(t.batch_size, device=self.device)
-        self._zeros = torch.zeros(t.batch_size, device=self.device)
         # Ablation switches for bench/ablation.py; the defaults are what measured fastest
         # (bench/README.md). Neither changes the gradients, only the work done per step.
         self.reuse_fake = True  # one G(z) per step, shared by the D and G updates
@@ -176,20 +174,23 @@ class Trainer:
         """
         t = self.cfg.train
         do_D, do_G = part in ("both", "D"), part in ("both", "G")
+        # n_critic > 1: G steps every n_critic-th step only, once the critic is near its optimum
+        do_G = do_G and (part == "G" or (self.step_num + 1) % t.n_critic == 0)
         X = self._next_batch()
         b = X.shape[0]
         Z = torch.randn(b, self.cfg.model.nz, 1, 1, device=self.device, generator=self.rng)
-        ones, zeros = self._ones[:b], self._zeros[:b]
 
         with self._autocast(), torch.set_grad_enabled(do_G):
             fake = self._G_step(Z)  # computed once, reused by both updates
 
-        # (1) update D: maximise log D(x) + log(1 - D(G(z)))
+        # (1) update D: with BCE, maximise log D(x) + log(1 - D(G(z))); see dcgan.losses
         self.opt_D.zero_grad(set_to_none=True)
         with self._autocast(), torch.set_grad_enabled(do_D):
-            real_logits = self._D_step(self._augment(X)).flatten()
-            fake_logits = self._D_step(self._augment(fake.detach())).flatten()
-        loss_D = (self.loss(real_logits.float(), ones) + self.loss(fake_logits.float(), zeros)) / 2
+            real_in, fake_in_D = self._augment(X), self._augment(fake.detach())
+            real_logits = self._D_step(real_in).flatten()
+            fake_logits = self._D_step(fake_in_D).flatten()
+            gp = self.gan_loss.penalty(self._D_step, real_in, fake_in_D, self.rng) if do_D else 0.0
+        loss_D = self.gan_loss.d_loss(real_logits.float(), fake_logits.float()) + gp
         gnorm_D = torch.zeros((), device=self.device)
         if do_D:
             loss_D.backward()
@@ -208,7 +209,7 @@ class Trainer:
             # a frozen D has nothing for DDP to average, so the plain module runs it
             fake_in = self._augment(fake)  # a fresh draw: G cannot learn one fixed augmentation
             fake_logits_2 = (self.D if frozen else self._D_step)(fake_in).flatten()
-        loss_G = self.loss(fake_logits_2.float(), ones)
+        loss_G = self.gan_loss.g_loss(fake_logits_2.float())
         gnorm_G = torch.zeros((), device=self.device)
         if do_G:
             loss_G.backward()
@@ -225,9 +226,9 @@ class Trainer:
                     [
                         loss_D.detach(),
                         loss_G.detach(),
-                        torch.sigmoid(real_logits.detach().float()).mean(),
-                        torch.sigmoid(fake_logits.detach().float()).mean(),
-                        torch.sigmoid(fake_logits_2.detach().float()).mean(),
+                        self.gan_loss.readout(real_logits.detach().float()),
+                        self.gan_loss.readout(fake_logits.detach().float()),
+                        self.gan_loss.readout(fake_logits_2.detach().float()),
                         gnorm_G,
                         gnorm_D,
                     ]
