@@ -10,7 +10,9 @@ Three checks, each a pure function on plain lists and arrays (no UI imports):
 
 `check(config, history, diversity)` runs all three on a run's series and returns a list of `Hint`s.
 Losses are compared per example, so the chapter's summed BCE and the paper's mean BCE share
-the same thresholds.
+the same thresholds. Each loss (train.loss, dcgan.losses) is judged on its own scale: D
+winning looks different in least squares and hinge, and a WGAN critic's loss is no probability
+at all, so for WGAN-GP the first two checks give way to the critic's distance estimate.
 """
 
 from __future__ import annotations
@@ -21,12 +23,22 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .losses import scale
+
 D_COLLAPSE_LOSS = 0.1  # per-example loss_D: D(x) ~ 0.9 and D(G(z)) ~ 0.1 or better on average
 D_COLLAPSE_FAKE = 0.1  # mean D(G(z)) below this: G's samples are rejected almost surely
 G_CLIMB_MIN_RISE = 0.5  # per-example loss_G rise across the window worth a note (nats)
 G_CLIMB_RATIO = 1.3  # ... and the late mean is at least this multiple of the early mean
 MIN_STEPS = 40  # fewer logged steps than this: too early to judge anything
 DIVERSITY_DROP = 0.5  # latest diversity under half the run's peak: mode collapse
+# D winning outright on each loss's own scale: (per-example loss_D under, mean D(G(z)) under)
+D_COLLAPSE = {
+    "bce": (D_COLLAPSE_LOSS, D_COLLAPSE_FAKE),
+    "lsgan": (0.01, 0.1),  # D(x) ~ 0.9, D(G(z)) ~ 0.1: ½(0.1² + 0.1²), as BCE's 0.1 means
+    "hinge": (0.1, -1.0),  # nearly every image beyond the margin, fakes scored below -1
+}
+W_WIDEN_RATIO = 1.5  # the critic's distance estimate grew by half over the run's last half ...
+W_WIDEN_MIN = 0.5  # ... and by at least this much per example
 
 
 @dataclass(frozen=True)
@@ -50,13 +62,14 @@ def _window(n: int) -> int:
     return int(min(300, max(20, n // 5)))
 
 
-def d_collapse(loss_D: np.ndarray, D_G_z: np.ndarray) -> Hint | None:
-    """D's per-example loss near 0 with D(G(z)) near 0 over the recent window."""
-    if len(loss_D) < MIN_STEPS:
+def d_collapse(loss_D: np.ndarray, D_G_z: np.ndarray, loss: str = "bce") -> Hint | None:
+    """D's per-example loss near 0 with D(G(z)) near its 'fake' end over the recent window."""
+    if len(loss_D) < MIN_STEPS or loss not in D_COLLAPSE:
         return None
     w = _window(len(loss_D))
     ld, fake = float(np.mean(loss_D[-w:])), float(np.mean(D_G_z[-w:]))
-    if ld < D_COLLAPSE_LOSS and fake < D_COLLAPSE_FAKE:
+    loss_limit, fake_limit = D_COLLAPSE[loss]
+    if ld < loss_limit and fake < fake_limit:
         return Hint(
             "warning",
             "D's loss is collapsing to 0",
@@ -85,6 +98,28 @@ def g_climbing(loss_G: np.ndarray) -> Hint | None:
             "The discriminator is pulling away from the generator. If the samples stop "
             "improving, lower D's learning rate or β1, or restart from the last checkpoint.",
             f"loss_G per example rose from {early:.2f} to {late:.2f} over the last {w} steps",
+        )
+    return None
+
+
+def critic_widening(loss_D: np.ndarray) -> Hint | None:
+    """WGAN-GP: the critic's distance estimate, -loss_D, clearly larger at the end of the run's
+    last half than at its start: G is falling behind (the estimate should shrink)."""
+    n = len(loss_D)
+    if n < 2 * MIN_STEPS:
+        return None
+    w = int(min(1000, n // 2))
+    q = max(5, w // 4)
+    early, late = float(-np.mean(loss_D[-w:][:q])), float(-np.mean(loss_D[-q:]))
+    if late - early > W_WIDEN_MIN and late > W_WIDEN_RATIO * max(early, 1e-6):
+        return Hint(
+            "warning",
+            "The critic's distance estimate is growing",
+            "In WGAN-GP, −loss_D estimates how far G's images are from the real ones; it "
+            "should shrink as G improves. Growing, it says G is falling behind: lower the "
+            "learning rate (the paper's is 1e-4 with β1 0 and β2 0.9) or restart from the "
+            "last checkpoint.",
+            f"−loss_D per example rose from {early:.2f} to {late:.2f} over the last {w} steps",
         )
     return None
 
@@ -148,6 +183,7 @@ def check(
     cfg = config or {}
     train = cfg.get("train", {})
     reduction = train.get("loss_reduction", "mean")
+    loss = scale(train.get("loss", "bce"))
     batch = int(train.get("batch_size", 1))
     loss_D = per_example(history("loss_D"), reduction, batch)
     loss_G = per_example(history("loss_G"), reduction, batch)
@@ -161,27 +197,31 @@ def check(
                 f"{len(loss_D)} steps so far",
             )
         ]
-    hints = [
-        h
-        for h in (
-            d_collapse(loss_D, D_G_z),
-            g_climbing(loss_G),
-            mode_collapse(*diversity),
-        )
-        if h is not None
-    ]
+    checks = [critic_widening(loss_D)] if loss.critic else [d_collapse(loss_D, D_G_z, loss.name)]
+    if not loss.critic:  # a critic's loss_G drifts with its scores' offset: no rise to judge
+        checks.append(g_climbing(loss_G))
+    hints = [h for h in (*checks, mode_collapse(*diversity)) if h is not None]
     if not hints:
         w = _window(len(loss_D))
+        eq_D, eq_G = loss.equilibrium
+        undecided = (
+            f"a coin-flipping D scores ln 2 = {math.log(2):.3f}"
+            if loss.name == "bce"
+            else f"on {loss.name}, a D that cannot tell scores {eq_D:g} and {eq_G:g}"
+        )
+        what = (
+            "the critic's distance estimate is not growing"
+            if loss.critic
+            else ("D's loss is not collapsing, G's loss is not running away")
+        )
         hints.append(
             Hint(
                 "ok",
                 "No classic failure in sight",
-                "D's loss is not collapsing, G's loss is not running away and the samples "
-                "stay diverse.",
+                f"{what[0].upper()}{what[1:]} and the samples stay diverse.",
                 f"last {w} steps: loss_D {np.mean(loss_D[-w:]):.3f}, "
-                f"loss_G {np.mean(loss_G[-w:]):.3f} per example "
-                f"(a coin-flipping D scores ln 2 = {math.log(2):.3f}); "
-                f"D(G(z)) {np.mean(D_G_z[-w:]):.2f}",
+                f"loss_G {np.mean(loss_G[-w:]):.3f} per example ({undecided}); "
+                f"D(G(z)) {np.mean(D_G_z[-w:]):.2f} ({loss.output})",
             )
         )
     return hints

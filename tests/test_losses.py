@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import math
 
+import numpy as np
 import pytest
 import torch
 from torch import nn
@@ -117,3 +118,35 @@ def test_each_loss_trains_200_steps_on_shapes_from_the_cli_without_nan(name, tmp
             assert math.isfinite(r[k]), (r["step"], k, r[k])
     saved = json.loads((out / "config.json").read_text())
     assert saved["train"]["loss"] == name
+
+
+def hints_for(loss: str, loss_D, loss_G, D_G_z, n: int = 200) -> list:
+    """Health hints for a run on `loss` whose metrics are these constants or lists."""
+    from dcgan import health
+
+    col = lambda v: list(v) if isinstance(v, list) else [v] * n  # noqa: E731
+    series = {"loss_D": col(loss_D), "loss_G": col(loss_G), "D_G_z1": col(D_G_z)}
+    cfg = {"train": {"loss": loss, "loss_reduction": "mean", "batch_size": 32}}
+    return health.check(cfg, series.__getitem__)
+
+
+def test_health_hints_read_each_loss_on_its_own_scale():
+    collapse = "D's loss is collapsing to 0"
+    # a WGAN critic's loss is negative and its D(G(z)) a score far below 0.1: not a collapse
+    w = hints_for("wgan-gp", -3.0, 2.0, -5.0)
+    assert [h.level for h in w] == ["ok"] and "critic's distance estimate" in w[0].message
+    assert "can't" not in w[0].evidence and "critic score" in w[0].evidence
+    # ... but a distance estimate that keeps growing is G falling behind
+    widening = list(np.linspace(-1.0, -9.0, 200))
+    assert "The critic's distance estimate is growing" in [
+        h.title for h in hints_for("wgan-gp", widening, 2.0, -5.0)
+    ]
+    # hinge: D(G(z)) of 0.05 is an undecided score, not a rejected fake; below -1 it is
+    assert collapse not in [h.title for h in hints_for("hinge", 0.05, 0.0, 0.05)]
+    assert collapse in [h.title for h in hints_for("hinge", 0.05, 2.0, -2.0)]
+    # least squares: loss_D 0.05 is still far from D winning (BCE's 0.05 would be)
+    assert collapse not in [h.title for h in hints_for("lsgan", 0.05, 0.3, 0.05)]
+    assert collapse in [h.title for h in hints_for("lsgan", 0.005, 0.4, 0.05)]
+    assert collapse in [h.title for h in hints_for("bce", 0.05, 4.0, 0.05)]
+    ok = hints_for("lsgan", 0.25, 0.125, 0.5)
+    assert ok[0].level == "ok" and "scores 0.25 and 0.125" in ok[0].evidence
