@@ -38,6 +38,7 @@ class GanLoss:
     title = "BCE (the chapter's)"
     output = "P(real)"  # what readout() returns
     equilibrium = (math.log(2), math.log(2))  # per-example (loss_D, loss_G) when D outputs 0.5
+    undecided = 0.5  # readout() of a D that cannot tell real from fake (None: no such value)
     critic = False  # True: D is a critic whose gradient penalty forbids BatchNorm
     explanation = (
         "**Binary cross-entropy**, the chapter's loss. D is a classifier: the sigmoid of its "
@@ -114,6 +115,7 @@ class Hinge(GanLoss):
     title = "Hinge"
     output = "score (margin ±1)"
     equilibrium = (2.0, 0.0)  # D scores everything 0: 1 + 1, and −0
+    undecided = 0.0
     explanation = (
         "**Hinge** (Lim & Ye 2017; SN-GAN, SAGAN and BigGAN train with it). D is a max-margin "
         "classifier: it pays only for real images it scores below +1 and fakes above −1, so "
@@ -144,6 +146,7 @@ class WassersteinGP(GanLoss):
     title = "WGAN-GP"
     output = "critic score (no scale)"
     equilibrium = (0.0, 0.0)  # real and fake scored alike: the distance estimate is 0
+    undecided = None  # a critic's scores float: only the gap between real and fake means much
     critic = True
     explanation = (
         "**WGAN-GP** (Gulrajani et al. 2017). D becomes a *critic* whose scores estimate the "
@@ -209,9 +212,10 @@ class Scale:
     equilibrium: tuple[float, float]
     output: str
     critic: bool
+    undecided: float | None
 
 
 def scale(name: str) -> Scale:
     """The reading guide for a loss name (unknown names read as BCE, the chapter's)."""
     c = LOSSES.get(name, GanLoss)
-    return Scale(c.name, c.equilibrium, c.output, c.critic)
+    return Scale(c.name, c.equilibrium, c.output, c.critic, c.undecided)

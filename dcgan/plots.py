@@ -153,20 +153,26 @@ def _series_figure(
     return fig
 
 
-def loss_figure(steps, loss_D, loss_G, smoothing: float = 0.6) -> go.Figure:
-    """loss_D and loss_G per step, raw and smoothed."""
+def loss_figure(steps, loss_D, loss_G, smoothing: float = 0.6, loss: str = "bce") -> go.Figure:
+    """loss_D and loss_G per step, raw and smoothed, named for the run's train.loss."""
+    name = "BCE" if loss == "bce" else loss
     return _series_figure(
-        steps, {"loss_D": loss_D, "loss_G": loss_G}, smoothing, "Losses", "BCE loss"
+        steps, {"loss_D": loss_D, "loss_G": loss_G}, smoothing, "Losses", f"{name} loss"
     )
 
 
-def d_outputs_figure(steps, D_x, D_G_z, smoothing: float = 0.6) -> go.Figure:
-    """D(x) on real images and D(G(z)) on fakes; 0.5 is the equilibrium of the minimax game."""
-    fig = _series_figure(
-        steps, {"D(x)": D_x, "D(G(z))": D_G_z}, smoothing, "What D says", "probability 'real'"
-    )
-    fig.add_hline(y=0.5, line_dash="dot", annotation_text="0.5: D cannot tell")
-    fig.update_yaxes(range=[0, 1])
+def d_outputs_figure(steps, D_x, D_G_z, smoothing: float = 0.6, loss: str = "bce") -> go.Figure:
+    """D(x) on real images and D(G(z)) on fakes, as the run's loss reads D's output: for BCE
+    a probability, 0.5 at the minimax game's equilibrium; for the others a score."""
+    from .losses import scale  # here: the losses import torch, which plots otherwise never do
+
+    sc = scale(loss)
+    label = "probability 'real'" if loss == "bce" else sc.output
+    fig = _series_figure(steps, {"D(x)": D_x, "D(G(z))": D_G_z}, smoothing, "What D says", label)
+    if sc.undecided is not None:
+        fig.add_hline(y=sc.undecided, line_dash="dot", annotation_text="D cannot tell")
+    if loss == "bce":
+        fig.update_yaxes(range=[0, 1])
     return fig
 
 

@@ -150,3 +150,29 @@ def test_health_hints_read_each_loss_on_its_own_scale():
     assert collapse in [h.title for h in hints_for("bce", 0.05, 4.0, 0.05)]
     ok = hints_for("lsgan", 0.25, 0.125, 0.5)
     assert ok[0].level == "ok" and "scores 0.25 and 0.125" in ok[0].evidence
+
+
+def test_the_train_page_offers_each_loss_explains_it_and_trains_with_it(tmp_path, monkeypatch):
+    """Pick WGAN-GP on the Train page: its paragraph is shown, and the job started from the
+    page trains a layer-norm critic with 5 critic steps, its charts reading D as a score."""
+    from dcgan import runs
+    from tests.helpers import open_page
+    from ui import jobs
+
+    monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
+    at = open_page("train", timeout=120)
+    assert at.selectbox(key="tr_loss").options == [c.title for c in losses.LOSSES.values()]
+    at.selectbox(key="tr_loss").set_value("wgan-gp").run()
+    text = " ".join(m.value for m in at.markdown)
+    assert "gradient penalty" in text and "must not use BatchNorm" in text
+    at.radio(key="tr_unit").set_value("steps")
+    at.number_input(key="tr_len").set_value(30).run()
+    next(b for b in at.button if b.label == "Start").click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    job = jobs.current_job()
+    cfg = job.config()
+    assert (cfg.train.loss, cfg.model.d_norm, cfg.train.n_critic) == ("wgan-gp", "layer", 5)
+    assert job.wait(180) and job.status()["status"] == "finished"
+    reader = runs.RunReader(job.dir)
+    reader.update()
+    assert reader.points("loss_D")[0][-1] == 30

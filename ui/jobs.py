@@ -133,9 +133,10 @@ class SharedRun:
                 p = self._reader.points
                 marks = [e for e in self._reader.events if e.get("kind") == "set"]
                 steps, loss_D = p("loss_D")
+                loss = ((self._reader.config() or {}).get("train") or {}).get("loss", "bce")
                 figs = (
-                    plots.loss_figure(steps, loss_D, p("loss_G")[1], smoothing),
-                    plots.d_outputs_figure(steps, p("D_x")[1], p("D_G_z1")[1], smoothing),
+                    plots.loss_figure(steps, loss_D, p("loss_G")[1], smoothing, loss),
+                    plots.d_outputs_figure(steps, p("D_x")[1], p("D_G_z1")[1], smoothing, loss),
                     plots.grad_norm_figure(
                         steps, p("grad_norm_G")[1], p("grad_norm_D")[1], smoothing
                     ),

@@ -10,6 +10,7 @@ import streamlit as st
 
 from dcgan.config import PRESETS, Config, preset, presets_help
 from dcgan.data import SOURCES, source_label
+from dcgan.losses import LOSSES
 from ui import jobs, state
 
 KEEP = "session"  # settings survive a visit to another page
@@ -29,6 +30,7 @@ def values_from(cfg: Config) -> dict:
         "tr_alpha": float(m.leaky_alpha),
         "tr_ema": float(t.ema_decay),
         "tr_aug": bool(t.diffaugment),
+        "tr_loss": t.loss,
     }
 
 
@@ -104,6 +106,16 @@ def sidebar() -> None:
         c1, c2 = st.columns(2)
         c1.radio("Run for", ("epochs", "steps"), key="tr_unit", persist_state=KEEP)
         c2.number_input(f"Number of {ss.tr_unit}", 1, 1_000_000, key="tr_len", persist_state=KEEP)
+        st.selectbox(
+            "Loss",
+            list(LOSSES),
+            format_func=lambda name: LOSSES[name].title,
+            key="tr_loss",
+            persist_state=KEEP,
+            help="WGAN-GP also swaps D's BatchNorm for layer norm and gives D 5 steps per G step.",
+        )
+        with st.expander("What this loss does"):
+            st.markdown(LOSSES[ss.get("tr_loss", "bce")].explanation)
         st.number_input("Latent size nz", 1, 1024, key="tr_nz", persist_state=KEEP)
         st.radio(
             "D's activation",
@@ -158,6 +170,7 @@ def build_config() -> Config:
         "model.leaky_alpha": float(ss.tr_alpha),
         "train.ema_decay": float(ss.tr_ema),
         "train.diffaugment": "color,translation,cutout" if ss.tr_aug else "",
+        "train.loss": ss.get("tr_loss", "bce"),
     }
     if ss.tr_unit == "epochs":
         over["train.epochs"] = int(ss.tr_len)
