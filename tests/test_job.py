@@ -364,3 +364,24 @@ def test_a_stale_lock_from_a_dead_process_is_taken_over(tmp_path):
 
 
 TEXT = {"capture_output": True, "text": True}
+
+
+def test_a_job_slot_is_freed_by_a_failed_start_and_kept_through_a_hand_over(tmp_path):
+    with pytest.raises(RuntimeError), runs.JobSlot(tmp_path, tmp_path / "a"):
+        assert runs.read_lock(tmp_path)["run"] == str(tmp_path / "a")
+        raise RuntimeError("the spawn failed")
+    assert runs.read_lock(tmp_path) is None, "a failed start leaves the slot free"
+    with runs.JobSlot(tmp_path, tmp_path / "b") as slot:
+        slot.point(tmp_path / "b-arm")  # readers follow the slot to the run training now
+        slot.hand_over()  # to a thread of this process, which releases it at its end
+    assert runs.read_lock(tmp_path)["run"] == str(tmp_path / "b-arm")
+    with pytest.raises(JobBusyError, match="already"), runs.JobSlot(tmp_path, tmp_path / "c"):
+        pass
+    slot.release()
+    assert runs.read_lock(tmp_path) is None
+
+
+def test_a_wait_that_times_out_says_what_it_waited_for(tmp_path):
+    d = job.prepare(small_cfg(), tmp_path)  # no process yet: loading, within its start grace
+    with pytest.raises(TimeoutError, match="the first step.*'status': 'loading'"):
+        handle.RunHandle(d).wait_for(lambda s: s.get("step", 0) >= 1, 0.2, what="the first step")

@@ -174,6 +174,31 @@ def test_unknown_experiment_or_classes_are_refused_with_the_choices():
     assert ex.main(["run", "fashion-classes", "--classes", "a,b"]) == 2
 
 
+def test_a_new_experiment_is_one_catalog_entry(tmp_path, monkeypatch, capsys):
+    """Adding an experiment touches one place, CATALOG: the plan, the runner, its hook and the
+    CLI's list read the entry; nothing names it."""
+    scored: list[str] = []
+    toy = ex.Entry(
+        "toy-beta1",
+        "Toy: Adam's β1",
+        "Does β1 matter at this scale?",
+        "Compare the loss curves.",
+        arms=(
+            ex.Arm("beta1-0.5", "β1 0.5", {"train.beta1": 0.5}),
+            ex.Arm("beta1-0.9", "β1 0.9", {"train.beta1": 0.9}),
+        ),
+        after_arm=lambda arm, arm_dir, n: scored.append(arm["key"]),
+    )
+    monkeypatch.setitem(ex.CATALOG, toy.name, toy)
+    assert ex.main(["list"]) == 0 and "Toy: Adam's β1" in capsys.readouterr().out
+    plan = ex.experiment(toy.name, steps=2, base=TINY, quality_n=QN)
+    spec = ex.read_experiment(ex.run_here(plan, tmp_path / "runs"))
+    assert spec["status"] == ex.ExperimentStatus.FINISHED
+    assert [a["status"] for a in spec["arms"]] == ["finished", "finished"]
+    assert scored == ["beta1-0.5", "beta1-0.9"], "the after_arm hook ran once per trained arm"
+    assert all(a["quality"]["swd"] > 0 for a in spec["arms"])
+
+
 def test_every_experiment_states_its_time_and_more_steps_take_longer():
     for e in ex.all_experiments():
         assert e.question and e.look_for and len(e.arms) >= 2
