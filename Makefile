@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format space space-push bench clean
+.PHONY: run test lint format space space-push space-check bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -30,14 +30,22 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 # The Hugging Face Space: `make space` assembles build/space (runs with `python app.py` there);
-# `make space-push SPACE_ID=user/name` uploads it, given a write token in HF_TOKEN.
+# `make space-check` installs and starts it as Hugging Face's builder would (a cached python3.12
+# venv) and uses it through gradio_client and Chromium, on CPU hardware and under the ZeroGPU
+# fake; `make space-push SPACE_ID=user/name` uploads it on ZeroGPU (SPACE_HARDWARE=cpu-basic
+# for paid CPU hardware), given a write token in HF_TOKEN.
 SPACE_ID ?=
+SPACE_HARDWARE ?= zero-a10g
 
 space: $(STAMP)
 	$(BIN)/python space/build.py build --out build/space
 
+space-check: space
+	$(BIN)/python space/builder_check.py --folder build/space
+
 space-push: space
-	$(BIN)/python space/build.py push --out build/space --space-id "$(SPACE_ID)"
+	$(BIN)/python space/build.py push --out build/space --space-id "$(SPACE_ID)" \
+		--hardware "$(SPACE_HARDWARE)"
 
 clean:
 	rm -rf build .pytest_cache .ruff_cache

@@ -81,8 +81,13 @@ if DEFAULT:
 TRAIN_INTRO = (
     "Train a small DCGAN here, now. The grid shows what the generator draws from the same 64 "
     "noise vectors as it learns, and the chart shows the two networks' losses pulling against "
-    f"each other. The run stops after the seconds you pick (at most {TRAIN_SECONDS}); one run "
-    "trains at a time, so you may wait in a queue that shows your place."
+    f"each other. The run stops after the seconds you pick (at most {TRAIN_SECONDS}). "
+    + (
+        "Each run is one call on a ZeroGPU GPU: it asks for your seconds plus 35 s of your "
+        "daily GPU quota; sampling in the other tabs costs none."
+        if ZERO_GPU
+        else "One run trains at a time, so you may wait in a queue that shows your place."
+    )
 )
 
 with gr.Blocks(title="DCGAN Playground", delete_cache=DELETE_CACHE) as demo:
@@ -132,7 +137,7 @@ with gr.Blocks(title="DCGAN Playground", delete_cache=DELETE_CACHE) as demo:
                 mode = gr.Radio(["lerp", "slerp"], value="slerp", label="Path")
                 steps = gr.Slider(2, MAX_STEPS, 9, step=1, label="Images in the strip")
                 interp_btn = gr.Button("Interpolate", variant="primary", scale=0, min_width=140)
-            strip = pixels("A → B", 140)
+            strip = pixels("A → B", 140, elem_id="strip")
             with gr.Row():
                 with gr.Column(scale=1):
                     t = gr.Slider(0, 1, 0.5, step=0.01, label="t (0 = A, 1 = B)")
