@@ -66,6 +66,7 @@ class RunHandle:
 
     @property
     def alive(self) -> bool:
+        """Whether the job is loading, running or paused (its process alive)."""
         return self.status().get("status") in runs.LIVE
 
     @property
@@ -78,12 +79,15 @@ class RunHandle:
         return Config.from_dict(runs.read_json(self.dir / runs.CONFIG) or {})
 
     def pause(self) -> str:
+        """Ask the job to pause after its current step; returns the command's id."""
         return runs.send_control(self.dir, "pause")
 
     def resume(self) -> str:
+        """Ask a paused job to train on."""
         return runs.send_control(self.dir, "resume")
 
     def stop(self) -> str:
+        """Ask the job to end after its current step, saving its last checkpoint."""
         return runs.send_control(self.dir, "stop")
 
     def save(self) -> str:

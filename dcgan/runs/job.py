@@ -109,6 +109,7 @@ def run_job(run_dir: str | Path, on_step=None) -> JobStatus:
 
 
 def _kept(w: RunWriter) -> str:
+    """' The last good checkpoint is kept at PATH.' when there is one, for an error message."""
     kept = w.get("checkpoint_path")
     return f" The last good checkpoint is kept at {kept}." if kept else ""
 

@@ -69,6 +69,7 @@ class RunReader:
 
     @property
     def name(self) -> str:
+        """The run folder's name."""
         return self.dir.name
 
     def config(self) -> dict | None:
