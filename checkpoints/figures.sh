@@ -3,11 +3,7 @@
 # per set). Run from the repo root: bash checkpoints/figures.sh [anime-faces|pokemon ...]
 # The real images come from ../shared/data (or set SHARED=/path/to/data).
 set -euo pipefail
-SHARED=${SHARED:-../shared/data}
-PY=${PY:-.venv/bin/python}
-export DCGAN_ANIME_FACES=$SHARED/anime_faces_64.zip
-export DCGAN_POKEMON_URL=file://$(cd "$SHARED" && pwd)/pokemon.zip
-export DCGAN_POKEMON_SHA1=$(sha1sum "$SHARED/pokemon.zip" | cut -d' ' -f1)
+source "$(dirname "$0")/shared_data.sh"
 names=("$@")
 [ ${#names[@]} -gt 0 ] || names=(anime-faces pokemon)
 for name in "${names[@]}"; do

@@ -11,11 +11,7 @@
 # checkpoints/baselines/ (the d2l recipe, the paper recipe without EMA, and the 2,000-step EMA
 # generators of 1 Dec) came from earlier versions of this recipe, in git history.
 set -euo pipefail
-SHARED=${SHARED:-../shared/data}
-PY=${PY:-.venv/bin/python}
-export DCGAN_ANIME_FACES=$SHARED/anime_faces_64.zip
-export DCGAN_POKEMON_URL=file://$(cd "$SHARED" && pwd)/pokemon.zip
-export DCGAN_POKEMON_SHA1=$(sha1sum "$SHARED/pokemon.zip" | cut -d' ' -f1)
+source "$(dirname "$0")/shared_data.sh"
 run() {  # dataset, run name, steps, torch threads
   $PY -m dcgan.train --preset paper --seed 0 --dataset "$1" --steps "$3" --flip \
     --ngf 32 --ndf 32 --batch-size 64 --ema-decay 0.999 --diffaugment color,translation,cutout \
