@@ -142,6 +142,17 @@ def over_run(run_dir: str | Path, net=None, every: int = 1) -> list[tuple[int, C
     return out
 
 
+def after_arm(arm: dict, arm_dir: Path, quality_n: int) -> None:
+    """An experiment's after_arm hook: the class coverage of the arm's final generator, from
+    quality_n samples of seeded noise, stored in the arm's results."""
+    from .checkpoint import load_generator
+    from .runs.folder import GENERATOR
+
+    G, mcfg, _ = load_generator(Path(arm_dir) / GENERATOR)
+    c = of_generator(G, mcfg.nz, n=quality_n, seed=0)
+    arm["coverage"] = {"covered": c.covered, "of": N_CLASSES, "unreadable": c.unreadable, "n": c.n}
+
+
 def main(argv: list[str] | None = None) -> int:
     """CLI: class coverage of a shapes run over training, or of one checkpoint."""
     ap = argparse.ArgumentParser(

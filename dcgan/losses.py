@@ -54,15 +54,20 @@ class GanLoss:
         self.gp_weight = gp_weight
 
     def d_loss(self, real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
-        """D's loss on its logits for a real and a fake batch: the chapter's
-        (loss(real, 1) + loss(fake, 0)) / 2."""
+        """D's loss on its outputs for a real and a fake batch: its two terms added."""
+        on_real, on_fake = self.d_terms(real, fake)
+        return on_real + on_fake
+
+    def d_terms(self, real: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the real batch's term, the fake batch's term) of D's loss: the chapter's
+        loss(real, 1) / 2 and loss(fake, 0) / 2 (halving is exact, so the sum is its mean)."""
         r = F.binary_cross_entropy_with_logits(
             real, torch.ones_like(real), reduction=self.reduction
         )
         f = F.binary_cross_entropy_with_logits(
             fake, torch.zeros_like(fake), reduction=self.reduction
         )
-        return (r + f) / 2
+        return r / 2, f / 2
 
     def g_loss(self, fake: torch.Tensor) -> torch.Tensor:
         """G's non-saturating loss: -log D(G(z)), i.e. BCE against the 'real' label."""
@@ -95,9 +100,9 @@ class LeastSquares(GanLoss):
         "outputs 0.5 everywhere: loss_D = 0.25 and loss_G = 0.125 per example."
     )
 
-    def d_loss(self, real, fake):
-        """½ E[(D(x) − 1)²] + ½ E[D(G(z))²]: the paper's a = 0, b = 1."""
-        return (_reduce((real - 1) ** 2, self.reduction) + _reduce(fake**2, self.reduction)) / 2
+    def d_terms(self, real, fake):
+        """½ E[(D(x) − 1)²] and ½ E[D(G(z))²]: the paper's a = 0, b = 1."""
+        return _reduce((real - 1) ** 2, self.reduction) / 2, _reduce(fake**2, self.reduction) / 2
 
     def g_loss(self, fake):
         """½ E[(D(G(z)) − 1)²]: the paper's c = 1, G wants its fakes read as real."""
@@ -125,9 +130,9 @@ class Hinge(GanLoss):
         "loss_G = 0. D winning outright shows as loss_D near 0 with D(G(z)) below −1."
     )
 
-    def d_loss(self, real, fake):
-        """E[max(0, 1 − D(x))] + E[max(0, 1 + D(G(z)))]."""
-        return _reduce(F.relu(1 - real), self.reduction) + _reduce(F.relu(1 + fake), self.reduction)
+    def d_terms(self, real, fake):
+        """E[max(0, 1 − D(x))] and E[max(0, 1 + D(G(z)))]."""
+        return _reduce(F.relu(1 - real), self.reduction), _reduce(F.relu(1 + fake), self.reduction)
 
     def g_loss(self, fake):
         """−E[D(G(z))]: raise the critic's score of the fakes."""
@@ -161,9 +166,9 @@ class WassersteinGP(GanLoss):
         "and have no fixed scale: read the trend of −loss_D, not its value."
     )
 
-    def d_loss(self, real, fake):
-        """E[D(G(z))] − E[D(x)]: the negative of the critic's distance estimate."""
-        return _reduce(fake, self.reduction) - _reduce(real, self.reduction)
+    def d_terms(self, real, fake):
+        """−E[D(x)] and E[D(G(z))]: together the negative of the critic's distance estimate."""
+        return -_reduce(real, self.reduction), _reduce(fake, self.reduction)
 
     def g_loss(self, fake):
         """−E[D(G(z))]: move the fakes where the critic scores real images."""

@@ -13,7 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .. import compare
+from .. import compare, coverage, losses
 from ..config import Config, ConfigError
 from ..data import FASHION_CLASSES
 from .probes import DeadUnitProbe
@@ -139,6 +139,21 @@ CATALOG: dict[str, Entry] = {
                 Arm("lr-0.005", "lr 0.005 (d2l)", {"train.lr": 0.005}),
                 Arm("lr-2e-4", "lr 2e-4 (paper)", {"train.lr": 0.0002}),
             ),
+        ),
+        Entry(
+            "losses",
+            "Loss functions: BCE, least squares, hinge and WGAN-GP",
+            "The chapter trains with binary cross-entropy; GAN Lab offers least squares too, "
+            "and SN-GAN, BigGAN and WGAN-GP train with hinge and Wasserstein losses. With the "
+            "same model, seed, data and steps, which gets furthest?",
+            "Compare SWD and the grids first. Each loss reads on its own scale (dcgan.losses), "
+            "so compare the curves' shapes, not their values. WGAN-GP's critic takes 5 steps "
+            "per G step, so its G moves a fifth as often; its −loss_D should shrink as G "
+            "improves. Class coverage counts how many of the 12 shape × colour classes G draws.",
+            arms=tuple(
+                Arm(name, cls.title, {"train.loss": name}) for name, cls in losses.LOSSES.items()
+            ),
+            after_arm=coverage.after_arm,
         ),
     )
 }

@@ -92,6 +92,8 @@ def summary(spec: dict) -> str:
         line += f"  SWD x1e3 {q:7.2f}" if q is not None else "  SWD -"
         if a.get("baseline") is not None:
             line += f" (real vs real {a['baseline']:.2f})"
+        if a.get("coverage"):
+            line += f"  classes {a['coverage']['covered']}/{a['coverage']['of']}"
         dead = a.get("dead_units")
         if dead:
             last = {k: v["values"][-1] for k, v in dead.items() if v["values"]}

@@ -1,0 +1,254 @@
+"""One training step, taken apart: the numbers behind the "One step, explained" page.
+
+`explain_step` takes one D update and one G update exactly as the trainer does (dcgan.trainer:
+G(z) computed once; D sees the real batch and G(z).detach(); then G's loss through a frozen D),
+on copies of G and D, in fp32, and records what a learner asks about:
+
+- D(x) and D(G(z)) before and after each update, and D's two loss terms;
+- the gradient norm reaching each network in each update, and at G's output (the signal that
+  flows back through D into G), layer by layer;
+- which parameters each update changed (and that the other network's did not move);
+- "what if we forget detach?": the gradient D's loss would send into G, measured, and how it
+  points against G's own gradient.
+
+`why_loss_g_rises` reads a run's own curves to answer "why does loss_G rise while the samples
+improve?". No UI imports: the page draws what this returns.
+"""
+
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from torch import nn
+
+from . import losses
+
+
+@dataclass(frozen=True)
+class Update:
+    """One network's update: its loss, the gradient it got, and what moved."""
+
+    loss: float
+    grad_norm: float  # total L2 norm of the gradient on the updated network's parameters
+    layer_grads: dict[str, float]  # parameter name -> its gradient's L2 norm
+    changed: dict[str, float]  # parameter name -> ||w_after - w_before|| / ||w_before||
+    other_changed: float  # largest |change| in the other network's parameters: 0 by design
+
+
+@dataclass(frozen=True)
+class StepReport:
+    """Everything one explained step measured."""
+
+    loss: str  # train.loss name
+    output: str  # what D's readout is: a probability for BCE, a score otherwise
+    D_x: tuple[float, float]  # D's readout on the real batch, before and after D's update
+    D_G_z: tuple[float, float, float]  # on G(z): before, after D's update, after G's update
+    d_terms: tuple[float, float]  # D's loss on the real batch and on the fake batch
+    penalty: float  # WGAN-GP's gradient penalty, else 0
+    d_update: Update
+    g_update: Update
+    grad_at_fake: float  # ||d loss_G / d G(z)||: what flows back through D to G's output
+    grad_to_d_in_g_step: float  # what loss_G would send D's weights; frozen, so never applied
+    forgot_detach: float  # ||d loss_D / d G's weights|| had G(z) not been detached
+    forgot_detach_cos: float  # its cosine with G's own gradient: negative means harmful
+    forgot_detach_ms: float  # the extra backward pass through G that forgetting costs
+    batch: int = 0
+    detach_kept_g_out: bool = True  # no gradient reached G's weights in D's update
+
+
+def _snapshot(net: nn.Module) -> dict[str, torch.Tensor]:
+    """Copies of a network's parameters by name."""
+    return {k: p.detach().clone() for k, p in net.named_parameters()}
+
+
+def _relative_change(before: dict[str, torch.Tensor], net: nn.Module) -> dict[str, float]:
+    """||after - before|| / ||before|| per parameter (absolute when before is all zeros)."""
+    out = {}
+    for k, p in net.named_parameters():
+        d = float((p.detach() - before[k]).norm())
+        out[k] = d / max(float(before[k].norm()), 1e-12)
+    return out
+
+
+def _max_change(before: dict[str, torch.Tensor], net: nn.Module) -> float:
+    """The largest absolute change of any parameter element."""
+    return max(
+        (float((p.detach() - before[k]).abs().max()) for k, p in net.named_parameters()),
+        default=0.0,
+    )
+
+
+def _grads(net: nn.Module) -> dict[str, float]:
+    """Each parameter's gradient norm (0 where none arrived)."""
+    return {
+        k: float(p.grad.norm()) if p.grad is not None else 0.0 for k, p in net.named_parameters()
+    }
+
+
+def _total(norms: dict[str, float]) -> float:
+    """Total L2 norm from per-parameter norms."""
+    return float(np.sqrt(sum(v * v for v in norms.values())))
+
+
+def _flat(grads) -> torch.Tensor:
+    """One vector of gradients (zeros where None)."""
+    return torch.cat([g.flatten() for g in grads])
+
+
+def explain_step(
+    G: nn.Module,
+    D: nn.Module,
+    real: torch.Tensor,
+    z: torch.Tensor,
+    loss: str = "bce",
+    reduction: str = "mean",
+    lr: float = 2e-4,
+    betas: tuple[float, float] = (0.5, 0.999),
+    opt_states: tuple[dict, dict] | None = None,
+    in_place: bool = False,
+) -> StepReport:
+    """One D update then one G update of (G, D) on a real batch in [-1, 1] and latents z.
+
+    Works on deep copies unless in_place; opt_states are (opt_G, opt_D) state dicts to continue
+    from (a checkpoint's), else Adam starts fresh. Both networks stay in train mode, as in the
+    trainer, so BatchNorm uses each batch's statistics."""
+    if not in_place:
+        G, D = copy.deepcopy(G), copy.deepcopy(D)
+    G.train()
+    D.train()
+    gan = losses.make(loss, reduction)
+    opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
+    opt_D = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    if opt_states is not None:
+        opt_G.load_state_dict(opt_states[0])
+        opt_D.load_state_dict(opt_states[1])
+        for opt in (opt_G, opt_D):  # the page's learning rate, whatever the checkpoint had
+            for group in opt.param_groups:
+                group.update(lr=lr, betas=betas)
+    g0, d0 = _snapshot(G), _snapshot(D)
+    opt_G.zero_grad(set_to_none=True)
+    fake = G(z)  # computed once and reused by both updates, as the trainer does
+
+    # what if we forget detach? D's loss with G(z) still attached reaches G's weights too
+    real_out = D(real).flatten()
+    attached_out = D(fake).flatten()
+    t0 = time.perf_counter()
+    wrong = torch.autograd.grad(
+        gan.d_loss(real_out, attached_out), list(G.parameters()), retain_graph=True
+    )
+    forgot_ms = 1000 * (time.perf_counter() - t0)
+
+    # (1) D's update on the real batch and the detached fakes
+    opt_D.zero_grad(set_to_none=True)
+    real_out = D(real).flatten()
+    fake_out = D(fake.detach()).flatten()
+    term_r, term_f = gan.d_terms(real_out, fake_out)
+    gp = gan.penalty(D, real, fake.detach())
+    loss_D = term_r + term_f + gp
+    loss_D.backward()
+    reached_G = any(p.grad is not None for p in G.parameters())
+    d_grads = _grads(D)
+    opt_D.step()
+    with torch.no_grad():
+        D_x_after = float(gan.readout(D(real).flatten()))
+        D_G_z_after_d = float(gan.readout(D(fake).flatten()))
+    d_update = Update(
+        float(loss_D.detach()),
+        _total(d_grads),
+        d_grads,
+        _relative_change(d0, D),
+        _max_change(g0, G),
+    )
+
+    # (2) G's update through a frozen D: gradients flow through D's layers, not into its weights
+    opt_G.zero_grad(set_to_none=True)
+    d1 = _snapshot(D)
+    fake_out_2 = D(fake).flatten()
+    loss_G = gan.g_loss(fake_out_2)
+    to_D = torch.autograd.grad(loss_G, list(D.parameters()), retain_graph=True)
+    (at_fake,) = torch.autograd.grad(loss_G, fake, retain_graph=True)
+    D.requires_grad_(False)
+    try:
+        loss_G.backward()
+    finally:
+        D.requires_grad_(True)
+    g_grads = _grads(G)
+    right = _flat([p.grad for p in G.parameters()])
+    opt_G.step()
+    with torch.no_grad():
+        D_G_z_after_g = float(gan.readout(D(G(z)).flatten()))
+    g_update = Update(
+        float(loss_G.detach()),
+        _total(g_grads),
+        g_grads,
+        _relative_change(g0, G),
+        _max_change(d1, D),
+    )
+    wrong_flat = _flat(wrong)
+    cos = float(torch.dot(wrong_flat, right) / (wrong_flat.norm() * right.norm()).clamp_min(1e-30))
+    return StepReport(
+        loss=gan.name,
+        output=gan.output,
+        D_x=(float(gan.readout(real_out.detach())), D_x_after),
+        D_G_z=(float(gan.readout(fake_out.detach())), D_G_z_after_d, D_G_z_after_g),
+        d_terms=(float(term_r.detach()), float(term_f.detach())),
+        penalty=float(gp.detach()) if torch.is_tensor(gp) else float(gp),
+        d_update=d_update,
+        g_update=g_update,
+        grad_at_fake=float(at_fake.norm()),
+        grad_to_d_in_g_step=float(_flat(to_D).norm()),
+        forgot_detach=float(wrong_flat.norm()),
+        forgot_detach_cos=cos,
+        forgot_detach_ms=forgot_ms,
+        batch=int(real.shape[0]),
+        detach_kept_g_out=not reached_G,
+    )
+
+
+@dataclass(frozen=True)
+class LossGRise:
+    """Whether loss_G rose over a run, and the curves' own answer to why."""
+
+    rose: bool
+    loss_G: tuple[float, float]  # mean over the first and the last fifth of the run
+    D_x: tuple[float, float]
+    D_G_z: tuple[float, float]
+    text: str
+
+
+def why_loss_g_rises(loss_G, D_x, D_G_z, loss: str = "bce") -> LossGRise | None:
+    """Compare the first and last fifth of a run's loss_G, D(x) and D(G(z)) (equal-length
+    sequences); None when there are too few points to judge."""
+    n = min(len(loss_G), len(D_x), len(D_G_z))
+    if n < 10:
+        return None
+    q = max(2, n // 5)
+    first = lambda v: float(np.mean(np.asarray(v[:n], dtype=float)[:q]))  # noqa: E731
+    last = lambda v: float(np.mean(np.asarray(v[:n], dtype=float)[-q:]))  # noqa: E731
+    lg, dx, dgz = (
+        (first(loss_G), last(loss_G)),
+        (first(D_x), last(D_x)),
+        (first(D_G_z), last(D_G_z)),
+    )
+    rose = lg[1] > lg[0]
+    out = losses.scale(loss).output
+    if rose:
+        text = (
+            f"loss_G rose from {lg[0]:.2f} to {lg[1]:.2f} while D(G(z)) went from {dgz[0]:.2f} "
+            f"to {dgz[1]:.2f} and D(x) from {dx[0]:.2f} to {dx[1]:.2f} ({out}). loss_G only "
+            "measures how well G fools the D of the same step, and D is learning too: it got "
+            "better at telling the two apart faster than G got better at fooling it. The target "
+            "moved, so a rising loss_G says D is winning the race for now, not that G's images "
+            "got worse; judge them by the grids or SWD."
+        )
+    else:
+        text = (
+            f"Here loss_G did not rise: {lg[0]:.2f} at the start, {lg[1]:.2f} at the end, with "
+            f"D(G(z)) going from {dgz[0]:.2f} to {dgz[1]:.2f} ({out}). G is keeping up with D. "
+            "It often rises in the first hundreds of steps, while D learns faster than G."
+        )
+    return LossGRise(rose, lg, dx, dgz, text)
