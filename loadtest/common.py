@@ -54,6 +54,35 @@ def server(cmd: list[str], env: dict, ready_url: str, log: Path, timeout: float 
         out.close()
 
 
+@contextmanager
+def streamlit_app(tmp: Path, omp_threads: int | None = None, data_dir: Path | None = None):
+    """`streamlit run app.py` on a free 127.0.0.1 port, its runs (and data, if given) under tmp:
+    yields (base URL, runs folder, the server process, its log)."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log, root = Path(tmp) / "streamlit.log", Path(tmp) / "runs"
+    env = {"DCGAN_RUNS_DIR": str(root)}
+    if data_dir is not None:
+        env["DCGAN_DATA_DIR"] = str(data_dir)
+    if omp_threads:
+        env["OMP_NUM_THREADS"] = str(omp_threads)
+    args = ["run", "app.py", "--server.headless", "true"]
+    args += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+    with server([python(), "-m", "streamlit", *args], env, f"{base}/_stcore/health", log) as proc:
+        yield base, root, proc, log
+
+
+def verdict_line(broken: list[str], ok: bool) -> int:
+    """Print what broke and the verdict: 0 PASS, 1 a target missed, 2 something broke."""
+    for b in broken:
+        print(f"  BROKEN {b}")
+    if broken:
+        print("FAIL (broken)")
+        return 2
+    print("PASS" if ok else "FAIL (a target was missed)")
+    return 0 if ok else 1
+
+
 def python() -> str:
     """The interpreter running this script (the repo's .venv when run as documented)."""
     return sys.executable

@@ -42,7 +42,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .common import cpu_seconds, free_port, load_note, log_problems, percentile, python, server
+from .common import cpu_seconds, load_note, log_problems, percentile, streamlit_app, verdict_line
 from .protocol import Session, widget_state
 
 MIX = (("latent", 0.6), ("gan_basics", 0.25), ("arithmetic", 0.15))  # where the class goes
@@ -372,14 +372,7 @@ def report(r: dict, a: argparse.Namespace) -> int:
             else f"{val:.3f} s (target <= {goal} s)"
         )
         print(f"  {'ok  ' if ok else 'MISS'} {k}: {shown}")
-    for b in v["broken"]:
-        print(f"  BROKEN {b}")
-    if v["broken"]:
-        print("FAIL (broken)")
-        return 2
-    ok = all(t[2] for t in v["targets"].values())
-    print("PASS" if ok else "FAIL (a target was missed)")
-    return 0 if ok else 1
+    return verdict_line(v["broken"], all(t[2] for t in v["targets"].values()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -414,20 +407,9 @@ def main(argv: list[str] | None = None) -> int:
         r = run(a.url.rstrip("/"), Path(a.runs_dir or "."), a.server_pid)
         r["server_log_problems"] = []
     else:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
         with tempfile.TemporaryDirectory(prefix="dcgan-explore-") as tmp:
-            log = Path(tmp) / "streamlit.log"
-            root = Path(tmp) / "runs"
             # the data folder is the usual one: it keeps the arithmetic page's classifier
-            env = {"DCGAN_RUNS_DIR": str(root)}
-            if a.omp_threads:
-                env["OMP_NUM_THREADS"] = str(a.omp_threads)
-            args = ["run", "app.py", "--server.headless", "true"]
-            args += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-            with server(
-                [python(), "-m", "streamlit", *args], env, f"{base}/_stcore/health", log
-            ) as proc:
+            with streamlit_app(Path(tmp), a.omp_threads) as (base, root, proc, log):
                 r = run(base, root, proc.pid)
             r["server_log_problems"] = log_problems(log)
     r["machine"] = f"{note_before} at the start, {load_note()} at the end"

@@ -57,15 +57,14 @@ from dcgan import runs
 
 from .common import (
     cpu_seconds,
-    free_port,
     job_pid,
     load_note,
     log_problems,
     niceness,
     percentile,
-    python,
     run_progress,
-    server,
+    streamlit_app,
+    verdict_line,
 )
 from .protocol import Session, widget_state
 
@@ -439,14 +438,7 @@ def report(r: dict) -> int:
         val = f"{t['value']:.0f}" if k == "grids_missed" else val
         goal = f"{t['target']:.0%}" if k in ("throughput", "cpu_per_viewer") else t["target"]
         print(f"  {'ok  ' if t['ok'] else 'MISS'} {names[k]}: {val} (target {cmp} {goal})")
-    for b in v["broken"]:
-        print(f"  BROKEN {b}")
-    if v["broken"]:
-        print("FAIL (broken)")
-        return 2
-    ok = all(t["ok"] for t in v["targets"].values())
-    print("PASS" if ok else "FAIL (a target was missed)")
-    return 0 if ok else 1
+    return verdict_line(v["broken"], all(t["ok"] for t in v["targets"].values()))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -483,19 +475,9 @@ def main(argv: list[str] | None = None) -> int:
         r = run(a.url.rstrip("/"), Path(a.runs_dir), a.server_pid)
         r["server_log_problems"] = []
     else:
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
         with tempfile.TemporaryDirectory(prefix="dcgan-load-") as tmp:
-            log = Path(tmp) / "streamlit.log"
-            root = Path(tmp) / "runs"
-            env = {"DCGAN_RUNS_DIR": str(root), "DCGAN_DATA_DIR": str(Path(tmp) / "data")}
-            if a.omp_threads:
-                env["OMP_NUM_THREADS"] = str(a.omp_threads)
-            args = ["run", "app.py", "--server.headless", "true"]
-            args += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-            with server(
-                [python(), "-m", "streamlit", *args], env, f"{base}/_stcore/health", log
-            ) as proc:
+            with streamlit_app(Path(tmp), a.omp_threads, Path(tmp) / "data") as app:
+                base, root, proc, log = app
                 r = run(base, root, proc.pid)
             r["server_log_problems"] = log_problems(log)
     r["machine"] = f"{note_before} at the start, {load_note()} at the end"

@@ -31,16 +31,20 @@ def test_space_burst_smoke():
     assert "4 requests at once: " in r.stdout and "p95" in r.stdout and "PASS" in r.stdout
 
 
-def test_streamlit_sessions_smoke(tmp_path):
-    out = tmp_path / "sessions.json"
-    r = run(
-        "loadtest.streamlit_sessions",
-        *("--sessions", "2", "--seconds", "5", "--omp-threads", "1", "--json", str(out)),
-    )
+def judged(tmp_path, *args) -> tuple[subprocess.CompletedProcess, dict]:
+    """Run a load test that judges itself, with --json; it measured and nothing broke."""
+    out = tmp_path / "report.json"
+    r = run(*args, "--omp-threads", "1", "--json", str(out))
     said = r.stdout[-3000:] + r.stderr[-3000:]
     assert r.returncode in (0, 1), said  # 1: a speed target missed on a busy machine; 2: broken
     rep = json.loads(out.read_text())
     assert rep["verdict"]["broken"] == [], said
+    assert ("PASS" in r.stdout) == (r.returncode == 0)
+    return r, rep
+
+
+def test_streamlit_sessions_smoke(tmp_path):
+    r, rep = judged(tmp_path, "loadtest.streamlit_sessions", "--sessions", "2", "--seconds", "5")
     assert [p["viewers"] for p in rep["phases"]] == [0, 2, 0]
     crowd = rep["phases"][1]
     assert crowd["connected"] == 2 and crowd["saw_updates"] == 2 and crowd["errors"] == []
@@ -50,19 +54,10 @@ def test_streamlit_sessions_smoke(tmp_path):
     assert rep["nice"]["loadgen"] == 19 and rep["end_status"] == "stopped"
     for figure in ("trainer examples/sec watched", "server CPU per viewer", "fragment refresh"):
         assert figure in r.stdout
-    assert ("PASS" in r.stdout) == (r.returncode == 0)
 
 
 def test_explorers_smoke(tmp_path):
-    out = tmp_path / "explorers.json"
-    r = run(
-        "loadtest.explorers",
-        *("--students", "3", "--seconds", "6", "--omp-threads", "1", "--json", str(out)),
-    )
-    said = r.stdout[-3000:] + r.stderr[-3000:]
-    assert r.returncode in (0, 1), said  # 1: a speed target missed on a busy machine; 2: broken
-    rep = json.loads(out.read_text())
-    assert rep["verdict"]["broken"] == [], said
+    r, rep = judged(tmp_path, "loadtest.explorers", "--students", "3", "--seconds", "6")
     assert set(rep["warm_up_s"]) == {"latent", "gan_basics", "arithmetic"}  # each page opened
     p = rep["phases"][0]
     assert p["connected"] == 3 and p["errors"] == [] and p["moves"] >= 3
@@ -70,7 +65,6 @@ def test_explorers_smoke(tmp_path):
     assert p["fragment_moves"] >= 1  # a Latent widget reran its tab alone
     assert p["server_cpu_ms_per_move"] is not None
     assert "to the last image fetched" in r.stdout
-    assert ("PASS" in r.stdout) == (r.returncode == 0)
 
 
 def test_start_time_smoke():
