@@ -18,7 +18,20 @@ second, /sample p50/p95 idle and during the run, and the SWD (dcgan.metrics, x 1
 against 2,048 shapes, as bench.classroom computes it) of the generator the visitor downloads.
 --no-spare starts the Space without its waiting training process, for the cold-start figure.
 
-    python -m bench.space_latency --train [--seconds 60] [--no-spare] [--json]
+    python -m bench.space_latency --train [--seconds 60] [--no-spare] [--zerogpu] [--json]
+
+--zerogpu runs the Space under space/zerogpu_fake.py (the real `spaces` package, a fake GPU
+scheduler): the run is one GPU call in a forked worker, sampling stays in the server.
+
+--gpu-call answers "sample on the CPU in the server, or in a GPU call?" for ZeroGPU: a 16-image
+grid of the shipped generator timed both ways in one process under the ZeroGPU fake. The CPU
+path runs in a request thread as Gradio's would; the GPU path is spaces.GPU(duration=5) around
+the same function with the generator placed on "cuda" at module level, so the real wrapper
+forks its worker, pickles the arguments and the image, and calls the (fake) scheduler. What
+it cannot see: the real scheduler's round trip and queue, the worker's CUDA start and the
+copies to the GPU (space/gpu_check.sh measures those on a GPU).
+
+    python -m bench.space_latency --gpu-call [--repeats 30] [--json]
 """
 
 from __future__ import annotations
@@ -108,7 +121,8 @@ def train_bench(a: argparse.Namespace) -> dict:
             "DCGAN_SPACE_SPARE": "0" if a.no_spare else "1",
         }
         load_before = load_note()
-        with server([python(), "space/app.py"], env, url, Path(tmp) / "space.log"):
+        cmd = [python(), "space/zerogpu_fake.py" if a.zerogpu else "space/app.py"]
+        with server(cmd, env, url, Path(tmp) / "space.log"):
             sampler, visitor = Client(url, verbose=False), Client(url, verbose=False)
             sample_times(sampler, 3)  # warm-up
             idle = sample_times(sampler, a.repeats)  # (the spare imports meanwhile)
@@ -141,7 +155,8 @@ def train_bench(a: argparse.Namespace) -> dict:
             score = swd(generated_images(G, cfg.nz, a.n, seed=1), real, seed=0)["mean"]
     return {
         "seconds": a.seconds,
-        "spare": not a.no_spare,
+        "hardware": "zerogpu (fake)" if a.zerogpu else "cpu",
+        "spare": not a.no_spare and not a.zerogpu,
         "first_grid_s": round(grids[0], 2) if grids else None,
         "grids": len(grids),
         "grids_per_s": round((len(grids) - 1) / max(grids[-1] - grids[0], 1e-9), 2)
@@ -160,6 +175,57 @@ def train_bench(a: argparse.Namespace) -> dict:
     }
 
 
+def gpu_call_bench(a: argparse.Namespace) -> dict:
+    """A 16-image grid on the server's CPU vs in a spaces.GPU call, under the ZeroGPU fake."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    sys.path.insert(0, str(ROOT / "space"))
+    import zerogpu_fake
+
+    zerogpu_fake.install()
+    import spaces
+    import torch
+
+    from dcgan import latent, pretrained
+    from dcgan.images import grid_image
+
+    torch.set_num_threads(1)  # what each of the Space's two sampling slots gets on 2 CPUs
+    name = a.model or pretrained.default_name(a.checkpoints)
+    G_cpu, cfg, _ = pretrained.load(name, folder=a.checkpoints)
+    G_gpu, _, _ = pretrained.load(name, device="cuda", folder=a.checkpoints)  # module level
+
+    def grid(G, seed):
+        with torch.inference_mode():
+            return grid_image(latent.generate(G, latent.sample_z(16, cfg.nz, seed)), nrow=4)
+
+    on_gpu = spaces.GPU(duration=5)(lambda seed: grid(G_gpu, seed))
+
+    def timed(fn, n):
+        out = []
+        for i in range(n):
+            t0 = time.perf_counter()
+            fn(i)
+            out.append((time.perf_counter() - t0) * 1e3)
+        return out
+
+    with ThreadPoolExecutor(1) as pool:  # a request thread, as Gradio runs handlers
+        cpu = pool.submit(timed, lambda i: grid(G_cpu, i), a.repeats + 1).result()[1:]
+        first = pool.submit(timed, on_gpu, 1).result()[0]
+        gpu = pool.submit(timed, on_gpu, a.repeats).result()
+
+    def q(v, pct):
+        v = sorted(v)
+        return round(v[min(len(v) - 1, int(round(pct / 100 * (len(v) - 1))))], 1)
+
+    return {
+        "model": name,
+        "cpu_in_server_ms": {"p50": q(cpu, 50), "p95": q(cpu, 95), "n": len(cpu)},
+        "gpu_call_first_ms": round(first, 1),
+        "gpu_call_warm_ms": {"p50": q(gpu, 50), "p95": q(gpu, 95), "n": len(gpu)},
+        "cpu_flags": cpu_flags(),
+    }
+
+
 def main(argv: list[str] | None = None) -> int:
     """Launch the Space locally and time every endpoint."""
     p = argparse.ArgumentParser(prog="python -m bench.space_latency", description=__doc__)
@@ -172,7 +238,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seconds", type=int, default=60, help="--train: the run's length (5-60)")
     p.add_argument("--no-spare", action="store_true", help="--train: no waiting process")
     p.add_argument("--n", type=int, default=2048, help="--train: images per set for the SWD")
+    p.add_argument("--zerogpu", action="store_true", help="--train under the ZeroGPU fake")
+    p.add_argument("--gpu-call", action="store_true", help="CPU sampling vs a GPU call")
     a = p.parse_args(argv)
+    if a.gpu_call:
+        r = gpu_call_bench(a)
+        if a.json:
+            print(json.dumps(r))
+            return 0
+        c, g = r["cpu_in_server_ms"], r["gpu_call_warm_ms"]
+        print(f"16-image grid of {r['model']}, 1 torch thread; CPU flags {r['cpu_flags']}")
+        print(f"  on the server's CPU:          p50 {c['p50']} ms, p95 {c['p95']} ms (n={c['n']})")
+        print(f"  in a spaces.GPU call (fake):  first {r['gpu_call_first_ms']} ms (fork), "
+              f"then p50 {g['p50']} ms, p95 {g['p95']} ms (n={g['n']})")  # fmt: skip
+        return 0
     if a.train:
         sys.path.insert(0, str(ROOT))
         if a.model is None:
@@ -185,7 +264,7 @@ def main(argv: list[str] | None = None) -> int:
             return 0
         idle, busy = r["sample16_idle_ms"], r["sample16_training_ms"]
         print(
-            f"Space Train tab: {r['seconds']} s run on the built-in shapes "
+            f"Space Train tab ({r['hardware']}): {r['seconds']} s run on the built-in shapes "
             f"({'with' if r['spare'] else 'without'} the waiting spare process)"
         )
         print(f"  CPU flags: {r['cpu_flags']}; run precision {r['precision']}, "
@@ -215,7 +294,7 @@ def main(argv: list[str] | None = None) -> int:
     spec = importlib.util.spec_from_file_location("space_app", ROOT / "space" / "app.py")
     app = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(app)
-    threads = max(1, (os.cpu_count() or 1) // app.CONCURRENCY)  # what app.py's main sets
+    threads = max(1, app.cpu_quota() // app.CONCURRENCY)  # what app.py's main sets
     torch.set_num_threads(threads)
     port = free_port()
     app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)

@@ -2,6 +2,7 @@
 
     python -m loadtest.space_requests --requests 50 [--api sample] [--url URL]
     python -m loadtest.space_requests --scenario mixed [--trainers 2] [--samplers 20]
+    python -m loadtest.space_requests --scenario explorers --visitors 30 --seconds 60 [--json F]
 
 Starts `python space/app.py` on 127.0.0.1 (unless --url points at a running one) with the
 shipped generators, or, when checkpoints/ holds none yet, with an untrained stand-in of the
@@ -18,6 +19,11 @@ session of their own. Training has its own queue (one run at a time on CPU), so 
 trainer waits in it; it passes when it saw its place in the queue (or ran at once), then
 streamed its run to the end with a generator to download. A sampling request passes when it
 is answered or cleanly refused; any error, hang or server traceback fails the run.
+
+--scenario explorers: a class exploring the Interpolation and Vector arithmetic tabs
+(loadtest/space_explorers.py): --visitors visitors, each moving a slider or changing a seed
+every 1-3 s for --seconds; it reports latency and queue-wait percentiles and judges them (p95
+<= 0.5 s for 30 visitors, <= 0.15 s for 1, no errors), exiting 1 on a miss.
 """
 
 from __future__ import annotations
@@ -30,6 +36,7 @@ import threading
 import time
 from pathlib import Path
 
+from . import space_explorers
 from .common import ROOT, free_port, load_note, log_problems, percentile, python, server
 
 APIS = {
@@ -278,7 +285,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--url", help="a running Space (default: start space/app.py on a free port)")
     p.add_argument("--generator", help="generator name on --url (default: the first shipped)")
     p.add_argument("--json", help="also write the figures here")
-    p.add_argument("--scenario", choices=("burst", "mixed"), default="burst")
+    p.add_argument("--scenario", choices=("burst", "mixed", "explorers"), default="burst")
+    p.add_argument("--visitors", type=int, default=30, help="explorers: visitors at once")
+    p.add_argument("--seconds", type=float, default=60, help="explorers: how long they explore")
     p.add_argument("--trainers", type=int, default=2, help="mixed: visitors pressing Train")
     p.add_argument("--samplers", type=int, default=20, help="mixed: visitors sampling")
     p.add_argument("--samples-each", type=int, default=3, help="mixed: /sample calls each")
@@ -290,7 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         p.error("--trainers must be 0-8, --samplers 0-200 and --train-seconds 5-60")
     if a.scenario == "mixed" and a.trainers + a.samplers == 0:
         p.error("--scenario mixed needs at least one trainer or sampler")
-    run = mixed if a.scenario == "mixed" else burst
+    if a.scenario == "explorers" and not (1 <= a.visitors <= 200 and 1 <= a.seconds <= 600):
+        p.error("--visitors must be 1-200 and --seconds 1-600")
+    run = {"mixed": mixed, "burst": burst, "explorers": space_explorers.explorers}[a.scenario]
     note_before = load_note()
     sys.path.insert(0, str(ROOT))
     from dcgan import pretrained
@@ -324,6 +335,11 @@ def main(argv: list[str] | None = None) -> int:
     r.update(
         url=url, generator=name, machine=f"{note_before} at the start, {load_note()} at the end"
     )
+    if a.scenario == "explorers":
+        r["summary"] = space_explorers.summary(r, a.visitors)
+        if a.json:
+            Path(a.json).write_text(json.dumps({k: v for k, v in r.items() if k != "results"}))
+        return space_explorers.report(r, a, lines)
     if a.json:
         Path(a.json).write_text(json.dumps(r, indent=1))
     return (report_mixed if a.scenario == "mixed" else report)(r, a, lines, r["machine"])

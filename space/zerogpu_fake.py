@@ -22,8 +22,10 @@ FAKED, because there is no GPU and no scheduler here:
   charges the seconds a call held its slot, refuses a call asking for more than is left
   (HTTP 429, as the real one), and ENFORCES the duration: a call still running when its
   duration is up has its worker killed, which the real wrapper reports as "GPU task aborted";
-- the worker's CUDA init and the copy of the stand-in tensors to the GPU (spaces.zero.torch
-  init and move) are no-ops: the worker computes on the CPU.
+- the worker's CUDA init is a no-op and its copy of the stand-in tensors to the GPU
+  (spaces.zero.torch init and move) hands them their data on the CPU: the worker computes on
+  the CPU (tensors packed to disk at launch, for models placed on "cuda" before
+  demo.launch(), cannot be moved back; the Space places none).
 """
 
 from __future__ import annotations
@@ -181,8 +183,20 @@ def install(quota_s: float = ANONYMOUS_QUOTA_S, quotas: dict | None = None) -> F
     import spaces.zero.torch as zero_torch
 
     zero_torch.init = lambda nvidia_uuid: None  # no CUDA context: the worker stays on the CPU
-    zero_torch.move = lambda callback=None: None  # nothing to copy to a GPU
+    zero_torch.move = _move_to_cpu
     return sched
+
+
+def _move_to_cpu(callback=None) -> None:
+    """The worker's stand-in for the copy to the GPU: each tensor the server put on "cuda"
+    gets its real data back, on the CPU (tensors packed to disk at launch are not supported)."""
+    from spaces.zero.torch import patching
+
+    if patching.tensor_packs:
+        raise RuntimeError("the ZeroGPU fake cannot move tensors packed at launch")
+    for fake, original in list(patching.cuda_aliases.items()):
+        if original is not None:
+            fake.data = original
 
 
 def main(argv: list[str] | None = None) -> None:
