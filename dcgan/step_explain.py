@@ -56,6 +56,8 @@ class StepReport:
     forgot_detach: float  # ||d loss_D / d G's weights|| had G(z) not been detached
     forgot_detach_cos: float  # its cosine with G's own gradient: negative means harmful
     forgot_detach_ms: float  # the extra backward pass through G that forgetting costs
+    d_loss_after: float  # D's loss on the same batch after D's update (without a penalty)
+    g_loss_after: float  # G's loss on the same z after G's update
     batch: int = 0
     detach_kept_g_out: bool = True  # no gradient reached G's weights in D's update
 
@@ -110,19 +112,24 @@ def explain_step(
     betas: tuple[float, float] = (0.5, 0.999),
     opt_states: tuple[dict, dict] | None = None,
     in_place: bool = False,
+    optimizers: tuple[torch.optim.Optimizer, torch.optim.Optimizer] | None = None,
 ) -> StepReport:
     """One D update then one G update of (G, D) on a real batch in [-1, 1] and latents z.
 
     Works on deep copies unless in_place; opt_states are (opt_G, opt_D) state dicts to continue
-    from (a checkpoint's), else Adam starts fresh. Both networks stay in train mode, as in the
-    trainer, so BatchNorm uses each batch's statistics."""
+    from (a checkpoint's), else Adam starts fresh; optimizers, (opt_G, opt_D) already bound to G
+    and D, are used as they are (with in_place, to step one model over and over). Both networks
+    stay in train mode, as in the trainer, so BatchNorm uses each batch's statistics."""
     if not in_place:
         G, D = copy.deepcopy(G), copy.deepcopy(D)
     G.train()
     D.train()
     gan = losses.make(loss, reduction)
-    opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
-    opt_D = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
+    if optimizers is not None:
+        opt_G, opt_D = optimizers
+    else:
+        opt_G = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
+        opt_D = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
     if opt_states is not None:
         opt_G.load_state_dict(opt_states[0])
         opt_D.load_state_dict(opt_states[1])
@@ -154,8 +161,9 @@ def explain_step(
     d_grads = _grads(D)
     opt_D.step()
     with torch.no_grad():
-        D_x_after = float(gan.readout(D(real).flatten()))
-        D_G_z_after_d = float(gan.readout(D(fake).flatten()))
+        real_after, fake_after = D(real).flatten(), D(fake).flatten()
+        D_x_after, D_G_z_after_d = float(gan.readout(real_after)), float(gan.readout(fake_after))
+        d_loss_after = float(gan.d_loss(real_after, fake_after))  # on the same batch, no penalty
     d_update = Update(
         float(loss_D.detach()),
         _total(d_grads),
@@ -180,7 +188,9 @@ def explain_step(
     right = _flat([p.grad for p in G.parameters()])
     opt_G.step()
     with torch.no_grad():
-        D_G_z_after_g = float(gan.readout(D(G(z)).flatten()))
+        fake_after_g = D(G(z)).flatten()
+        D_G_z_after_g = float(gan.readout(fake_after_g))
+        g_loss_after = float(gan.g_loss(fake_after_g))
     g_update = Update(
         float(loss_G.detach()),
         _total(g_grads),
@@ -204,6 +214,8 @@ def explain_step(
         forgot_detach=float(wrong_flat.norm()),
         forgot_detach_cos=cos,
         forgot_detach_ms=forgot_ms,
+        d_loss_after=d_loss_after,
+        g_loss_after=g_loss_after,
         batch=int(real.shape[0]),
         detach_kept_g_out=not reached_G,
     )
@@ -252,3 +264,56 @@ def why_loss_g_rises(loss_G, D_x, D_G_z, loss: str = "bce") -> LossGRise | None:
             "It often rises in the first hundreds of steps, while D learns faster than G."
         )
     return LossGRise(rose, lg, dx, dgz, text)
+
+
+def _fmt(v: float) -> str:
+    """A number for a diagram label: 3 significant digits."""
+    return f"{v:.3g}"
+
+
+HEAD = (
+    'digraph {rankdir=LR; bgcolor="transparent"; '
+    'node [shape=box, style="rounded,filled", fillcolor="#f5f5f5", fontname="Helvetica"]; '
+    'edge [fontname="Helvetica", fontsize=11];'
+)
+GRAD = 'color="#d62728", fontcolor="#d62728", style=dashed, constraint=false'
+
+
+def d_step_dot(r: StepReport) -> str:
+    """Graphviz DOT of D's update with this step's numbers: forward in black, gradients red."""
+    (a0, a1), (b0, b1, _) = r.D_x, r.D_G_z
+    gp = f"\n+ gradient penalty {_fmt(r.penalty)}" if r.penalty else ""
+    return (
+        HEAD + 'z [label="z ~ N(0, I)", shape=ellipse]; G [label="G", fillcolor="#ffe0b2"]; '
+        'fake [label="G(z)", shape=ellipse]; '
+        'cut [label="detach()", shape=octagon, fillcolor="#ffcdd2"]; '
+        f'x [label="real batch x\n({r.batch} images)", shape=ellipse]; '
+        'D [label="D\n(updated)", fillcolor="#bbdefb"]; '
+        f'lr [label="term on real\n{_fmt(r.d_terms[0])}"]; '
+        f'lf [label="term on fake\n{_fmt(r.d_terms[1])}"]; '
+        f'L [label="loss_D = {_fmt(r.d_update.loss)}{gp}", fillcolor="#fff9c4"]; '
+        "z -> G -> fake -> cut -> D; x -> D; "
+        f'D -> lr [label="D(x) {_fmt(a0)} → {_fmt(a1)}"]; '
+        f'D -> lf [label="D(G(z)) {_fmt(b0)} → {_fmt(b1)}"]; lr -> L; lf -> L; '
+        f'L -> D [label="‖∇D‖ = {_fmt(r.d_update.grad_norm)}, Adam steps D", {GRAD}]; '
+        f'L -> cut [label="stops: 0 reaches G\n(without detach: {_fmt(r.forgot_detach)})", '
+        f"{GRAD}, style=dotted]; "
+        "}"
+    )
+
+
+def g_step_dot(r: StepReport) -> str:
+    """Graphviz DOT of G's update: the gradient flows back through a frozen D into G."""
+    _, b1, b2 = r.D_G_z
+    return (
+        HEAD + 'z [label="z (the same)", shape=ellipse]; '
+        'G [label="G\n(updated)", fillcolor="#ffe0b2"]; fake [label="G(z)", shape=ellipse]; '
+        'D [label="D\n(frozen)", fillcolor="#e0e0e0"]; '
+        f'L [label="loss_G = {_fmt(r.g_update.loss)}", fillcolor="#fff9c4"]; '
+        f'z -> G -> fake -> D; D -> L [label="D(G(z)) {_fmt(b1)} → {_fmt(b2)}"]; '
+        f"L -> D [label=\"through D's layers; its weights would get "
+        f'{_fmt(r.grad_to_d_in_g_step)}, unused", {GRAD}]; '
+        f'D -> fake [label="‖∂loss_G/∂G(z)‖ = {_fmt(r.grad_at_fake)}", {GRAD}]; '
+        f'fake -> G [label="‖∇G‖ = {_fmt(r.g_update.grad_norm)}, Adam steps G", {GRAD}]; '
+        "}"
+    )

@@ -57,6 +57,8 @@ def test_the_explained_step_matches_a_hand_computation_on_a_tiny_model():
     w1, c1 = adam_first_step(w, g_w), adam_first_step(c, gc)
     assert r.D_x[1] == pytest.approx(sig(real @ w1 + c1).mean().item(), rel=1e-5)
     assert r.D_G_z[1] == pytest.approx(sig(fake @ w1 + c1).mean().item(), rel=1e-5)
+    after = (-torch.log(sig(real @ w1 + c1)).mean() - torch.log(1 - sig(fake @ w1 + c1)).mean()) / 2
+    assert r.d_loss_after == pytest.approx(after.item(), rel=1e-5)
     assert r.d_update.changed["weight"] == pytest.approx(((w1 - w).norm() / w.norm()).item(), 1e-4)
     assert r.d_update.other_changed == 0.0 and r.detach_kept_g_out, "D's update leaves G alone"
 
@@ -78,7 +80,9 @@ def test_the_explained_step_matches_a_hand_computation_on_a_tiny_model():
     to_D = torch.cat([(-(1 - sig(lf1))[:, None] * fake).mean(0), (-(1 - sig(lf1))).mean()[None]])
     assert r.grad_to_d_in_g_step == pytest.approx(to_D.norm().item(), rel=1e-5)
     m1, a1 = adam_first_step(m, at_fake.T @ z), adam_first_step(a, at_fake.sum(0))
-    assert r.D_G_z[2] == pytest.approx(sig((z @ m1.T + a1) @ w1 + c1).mean().item(), rel=1e-5)
+    lf2 = (z @ m1.T + a1) @ w1 + c1
+    assert r.D_G_z[2] == pytest.approx(sig(lf2).mean().item(), rel=1e-5)
+    assert r.g_loss_after == pytest.approx((-torch.log(sig(lf2))).mean().item(), rel=1e-5)
     assert r.g_update.other_changed == 0.0, "G's update leaves D alone"
     # the caller's networks are untouched: the explainer works on copies
     assert torch.equal(D.weight.detach()[0], w) and torch.equal(G.weight.detach(), m)
@@ -111,3 +115,25 @@ def test_why_loss_g_rises_reads_the_curves():
     flat = step_explain.why_loss_g_rises([1.0] * n, D_x, [0.4] * n)
     assert not flat.rose and "did not rise" in flat.text
     assert step_explain.why_loss_g_rises([1.0] * 5, [0.5] * 5, [0.5] * 5) is None
+
+
+def test_the_page_explains_a_fresh_models_step_and_applies_it(tmp_path, monkeypatch):
+    """No run yet: the page takes a fresh classroom model on shapes, draws both updates with
+    their numbers, and the button applies the step to the session's copy."""
+    pytest.importorskip("streamlit")
+    from tests.helpers import open_page
+
+    monkeypatch.setenv("DCGAN_RUNS_DIR", str(tmp_path / "runs"))
+    at = open_page("one_step", timeout=120)
+    dots = [el.proto.spec for el in at.get("graphviz_chart")]
+    assert len(dots) == 2 and "detach()" in dots[0] and "(frozen)" in dots[1]
+    text = " ".join(m.value for m in at.markdown)
+    assert "D(x), on the real batch (P(real))" in text and "cosine with G's own gradient" in text
+    assert "0 step(s) taken" in " ".join(c.value for c in at.caption)
+    before = [p.detach().clone() for p in at.session_state["os_model"]["G"].parameters()]
+    next(b for b in at.button if b.label.startswith("Apply this step")).click().run()
+    assert not at.exception, [e.value for e in at.exception]
+    assert "1 step(s) taken" in " ".join(c.value for c in at.caption)
+    after = list(at.session_state["os_model"]["G"].parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(before, after, strict=True))
+    assert any("Too few points to judge" in i.value for i in at.info)

@@ -64,6 +64,7 @@ LAB_PAGES = (
         ":material/visibility:",
         "the filters and feature maps",
     ),
+    Page("pages/one_step.py", "One step, explained", ":material/footprint:", "a step taken apart"),
 )
 PAGES = CHAPTER_PAGES + LAB_PAGES
 

@@ -1,0 +1,232 @@
+"""One step, explained: a DCGAN training step taken apart on a real model (the training job's
+latest checkpoint, else a fresh classroom model on shapes). dcgan.step_explain does the work;
+this page draws the two updates as diagrams with their numbers and answers the usual questions.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import plotly.graph_objects as go
+import streamlit as st
+import torch
+from plotly.subplots import make_subplots
+
+from dcgan import checkpoint as ckpt
+from dcgan import models, runs, step_explain
+from dcgan.config import Config, preset
+from dcgan.data import DataError, load, to_model_range
+from dcgan.latent import sample_z
+from ui import nav
+from ui.jobs import current_job
+
+nav.page_setup()
+st.title("One step, explained")
+st.markdown(
+    "Every training step is two updates. **D's update**: a real batch x and a fake batch "
+    "G(z) go through D, and D's loss pushes D(x) up and D(G(z)) down. The fakes are "
+    "`G(z).detach()`, so D's loss stops at the cut and never reaches G. **G's update**: the same "
+    "G(z) goes through D again, now frozen in effect; G's loss flows back *through* D's layers "
+    "into G, and only G's weights move. Below is one real step of a real model, with its "
+    "numbers: press the button to apply it and look at the next."
+)
+ss = st.session_state
+
+
+@st.cache_resource(show_spinner="Loading the training images…", max_entries=2)
+def images(source: str, size: int, classes: tuple[int, ...] | None) -> torch.Tensor:
+    """The model's training images, uint8, decoded once for every session."""
+    return load(source, size, classes).images
+
+
+def fresh_model(seed: int) -> dict:
+    """An untrained classroom-cpu model on shapes, the page's stand-in when no run exists."""
+    cfg = preset("classroom-cpu")
+    G, D = models.build(cfg.model, seed=seed)
+    return {"cfg": cfg, "G": G, "D": D, "states": None, "label": "a fresh classroom-cpu model"}
+
+
+def job_model(path) -> dict:
+    """G, D and both Adam states from a run's last checkpoint."""
+    state = ckpt.load(path)
+    cfg = Config.from_dict(state["config"])
+    G, D = models.build(cfg.model, seed=None)
+    G.load_state_dict(state["G"])
+    D.load_state_dict(state["D"])
+    label = f"the training job's model at step {int(state.get('step', 0)):,}"
+    return {"cfg": cfg, "G": G, "D": D, "states": (state["opt_G"], state["opt_D"]), "label": label}
+
+
+def start(model: dict) -> dict:
+    """The session's own copy of a model and its optimisers, stepped in place by the button."""
+    t = model["cfg"].train
+    G, D = copy.deepcopy(model["G"]), copy.deepcopy(model["D"])
+    opt_G = torch.optim.Adam(G.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+    opt_D = torch.optim.Adam(D.parameters(), lr=t.lr, betas=(t.beta1, t.beta2))
+    if model["states"] is not None:
+        opt_G.load_state_dict(model["states"][0])
+        opt_D.load_state_dict(model["states"][1])
+    return {**model, "G": G, "D": D, "opts": (opt_G, opt_D), "taken": 0, "history": []}
+
+
+job = current_job()
+last = job.dir / runs.LAST if job is not None and (job.dir / runs.LAST).exists() else None
+c = st.columns([3, 1, 1, 2])
+sources = (["job"] if last is not None else []) + ["fresh"]
+src = c[0].radio(
+    "Model",
+    sources,
+    format_func={"job": "the training job's latest checkpoint", "fresh": "a fresh model"}.get,
+    horizontal=True,
+    key="os_src",
+)
+batch = c[1].select_slider("Batch", (4, 8, 16, 32, 64), 16, key="os_batch")
+seed = int(c[2].number_input("Seed", 0, 10_000, 0, key="os_seed"))
+c[3].write("")
+restart = c[3].button("Start over", width="stretch")
+key = (src, str(last), last.stat().st_mtime_ns if src == "job" else seed)
+if restart or ss.get("os_model", {}).get("key") != key:
+    try:
+        ss.os_model = {**start(job_model(last) if src == "job" else fresh_model(seed)), "key": key}
+    except (ckpt.CheckpointError, KeyError, RuntimeError) as e:
+        st.warning(f"The job's checkpoint cannot be read ({e}); using a fresh model instead.")
+        ss.os_model = {**start(fresh_model(seed)), "key": key}
+m = ss.os_model
+cfg = m["cfg"]
+try:
+    pool = images(cfg.data.source, cfg.model.image_size, cfg.data.classes)
+except DataError as e:
+    st.error(f"{cfg.data.source} cannot be loaded here ({e}). Pick 'a fresh model' (shapes).")
+    st.stop()
+
+
+def batch_at(step: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """The real batch and latents of the session's step `step`: seeded, so a rerun repeats."""
+    g = torch.Generator().manual_seed(seed * 100_003 + step)
+    idx = torch.randint(len(pool), (batch,), generator=g)
+    return to_model_range(pool[idx]), sample_z(batch, cfg.model.nz, g)
+
+
+def explain(in_place: bool) -> step_explain.StepReport:
+    """The session model's next step: previewed on copies, or applied."""
+    t = cfg.train
+    real, z = batch_at(m["taken"])
+    G, D, opts = m["G"], m["D"], m["opts"]
+    if not in_place:  # a preview must not move the session's optimisers either
+        G, D = copy.deepcopy(G), copy.deepcopy(D)
+        opts = None
+    states = None if in_place else tuple(o.state_dict() for o in m["opts"])
+    return step_explain.explain_step(
+        G, D, real, z, t.loss, t.loss_reduction, t.lr, (t.beta1, t.beta2),
+        opt_states=states, in_place=True, optimizers=opts,
+    )  # fmt: skip
+
+
+if st.button("Apply this step and show the next", type="primary"):
+    m["history"].append(explain(in_place=True))
+    m["taken"] += 1
+r = explain(in_place=False)
+st.caption(
+    f"{m['label'].capitalize()}: {cfg.data.source}, {cfg.model.image_size} px, loss "
+    f"{cfg.train.loss}, lr {cfg.train.lr:g}, batch {batch}; {m['taken']} step(s) taken on this "
+    "page (the job itself is never changed). Computed in fp32."
+)
+
+st.subheader("1. D's update")
+st.graphviz_chart(step_explain.d_step_dot(r), width="stretch")
+st.subheader("2. G's update")
+st.graphviz_chart(step_explain.g_step_dot(r), width="stretch")
+st.caption("Black: the forward pass. Red, dashed: the gradients of this step, with their norms.")
+
+(a0, a1), (b0, b1, b2) = r.D_x, r.D_G_z
+d_before, g_before = r.d_update.loss - r.penalty, r.g_update.loss
+d_verdict = (
+    f"D's update moved D(x) by {a1 - a0:+.4f} and D(G(z)) by {b1 - b0:+.4f}; its loss on this "
+    f"batch went from {d_before:.4f} to {r.d_loss_after:.4f}"
+    + (
+        ": D got better at telling them apart."
+        if r.d_loss_after < d_before
+        else ". It rose: Adam follows its running average of past gradients, not this batch's "
+        "alone, so one step can cost this batch."
+    )
+)
+g_verdict = (
+    f"loss_G went from {g_before:.4f} to {r.g_loss_after:.4f}, "
+    + ("the fakes now look more real to the D that just learned." if r.g_loss_after < g_before
+       else "G's step did not help on this batch (Adam's momentum again).")
+)  # fmt: skip
+st.markdown(
+    f"""
+| | before D's update | after D's update | after G's update |
+|---|---|---|---|
+| D(x), on the real batch ({r.output}) | {a0:.4f} | {a1:.4f} | (D unchanged) |
+| D(G(z)), on the same fakes | {b0:.4f} | {b1:.4f} | {b2:.4f} |
+| gradient norm reaching D | | {r.d_update.grad_norm:.4g} | 0: D frozen |
+| gradient norm reaching G | | 0: detach | {r.g_update.grad_norm:.4g} |
+| largest change of the other network's weights | | G: {r.d_update.other_changed:g} | D: \
+{r.g_update.other_changed:g} |
+
+{d_verdict} G's update then moved D(G(z)) by {b2 - b1:+.4f}: {g_verdict}
+D's loss terms: {r.d_terms[0]:.4f} on the real batch, {r.d_terms[1]:.4f} on the fakes\
+{f", gradient penalty {r.penalty:.4f}" if r.penalty else ""}.
+"""
+)
+
+
+def changes_figure(r: step_explain.StepReport) -> go.Figure:
+    """Relative change of each parameter tensor in each update: D's moved in D's update and
+    G's in G's, nothing else."""
+    fig = make_subplots(rows=1, cols=2, subplot_titles=("D's update: D's parameters",
+                        "G's update: G's parameters"))  # fmt: skip
+    for col, upd in ((1, r.d_update), (2, r.g_update)):
+        names = list(upd.changed)
+        fig.add_bar(x=names, y=[upd.changed[n] for n in names], row=1, col=col, showlegend=False)
+    fig.update_yaxes(title_text="‖Δw‖ / ‖w‖", type="log", row=1, col=1)
+    fig.update_yaxes(type="log", row=1, col=2)
+    fig.update_layout(height=320, margin=dict(l=40, r=10, t=40, b=80))
+    return fig
+
+
+st.subheader("Which parameters changed")
+st.plotly_chart(changes_figure(r), key="os_changes")
+st.caption(
+    "Each bar is one weight tensor (a conv's weights, a BatchNorm's scale or shift), named as in "
+    "the model. Adam moves each element by at most about the learning rate, whatever the size "
+    "of its gradient, so tensors of small weights (convs, about 0.02) change by a larger share "
+    "than BatchNorm scales near 1. Only the updated network's bars exist: the other one's "
+    "weights did not move at all (the table's last row)."
+)
+
+st.subheader("What if we forget detach?")
+harm = "against" if r.forgot_detach_cos < 0 else "along"
+st.markdown(
+    f"Without `.detach()`, D's loss would also reach G: measured on this step, a gradient of "
+    f"norm **{r.forgot_detach:.4g}** on G's weights (G's own update gets {r.g_update.grad_norm:.4g}"
+    f"). Its cosine with G's own gradient is **{r.forgot_detach_cos:+.2f}**: it points {harm} "
+    "G's goal, because D's loss rewards fakes that look fake. The chapter zeroes G's gradients "
+    "before G's update, so the damage would be wasted work (a backward pass through G, "
+    f"{r.forgot_detach_ms:.0f} ms here); without that zeroing the two would add up and G "
+    "would partly undo its own step."
+)
+
+st.subheader("Why does loss_G rise while the samples improve?")
+answer = None
+if job is not None and src == "job":
+    reader = runs.RunReader(job.dir)
+    reader.update()
+    loss_G, D_x, D_G_z = (reader.points(k)[1] for k in ("loss_G", "D_x", "D_G_z1"))
+    answer = step_explain.why_loss_g_rises(loss_G, D_x, D_G_z, cfg.train.loss)
+    where = f"run {job.dir.name}'s own curves"
+else:
+    h = m["history"]
+    answer = step_explain.why_loss_g_rises(
+        [x.g_update.loss for x in h], [x.D_x[0] for x in h], [x.D_G_z[0] for x in h], cfg.train.loss
+    )
+    where = f"the {len(h)} steps taken on this page"
+if answer is None:
+    st.info(
+        "Too few points to judge: take at least 10 steps here, or train a run on the Train page "
+        "and pick 'the training job's latest checkpoint'."
+    )
+else:
+    st.markdown(f"From {where}: {answer.text}")
