@@ -65,7 +65,7 @@ def run(a: argparse.Namespace) -> dict:
     root = Path(tempfile.mkdtemp(prefix="dcgan-classroom-"))
     t0 = time.perf_counter()
     h = start_job(cfg, root, env=env)
-    st = h.wait_for(lambda s: s.get("step", 0) >= 1, 120)
+    st = h.wait_for(lambda s: s.get("step", 0) >= 1, 120, what="the first training step")
     start_s = time.perf_counter() - t0
     copies = []
     snap = h.dir / runs.GENERATOR
