@@ -173,9 +173,9 @@ async def wait_running(root: Path, timeout: float) -> Path:
         held = runs.read_lock(root)
         if held is not None:
             st = runs.RunReader(held["run"]).status()
-            if st.get("status") == "running" and st.get("step", 0) > 0:
+            if st.get("status") == runs.JobStatus.RUNNING and st.get("step", 0) > 0:
                 return Path(held["run"])
-            if st.get("status") in ("failed", "finished", "stopped"):
+            if st.get("status") in runs.ENDED:
                 raise RuntimeError(f"the job is {st['status']} before measuring: {st}")
         await asyncio.sleep(0.5)
     raise RuntimeError(f"no job was running in {root} within {timeout:.0f} s")
@@ -326,7 +326,7 @@ async def measure(base: str, root: Path, a: argparse.Namespace, server_pid: int 
             else:
                 ph = await crowd_phase(base, meter, a.sessions, a.seconds)
             out["phases"].append(ph)
-            if ph["status"] != "running":
+            if ph["status"] != runs.JobStatus.RUNNING:
                 break
     finally:
         await stop_job(base)
@@ -372,7 +372,9 @@ def verdict(r: dict) -> dict:
             )
         broken += p["errors"][:10] + p["failed_alerts"]
     broken += [
-        f"the job was {p['status']} after a phase" for p in r["phases"] if p["status"] != "running"
+        f"the job was {p['status']} after a phase"
+        for p in r["phases"]
+        if p["status"] != runs.JobStatus.RUNNING
     ]
     return {"broken": broken, "targets": targets}
 
