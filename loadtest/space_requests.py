@@ -329,8 +329,10 @@ def main(argv: list[str] | None = None) -> int:
                 "DCGAN_CHECKPOINTS": str(folder),
                 "DCGAN_SPACE_SESSIONS": str(Path(tmp) / "sessions"),
             }
-            with server([python(), "space/app.py"], env, url + "/", log):
+            with server([python(), "space/app.py"], env, url + "/", log) as proc:
+                cpu0 = space_explorers.cpu_seconds(proc.pid)
                 r = run(url, name, a)
+                r["server_cpu_s"] = space_explorers.cpu_seconds(proc.pid) - cpu0
             lines = log_problems(log)
     r.update(
         url=url, generator=name, machine=f"{note_before} at the start, {load_note()} at the end"
