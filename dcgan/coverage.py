@@ -23,7 +23,7 @@ import torch
 
 from . import attributes
 from .data import SHAPE_COLOURS, SHAPE_KINDS
-from .images import png_array
+from .images import png_array, to_uint8
 from .latent import generate, sample_z
 from .runs.folder import CONFIG, timeline
 
@@ -31,6 +31,10 @@ COLOURS = tuple(SHAPE_COLOURS)
 N_CLASSES = len(SHAPE_KINDS) * len(COLOURS)
 COVER_SHARE = 0.2  # a class is covered once it holds a fifth of its fair share (at least 1)
 GRID_PAD = 2  # images.grid_array's padding between tiles
+# The classifier names a colour even for a grey blob (an untrained G, a slow critic), so an
+# image also needs coloured pixels to count: every real shape has 3.7 % or more of them
+SATURATED = 0.35  # max - min channel above this: a coloured pixel (the shapes' are 0.7-0.8)
+MIN_COLOURED = 0.01  # share of coloured pixels an image needs to show a coloured shape
 
 
 class CoverageError(ValueError):
@@ -42,7 +46,7 @@ class ClassCoverage:
     """How a batch of images spreads over the shape x colour classes."""
 
     counts: np.ndarray  # (shapes, colours) readable images per class
-    unreadable: int  # images the classifier is unsure of (a blob, two colours): no class
+    unreadable: int  # no class: the classifier is unsure (two colours) or there is no colour
 
     @property
     def n(self) -> int:
@@ -75,6 +79,9 @@ def classify(images: torch.Tensor, net: attributes.AttributeNet | None = None) -
     pred = attributes.predict(net, images)
     (shape, p_shape), (colour, p_colour) = pred["shape"], pred["colour"]
     sure = (p_shape >= attributes.MIN_CONFIDENCE) & (p_colour >= attributes.MIN_CONFIDENCE)
+    x = to_uint8(images).float() / 255
+    coloured = ((x.amax(1) - x.amin(1)) > SATURATED).float().mean((1, 2)) >= MIN_COLOURED
+    sure &= coloured
     counts = np.zeros((len(SHAPE_KINDS), len(COLOURS)), dtype=int)
     np.add.at(counts, (shape[sure].numpy(), colour[sure].numpy()), 1)
     return ClassCoverage(counts=counts, unreadable=int((~sure).sum()))

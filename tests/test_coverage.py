@@ -87,3 +87,11 @@ def test_a_class_is_covered_at_a_fifth_of_its_fair_share():
     counts[1, 1] = 7
     c = coverage.ClassCoverage(counts=counts, unreadable=512 - counts.sum())
     assert c.n == 512 and c.need == 8 and c.covered == 5
+
+
+def test_grey_blobs_count_as_unreadable_not_as_a_class(shapes):
+    """An untrained G or a slow critic draws grey blobs; the classifier still names a colour
+    for them, so coverage also asks for coloured pixels."""
+    grey = shapes.images[:32].float().mean(1, keepdim=True).repeat(1, 3, 1, 1).to(torch.uint8)
+    c = coverage.classify(grey)
+    assert c.covered == 0 and c.unreadable == 32
