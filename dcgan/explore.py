@@ -237,16 +237,34 @@ def arithmetic(
 # ---------------------------------------------------------------- random walks
 
 
+def _walks(nz: int, seed: int, frames: int, walkers: int) -> torch.Tensor:
+    """(frames, walkers, nz, 1, 1): each walker's path, walker i seeded seed + i."""
+    walks = torch.stack([latent.random_walk(nz, frames, seed + i) for i in range(walkers)])
+    return walks.transpose(0, 1)
+
+
 def walk_frames(G, nz: int, seed: int, frames: int, walkers: int) -> list[np.ndarray]:
     """`walkers` random walks side by side: one (H, W, 3) grid per frame."""
 
     def make() -> list[np.ndarray]:
-        walks = torch.stack([latent.random_walk(nz, frames, seed + i) for i in range(walkers)])
-        imgs = _generate(G, walks.transpose(0, 1).reshape(-1, nz, 1, 1))
+        imgs = _generate(G, _walks(nz, seed, frames, walkers).reshape(-1, nz, 1, 1))
         per_frame = imgs.reshape(frames, walkers, *imgs.shape[1:])
         return [grid_array(f, nrow=walkers) for f in per_frame]
 
     return MEMO.get(G, ("walk", nz, seed, frames, walkers), make)
+
+
+def walk_sheet(G, nz: int, seed: int, frames: int, walkers: int, columns: int = 8) -> bytes:
+    """The walks as a still: a row per walker, `columns` frames evenly spaced along it (PNG).
+    It decodes walkers x columns images, not walkers x frames, and encodes no animation."""
+
+    def make() -> bytes:
+        at = torch.linspace(0, frames - 1, min(columns, frames)).round().long()
+        picked = _walks(nz, seed, frames, walkers)[at].transpose(0, 1)  # walker-major rows
+        imgs = _generate(G, picked.reshape(-1, nz, 1, 1))
+        return png(grid_array(imgs, nrow=len(at)))
+
+    return MEMO.get(G, ("walk_sheet", nz, seed, frames, walkers, columns), make)
 
 
 def walk_gif(G, nz: int, seed: int, frames: int, walkers: int, ms: int, scale: int) -> bytes:

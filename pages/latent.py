@@ -103,14 +103,22 @@ def arithmetic(G, nz: int, size: int) -> None:
 
 @st.fragment
 def random_walk(G, nz: int, size: int) -> None:
-    """Random walks through z-space, side by side, as a looping GIF."""
+    """Random walks through z-space, side by side: a still of each, or a looping GIF."""
     c = st.columns(4)
     seed = c[0].number_input("Seed", 0, 100_000, 0, key="rw_seed")
     frames = c[1].slider("Frames", 16, 96, 48, 8, key="rw_frames")
     walkers = c[2].slider("Walkers side by side", 1, 6, 4, key="rw_n")
     ms = c[3].slider("Milliseconds per frame", 40, 400, 100, 20, key="rw_ms")
-    # sent at its own size (a quarter of the bytes of a 2x GIF) and enlarged by the browser,
-    # with crisp pixels (PIXELATED, below)
+    # an animation decodes every frame and encodes a GIF: made when asked, once per setting
+    if not st.toggle("Animate", key="rw_play", help="Play the walks as a looping GIF."):
+        sheet = explore.walk_sheet(G, nz, seed, frames, walkers)
+        st.image(
+            sheet,
+            caption=f"{walkers} random walks (a row each), 8 of their {frames} frames: "
+            "turn on Animate to watch them move",
+            width=explore.enlarged(explore.strip_width(8, size), 800),
+        )
+        return
     gif = explore.walk_gif(G, nz, seed, frames, walkers, ms, scale=1)
     caption = f"{walkers} random walks, {frames} frames (slerp between anchors)"
     st.image(gif, caption=caption, width=max(1, 160 // size) * explore.strip_width(walkers, size))

@@ -388,8 +388,11 @@ def test_latent_page_works_untrained_and_its_sliders_change_the_images():
 
     at.query_params["latent_tab"] = "Random walk"
     at.run()
-    gif = [u for u in image_urls(at) if u]
-    assert gif and any(b.label == "Download the GIF" for b in at.get("download_button"))
+    still = image_urls(at)  # a still of the walks until Animate is asked for
+    assert still and not at.get("download_button")
+    at.toggle(key="rw_play").set_value(True).run()
+    gif = image_urls(at)
+    assert gif != still and any(b.label == "Download the GIF" for b in at.get("download_button"))
     at.slider(key="rw_frames").set_value(16).run()
     assert not at.exception and image_urls(at) != gif
 

@@ -131,6 +131,16 @@ def test_a_random_walk_gif_has_every_frame(G):
     assert gif.info["duration"] == 100
 
 
+def test_a_walk_still_shows_evenly_spaced_frames_of_each_walker(G):
+    sheet = picture(explore.walk_sheet(G, CFG.nz, 0, 16, 2, columns=4))
+    assert sheet.shape == (2 + 2 * 34, explore.strip_width(4, 32), 3)  # a row per walker
+    frames = explore.walk_frames(G, CFG.nz, 0, 16, 2)  # the animation's frames 0, 5, 10, 15
+    first_walker = [f[2:34, 2:34].astype(int) for f in frames]
+    for col, frame in enumerate((0, 5, 10, 15)):
+        tile = sheet[2:34, 2 + col * 34 : 34 + col * 34]
+        assert np.abs(tile - first_walker[frame]).max() <= 3
+
+
 def test_one_gif_palette_keeps_each_frames_colours():
     red, blue = (
         np.zeros((8, 8, 3), np.uint8) + np.array(c, np.uint8) for c in ([220, 0, 0], [0, 0, 200])
