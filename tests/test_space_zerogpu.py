@@ -89,15 +89,17 @@ def stop_fake(proc) -> None:
     proc.log_file.close()
 
 
-def calls(log: Path, count: int = 1) -> list[dict]:
-    """The fake scheduler's call log (user, duration asked, outcome, seconds held), once it
-    holds `count` calls (it is written twice a second)."""
+def calls(log: Path, count: int = 1, user: str | None = None) -> list[dict]:
+    """The fake scheduler's call log (user, duration asked, outcome, seconds held), or `user`'s
+    part of it, once it holds `count` calls (the log is written twice a second)."""
     deadline = time.monotonic() + 10
+    found: list[dict] = []
     while time.monotonic() < deadline:
         try:
             found = json.loads(log.read_text())["calls"]
         except (OSError, ValueError):
             found = []
+        found = [x for x in found if user is None or x["user"] == user]
         if len(found) >= count:
             return found
         time.sleep(0.1)
@@ -156,7 +158,7 @@ def test_a_minute_run_on_zerogpu_streams_exports_and_plays_in_the_latent_tabs(ze
     )
     assert pixels(means).shape == (36, 4 * 34 + 2, 3)
 
-    train_calls = [x for x in calls(log) if x["user"] == "alice"]
+    train_calls = calls(log, user="alice")
     assert len(train_calls) == 1  # sampling never asked for the GPU
     asked = train_calls[0]
     assert asked["duration_s"] == 60 + 35 and asked["outcome"] == "ok"
@@ -171,7 +173,7 @@ def test_a_visitor_short_of_quota_gets_zerogpus_message_and_can_still_sample(zer
     with pytest.raises(AppError, match=r"40s requested vs. 20s left"):
         c.predict("shapes", 5, api_name="/train")
     assert pixels(c.predict("tiny-32", 0, 1, api_name="/sample")).shape == (36, 36, 3)
-    assert [x["outcome"] for x in calls(log) if x["user"] == "bob"] == ["refused"]
+    assert [x["outcome"] for x in calls(log, user="bob")] == ["refused"]
 
 
 CONTRACT_APP = """
