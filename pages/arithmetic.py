@@ -81,7 +81,11 @@ m[2].metric(
     f"{score.a_fraction:.0%}",
     help="the mean z of A without the arithmetic: what the subtraction and addition changed",
 )
-st.image(grid, caption=f"The first 32 of {score.trials} results of {score.expression}")
+st.image(
+    grid,
+    caption=f"The first 32 of {score.trials} results of {score.expression}",
+    output_format="PNG",
+)
 st.caption(
     f"Pool of {score.n_pool} random z: {score.group_sizes['A']} read as A, "
     f"{score.group_sizes['B']} as B, {score.group_sizes['C']} as C. A sample counts only when "

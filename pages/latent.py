@@ -13,6 +13,7 @@ from dcgan import explore
 from ui import generators, nav
 
 TABS = ("Interpolation", "Vector arithmetic", "Random walk")
+PNG = {"output_format": "PNG"}  # the bytes as made: "auto" re-encodes an RGB PNG as JPEG
 
 nav.page_setup()
 
@@ -46,13 +47,13 @@ def interpolation(G, nz: int, size: int) -> None:
     c1, c2, c3 = st.columns([1, 1, 2])
     for col, mode in ((c1, "lerp"), (c2, "slerp")):
         png, norm = at_t[mode]
-        col.image(png, caption=f"{mode} at t = {t:.2f}, ‖z‖ = {norm:.2f}", width=big)
+        col.image(png, caption=f"{mode} at t = {t:.2f}, ‖z‖ = {norm:.2f}", width=big, **PNG)
     c3.plotly_chart(explore.norm_chart(G, nz, seed_a, seed_b, n_steps, t), key="li_norm")
     st.markdown("**Linear (lerp)**: a straight line; its middle is shorter than typical z.")
     wide = explore.enlarged(explore.strip_width(n_steps, size), 1000)
-    st.image(strips.png["lerp"], width=wide)
+    st.image(strips.png["lerp"], width=wide, **PNG)
     st.markdown("**Spherical (slerp)**: a great circle; ‖z‖ stays near √nz all the way.")
-    st.image(strips.png["slerp"], width=wide)
+    st.image(strips.png["slerp"], width=wide, **PNG)
     st.caption(
         "High-dimensional Gaussian samples sit near a sphere of radius √nz, and G was trained "
         "only there. A straight line cuts inside that shell, so lerp's middle images can look "
@@ -77,7 +78,7 @@ def arithmetic(G, nz: int, size: int) -> None:
     pool_seed = c[0].number_input("Grid seed", 0, 100_000, 0, key="va_seed")
     pool_n = c[1].select_slider("Grid size", (16, 24, 32, 48), value=24, key="va_n")
     with st.container(key="numbered"):  # shrunk to fit, smoothly: its numbers stay legible
-        st.image(explore.pool(G, nz, pool_seed, pool_n).grid, caption="Samples by number")
+        st.image(explore.pool(G, nz, pool_seed, pool_n).grid, caption="Samples by number", **PNG)
     g = st.columns(3)
     groups = {}
     for col, name, default in zip(g, "ABC", ([0, 1, 2], [3, 4, 5], [6, 7, 8]), strict=True):
@@ -96,9 +97,9 @@ def arithmetic(G, nz: int, size: int) -> None:
     labels = ("mean(A)", "mean(B)", "mean(C)", f"{ca:g}·A {cb:+g}·B {cc:+g}·C")
     r = st.columns(5)
     for col, png, label in zip(r[:4], out.means, labels, strict=True):
-        col.image(png, caption=label, width=explore.enlarged(size, 160))
+        col.image(png, caption=label, width=explore.enlarged(size, 160), **PNG)
     around = explore.enlarged(explore.strip_width(3, size), 220)
-    r[4].image(out.around, caption=f"9 results, noise {noise:g}", width=around)
+    r[4].image(out.around, caption=f"9 results, noise {noise:g}", width=around, **PNG)
 
 
 @st.fragment
@@ -117,6 +118,7 @@ def random_walk(G, nz: int, size: int) -> None:
             caption=f"{walkers} random walks (a row each), 8 of their {frames} frames: "
             "turn on Animate to watch them move",
             width=explore.enlarged(explore.strip_width(8, size), 800),
+            **PNG,
         )
         return
     gif = explore.walk_gif(G, nz, seed, frames, walkers, ms, scale=1)
