@@ -83,8 +83,12 @@ src = c[0].radio(
 batch = c[1].select_slider("Batch", (4, 8, 16, 32, 64), 16, key="os_batch")
 seed = int(c[2].number_input("Seed", 0, 10_000, 0, key="os_seed"))
 c[3].write("")
-restart = c[3].button("Start over", width="stretch")
-key = (src, str(last), last.stat().st_mtime_ns if src == "job" else seed)
+restart = c[3].button(
+    "Start over",
+    width="stretch",
+    help="Reload the model: the job's newest checkpoint, or a fresh model for this seed.",
+)
+key = (src, str(last) if src == "job" else seed)  # a newer checkpoint waits for Start over
 if restart or ss.get("os_model", {}).get("key") != key:
     try:
         ss.os_model = {**start(job_model(last) if src == "job" else fresh_model(seed)), "key": key}
