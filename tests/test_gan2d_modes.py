@@ -108,3 +108,10 @@ def test_mode_figures_mark_covered_and_missed_modes():
     assert [t.name for t in div.data] == ["covered", "KL", "JS"]
     bars = mode_plots.mode_count_figure(cfg, frames[-1])
     assert list(bars.data[0].y) == list(frames[-1].mode_counts)
+
+
+def test_the_cli_prints_coverage_and_divergences_per_seed(capsys):
+    assert gan2d.main(["--data", "grid", "--collapse", "--seeds", "3", "--epochs", "1"]) == 0
+    line = capsys.readouterr().out.splitlines()[-1].split()
+    assert line[0] == "3" and line[2:4] == ["of", "25"]
+    assert 0 < float(line[5]) <= math.log(2), "JS is a divergence in nats, at most ln 2"
