@@ -13,7 +13,7 @@ import torch
 from plotly.subplots import make_subplots
 
 from dcgan import checkpoint as ckpt
-from dcgan import models, runs, step_explain
+from dcgan import models, plots, runs, step_explain
 from dcgan.config import Config, preset
 from dcgan.data import DataError, load, to_model_range
 from dcgan.latent import sample_z
@@ -214,19 +214,19 @@ st.markdown(
 )
 
 st.subheader("Why does loss_G rise while the samples improve?")
-answer = None
 if job is not None and src == "job":
     reader = runs.RunReader(job.dir)
     reader.update()
+    steps, loss_D = reader.points("loss_D")
     loss_G, D_x, D_G_z = (reader.points(k)[1] for k in ("loss_G", "D_x", "D_G_z1"))
-    answer = step_explain.why_loss_g_rises(loss_G, D_x, D_G_z, cfg.train.loss)
     where = f"run {job.dir.name}'s own curves"
 else:
     h = m["history"]
-    answer = step_explain.why_loss_g_rises(
-        [x.g_update.loss for x in h], [x.D_x[0] for x in h], [x.D_G_z[0] for x in h], cfg.train.loss
-    )
+    steps, loss_D = list(range(1, len(h) + 1)), [x.d_update.loss for x in h]
+    loss_G, D_x, D_G_z = ([x.g_update.loss for x in h], [x.D_x[0] for x in h],
+                          [x.D_G_z[0] for x in h])  # fmt: skip
     where = f"the {len(h)} steps taken on this page"
+answer = step_explain.why_loss_g_rises(loss_G, D_x, D_G_z, cfg.train.loss)
 if answer is None:
     st.info(
         "Too few points to judge: take at least 10 steps here, or train a run on the Train page "
@@ -234,3 +234,7 @@ if answer is None:
     )
 else:
     st.markdown(f"From {where}: {answer.text}")
+    k = st.columns(2)
+    lf = plots.loss_figure(steps, loss_D, loss_G, 0.6, cfg.train.loss)
+    k[0].plotly_chart(lf, key="os_losses")
+    k[1].plotly_chart(plots.d_outputs_figure(steps, D_x, D_G_z, 0.6, cfg.train.loss), key="os_d")
