@@ -221,6 +221,9 @@ def explain_step(
     )
 
 
+ROSE_BY = 0.05  # loss_G "rose" when its last fifth is this much above its first
+
+
 @dataclass(frozen=True)
 class LossGRise:
     """Whether loss_G rose over a run, and the curves' own answer to why."""
@@ -246,22 +249,30 @@ def why_loss_g_rises(loss_G, D_x, D_G_z, loss: str = "bce") -> LossGRise | None:
         (first(D_x), last(D_x)),
         (first(D_G_z), last(D_G_z)),
     )
-    rose = lg[1] > lg[0]
-    out = losses.scale(loss).output
-    if rose:
-        text = (
-            f"loss_G rose from {lg[0]:.2f} to {lg[1]:.2f} while D(G(z)) went from {dgz[0]:.2f} "
-            f"to {dgz[1]:.2f} and D(x) from {dx[0]:.2f} to {dx[1]:.2f} ({out}). loss_G only "
-            "measures how well G fools the D of the same step, and D is learning too: it got "
-            "better at telling the two apart faster than G got better at fooling it. The target "
-            "moved, so a rising loss_G says D is winning the race for now, not that G's images "
-            "got worse; judge them by the grids or SWD."
+    rise = lg[1] - lg[0]
+    rose = rise > ROSE_BY * max(abs(lg[0]), 1e-6)  # a wobble of a few per cent is not a rise
+    sc = losses.scale(loss)
+    seen = (
+        f"loss_G went from {lg[0]:.2f} to {lg[1]:.2f} while D(G(z)) went from {dgz[0]:.2f} to "
+        f"{dgz[1]:.2f} and D(x) from {dx[0]:.2f} to {dx[1]:.2f} ({sc.output}). "
+    )
+    if rose and sc.critic:
+        text = seen + (
+            "A critic's scores have no fixed zero: both drift, and loss_G = −D(G(z)) follows "
+            f"the drift. Read the gap instead: D(x) − D(G(z)) went from {dx[0] - dgz[0]:.2f} to "
+            f"{dx[1] - dgz[1]:.2f}, the critic's own estimate of how far G still is."
+        )
+    elif rose:
+        text = seen + (
+            "loss_G only measures how well G fools the D of the same step, and D is learning "
+            "too: it got better at telling the two apart faster than G got better at fooling it. "
+            "The target moved, so a rising loss_G says D is winning the race for now, not that "
+            "G's images got worse; judge them by the grids or SWD."
         )
     else:
-        text = (
-            f"Here loss_G did not rise: {lg[0]:.2f} at the start, {lg[1]:.2f} at the end, with "
-            f"D(G(z)) going from {dgz[0]:.2f} to {dgz[1]:.2f} ({out}). G is keeping up with D. "
-            "It often rises in the first hundreds of steps, while D learns faster than G."
+        text = seen + (
+            "Here loss_G did not rise (by more than a few per cent): G kept up with D. It often "
+            "rises while D learns faster than G, early in a run or after a learning-rate change."
         )
     return LossGRise(rose, lg, dx, dgz, text)
 

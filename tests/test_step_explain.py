@@ -112,8 +112,12 @@ def test_why_loss_g_rises_reads_the_curves():
     a = step_explain.why_loss_g_rises(loss_G, D_x, D_G_z)
     assert a.rose and a.loss_G[1] > a.loss_G[0] + 1.5
     assert "D is winning the race" in a.text and f"{a.loss_G[1]:.2f}" in a.text
-    flat = step_explain.why_loss_g_rises([1.0] * n, D_x, [0.4] * n)
-    assert not flat.rose and "did not rise" in flat.text
+    flat = step_explain.why_loss_g_rises([1.0 + 0.02 * i / n for i in range(n)], D_x, [0.4] * n)
+    assert not flat.rose and "did not rise" in flat.text, "a 2 % wobble is not a rise"
+    # a WGAN critic: loss_G climbs because the scores drift, so the answer reads the gap
+    drift = [-5.0 - 30 * i / n for i in range(n)]
+    w = step_explain.why_loss_g_rises([-d for d in drift], [d + 8 for d in drift], drift, "wgan-gp")
+    assert w.rose and "no fixed zero" in w.text and "went from 8.00 to 8.00" in w.text
     assert step_explain.why_loss_g_rises([1.0] * 5, [0.5] * 5, [0.5] * 5) is None
 
 
