@@ -157,7 +157,7 @@ with gr.Blocks(title="DCGAN Playground", delete_cache=DELETE_CACHE) as demo:
                 pool_seed = gr.Number(0, label="Grid seed", precision=0, minimum=0)
                 pool = gr.Radio(list(POOL_SIZES), value="24", label="Grid size")
                 pool_btn = gr.Button("New grid", scale=0, min_width=140)
-            pool_img = gr.Image(label="Candidates", format="png", height=360)
+            pool_img = pixels("Candidates", 360)
             with gr.Row():
                 group_a = gr.Textbox("0, 1, 2", label="Group A")
                 group_b = gr.Textbox("3, 4, 5", label="Group B")

@@ -5,7 +5,7 @@
     python space/build.py push --space-id USER/NAME [--out build/space]
                                [--hardware zero-a10g|cpu-basic|cpu-upgrade]   (needs HF_TOKEN)
 
-The folder holds app.py with its modules (checks, events, zerogpu), the Space README and
+The folder holds app.py with its modules (checks, events, files, zerogpu), the Space README and
 requirements, the dcgan package, and the shipped generators (checkpoints/*.safetensors) with
 their model card and its pictures, so that `cd build/space && python app.py` runs with nothing
 else on the path. `make space`, `make space-push` and `make space-check` call this file.
@@ -40,7 +40,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 # the built Space: the layout, its modules, the README (front matter) and the pins; not this
 # file, the ZeroGPU fake or the builder check, which are the repo's tools
-SPACE_FILES = ("app.py", "checks.py", "events.py", "zerogpu.py", "README.md", "requirements.txt")
+SPACE_FILES = (
+    "app.py",
+    "checks.py",
+    "events.py",
+    "files.py",
+    "zerogpu.py",
+    "README.md",
+    "requirements.txt",
+)
 # The Spaces config reference's keys (huggingface.co/docs/hub/spaces-config-reference) with
 # their YAML types, plus `license`, the Hub's repo-card key every Space may carry.
 FRONT_MATTER_KEYS = {

@@ -31,6 +31,7 @@ from checks import (
     session_id,
     whole,
 )
+from files import png_file, sweep_pngs
 from zerogpu import TRAIN_SECONDS, ZERO_GPU, train_on_gpu
 
 from dcgan import explain, latent, live, plots, pretrained, runs
@@ -139,7 +140,7 @@ def sample(name, seed, count, request: gr.Request = None):
     count = whole(count, "Number of samples", 1, MAX_SAMPLES)
     G, cfg = generator(name, request)
     images = render(G, latent.sample_z(count, cfg.nz, seed))
-    return grid_image(images, nrow=math.ceil(math.sqrt(count)))
+    return png_file(grid_image(images, nrow=math.ceil(math.sqrt(count))))
 
 
 def interpolate(name, seed_a, seed_b, mode, steps, request: gr.Request = None):
@@ -151,7 +152,7 @@ def interpolate(name, seed_a, seed_b, mode, steps, request: gr.Request = None):
     G, cfg = generator(name, request)
     z0, z1 = latent.sample_z(1, cfg.nz, seed_a), latent.sample_z(1, cfg.nz, seed_b)
     paths = {m: latent.interpolate(z0, z1, steps, m) for m in ("lerp", "slerp")}
-    strip = grid_image(render(G, paths[mode]), nrow=steps)
+    strip = png_file(grid_image(render(G, paths[mode]), nrow=steps))
     norms = {m: p.flatten(1).norm(dim=1).numpy() for m, p in paths.items()}
     return strip, plots.norm_figure(norms, cfg.nz)
 
@@ -165,7 +166,7 @@ def frame(name, seed_a, seed_b, mode, t, request: gr.Request = None):
     G, cfg = generator(name, request)
     z0, z1 = latent.sample_z(1, cfg.nz, seed_a), latent.sample_z(1, cfg.nz, seed_b)
     z = (latent.slerp if mode == "slerp" else latent.lerp)(z0, z1, torch.tensor([t]))
-    return grid_image(render(G, z), nrow=1)
+    return png_file(grid_image(render(G, z), nrow=1))
 
 
 def candidates(name, seed, pool, request: gr.Request = None):
@@ -174,7 +175,9 @@ def candidates(name, seed, pool, request: gr.Request = None):
     pool = int(choice(pool, "Grid size", POOL_SIZES))
     G, cfg = generator(name, request)
     images = render(G, latent.sample_z(pool, cfg.nz, seed))
-    return numbered_grid_image(images, nrow=8, scale=max(1, 192 // cfg.image_size))
+    # 64 px a cell at least (readable numbers), no more: the browser enlarges it sharply,
+    # and a 3x grid's PNG took longer to encode than the generator took to draw it
+    return png_file(numbered_grid_image(images, nrow=8, scale=max(1, 64 // cfg.image_size)))
 
 
 def arithmetic(
@@ -198,7 +201,7 @@ def arithmetic(
     means = torch.cat([g.mean(0, keepdim=True) for g in (a, b, c)])
     around = latent.jitter(result, 9, scale=noise, seed=seed)
     images = render(G, torch.cat([means, result, around]))  # one batch: 4 + 9 images
-    return grid_image(images[:4], nrow=4), grid_image(images[4:], nrow=3)
+    return png_file(grid_image(images[:4], nrow=4)), png_file(grid_image(images[4:], nrow=3))
 
 
 def leaky_relu(alpha, derivative):
@@ -390,3 +393,4 @@ def sweep_tick() -> None:
             return
         _last_sweep[0] = time.monotonic()
     live.sweep(SESSIONS, SESSION_MAX_AGE_S)
+    sweep_pngs()

@@ -43,7 +43,7 @@ def checkpoints(tmp_path_factory) -> Path:
     return folder
 
 
-SPACE_MODULES = ("checks", "events", "zerogpu")  # app.py's own modules, imported by name
+SPACE_MODULES = ("checks", "events", "files", "zerogpu")  # app.py's own modules, imported by name
 
 
 def import_space_app():
@@ -363,7 +363,7 @@ def test_eight_clients_at_once_all_get_their_own_seeds(space):
         t.join(timeout=120)
     assert not errors and sorted(results) == list(range(8))
     for seed, grid in results.items():
-        alone = np.asarray(app.sample("tiny-64", seed, 9).convert("RGB"))
+        alone = pixels(app.sample("tiny-64", seed, 9))
         assert np.array_equal(grid, alone), seed  # per-request generators: no cross-talk
 
 
@@ -468,7 +468,7 @@ def test_built_space_runs_from_its_own_folder(checkpoints, tmp_path):
     assert spaces_pin in dev  # the Space runs the `spaces` the tests ran against
     assert not (out / "data").exists()  # no dataset unless asked for
     assert sorted(p.name for p in out.glob("*.py")) == [
-        "app.py", "checks.py", "events.py", "zerogpu.py",
+        "app.py", "checks.py", "events.py", "files.py", "zerogpu.py",
     ]  # fmt: skip
     env = {
         "PATH": "/usr/bin:/bin",
@@ -684,8 +684,11 @@ def test_the_sweep_runs_on_its_timer_and_spares_live_folders(space):
 
 
 def test_one_limit_holds_across_every_sampling_endpoint(space, monkeypatch):
-    """Flooding /sample and /interp at once never runs more than CONCURRENCY generator calls:
-    the limit is shared by every sampling event (one concurrency_id), not one per endpoint."""
+    """Flooding /sample, /interp and /arithmetic at once never runs more than CONCURRENCY
+    generator calls: the limit is shared by every sampling event (one concurrency_id), not one
+    per endpoint. The six identical /arithmetic requests draw the same pictures, which Gradio
+    alone would rewrite while another client downloads them (files.py); each download here
+    must arrive whole."""
     app, url = space
     gate, running, most = threading.Event(), [], [0]
     lock = threading.Lock()

@@ -1,0 +1,54 @@
+"""The images the Space sends, as PNG files written once and atomically.
+
+Gradio saves a returned PIL image by truncating and rewriting a file named by its content's
+hash, so two requests that draw the same picture at once (a class opening the page sees the
+same default grids) rewrite the file while a browser is downloading it: the download fails
+with "Too little data for declared Content-Length" (found by flooding the sampling endpoints).
+A file path, by contrast, is copied into Gradio's cache under a temporary name and renamed,
+and an existing copy is reused. So each image is encoded here, written under a temporary name
+and renamed into place, and handed to Gradio as a path; the same picture is one file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import os
+import tempfile
+import time
+from pathlib import Path
+
+from PIL import Image
+
+PNG_DIR = Path(
+    os.environ.get("DCGAN_SPACE_PNG_DIR", Path(tempfile.gettempdir()) / "dcgan-space-png")
+)
+PNG_MAX_AGE_S = 3600  # Gradio keeps its own copy; ours only needs to outlive the request
+
+
+def png_file(image: Image.Image) -> str:
+    """The image as a PNG file named by its content; written atomically, once."""
+    buf = io.BytesIO()
+    image.save(buf, format="png")
+    data = buf.getvalue()
+    path = PNG_DIR / f"{hashlib.sha1(data).hexdigest()}.png"
+    if not path.exists():
+        PNG_DIR.mkdir(parents=True, exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=PNG_DIR, suffix=".part")
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+        os.replace(tmp, path)
+    return str(path)
+
+
+def sweep_pngs(max_age_s: float = PNG_MAX_AGE_S) -> int:
+    """Remove our PNG files older than max_age_s; returns how many went."""
+    removed, now = 0, time.time()
+    for p in PNG_DIR.glob("*"):
+        try:
+            if now - p.stat().st_mtime > max_age_s:
+                p.unlink()
+                removed += 1
+        except OSError:  # another sweep or request got there first
+            pass
+    return removed
