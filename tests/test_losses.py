@@ -169,6 +169,7 @@ def test_the_train_page_offers_each_loss_explains_it_and_trains_with_it(tmp_path
     at.number_input(key="tr_len").set_value(30).run()
     next(b for b in at.button if b.label == "Start").click().run()
     assert not at.exception, [e.value for e in at.exception]
+    assert any(s.value.endswith("loss wgan-gp.") for s in at.success), "the summary names it"
     job = jobs.current_job()
     cfg = job.config()
     assert (cfg.train.loss, cfg.model.d_norm, cfg.train.n_critic) == ("wgan-gp", "layer", 5)

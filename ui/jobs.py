@@ -197,9 +197,10 @@ def job_summary(config: dict | None) -> str:
     """'classroom-cpu on shapes, batch 64, lr 0.0005' for a run's config."""
     c = config or {}
     t, d = c.get("train", {}), c.get("data", {})
+    loss = t.get("loss", "bce")
     return (
         f"{c.get('preset', '?')} on {d.get('source', '?')}, batch {t.get('batch_size')}, "
-        f"lr {t.get('lr')}, β1 {t.get('beta1')}"
+        f"lr {t.get('lr')}, β1 {t.get('beta1')}" + ("" if loss == "bce" else f", loss {loss}")
     )
 
 
