@@ -159,19 +159,26 @@ def mixture_start(frame: gan2d.Frame) -> str:
     )
 
 
+@st.cache_resource(max_entries=64, show_spinner=False)
+def starting_view(settings: tuple, _cfg) -> tuple[gan2d.Frame, object, tuple | None]:
+    """The untrained networks' frame, its chart and the mixture's divergence floor: made once
+    per setting for every session, since a class moving these sliders asks for the same few."""
+    frame = gan2d.Gan2D(_cfg).frame()
+    return frame, scene(frame), gan2d.divergence_floor(_cfg) if mixture else None
+
+
 saved = st.session_state.get("gb_frames")
-if mixture:
-    floor = gan2d.divergence_floor(cfg)
 if saved is None or saved[0][0] != data:
     # the starting state, drawn at once: the untrained networks already teach something
-    frame = gan2d.Gan2D(cfg).frame()
-    chart.plotly_chart(scene(frame), key="gb_fig")
+    frame, fig, floor = starting_view(key, cfg)
+    chart.plotly_chart(fig, key="gb_fig")
     if mixture:
         stats.markdown(mixture_start(frame) + "\n" + coverage_table(frame, floor))
     else:
         stats.markdown(starting_state(frame) + "\n" + moments_table(frame.real, frame))
 else:
     skey, frames = saved
+    floor = gan2d.divergence_floor(cfg) if mixture else None
     if skey != key:
         st.caption("Settings changed since this run; press Train to run them.")
     shown = st.slider("Epoch to show", 0, len(frames) - 1, len(frames) - 1, key="gb_show")
