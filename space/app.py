@@ -60,8 +60,9 @@ QUEUE_SIZE = 32  # waiting requests beyond this are turned away rather than left
 # do not use; a second run would halve both. On ZeroGPU each run is its own GPU call, and
 # ZeroGPU queues those itself.
 TRAIN_CONCURRENCY = 2 if ZERO_GPU else 1
-# Gradio's cached outputs (every live grid is a file): every hour, those older than an hour go
-DELETE_CACHE = (3600, 3600)
+# Gradio's cached outputs (every image sent is a file, about a megabyte a second for a busy
+# class): every 10 minutes, those older than 30 minutes go
+DELETE_CACHE = (600, 1800)
 # samples travel at their own size (small, quick) and the browser scales them up, sharply
 CSS = (
     ".pixelated img { image-rendering: pixelated; width: 100%; height: 100%; object-fit: contain; }"

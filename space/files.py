@@ -23,7 +23,10 @@ from PIL import Image
 PNG_DIR = Path(
     os.environ.get("DCGAN_SPACE_PNG_DIR", Path(tempfile.gettempdir()) / "dcgan-space-png")
 )
-PNG_MAX_AGE_S = 3600  # Gradio keeps its own copy; ours only needs to outlive the request
+# Gradio copies each file into its own cache while answering, so ours need not outlive the
+# request for long; a busy class writes about a megabyte a second of them
+PNG_MAX_AGE_S = 120
+_last_sweep = [0.0]  # monotonic time of the last sweep of PNG_DIR
 
 
 def png_file(image: Image.Image) -> str:
@@ -38,6 +41,9 @@ def png_file(image: Image.Image) -> str:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
         os.replace(tmp, path)
+    if time.monotonic() - _last_sweep[0] > PNG_MAX_AGE_S / 2:  # at most twice per max age
+        _last_sweep[0] = time.monotonic()
+        sweep_pngs()
     return str(path)
 
 

@@ -728,3 +728,17 @@ def test_one_limit_holds_across_every_sampling_endpoint(space, monkeypatch):
     for j in jobs:
         j.result(timeout=120)
     assert most[0] == app.CONCURRENCY
+
+
+def test_images_are_written_once_and_old_ones_are_swept(space, tmp_path, monkeypatch):
+    """The same picture is one file, written whole; files older than PNG_MAX_AGE_S go."""
+    files = sys.modules["files"]
+    monkeypatch.setattr(files, "PNG_DIR", tmp_path / "png")
+    a = files.png_file(Image.new("RGB", (8, 8), "red"))
+    assert files.png_file(Image.new("RGB", (8, 8), "red")) == a
+    b = files.png_file(Image.new("RGB", (8, 8), "blue"))
+    assert a != b and Image.open(a).getpixel((0, 0)) == (255, 0, 0)
+    assert sorted(p.suffix for p in (tmp_path / "png").iterdir()) == [".png", ".png"]  # no .part
+    old = time.time() - files.PNG_MAX_AGE_S - 10
+    os.utime(a, (old, old))
+    assert files.sweep_pngs() == 1 and not Path(a).exists() and Path(b).exists()
