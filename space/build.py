@@ -14,7 +14,9 @@ ZeroGPU is the target: since July 2026 a free account may host up to 2 ZeroGPU S
 Space on CPU hardware, which needs a paid plan. So `push` creates the Space on zero-a10g unless
 told otherwise, and the build refuses front matter that Hugging Face would refuse:
 check_front_matter() knows the keys the Spaces config reference documents, with their types,
-the 60-character short_description, and the Pythons and torch releases ZeroGPU lists.
+the 60-character short_description, and the Pythons and torch releases ZeroGPU lists. The front
+matter lists no `models`: the generators ship inside the Space, not as Hub models; `datasets`
+is added when the build bundles Fashion-MNIST (the shapes are drawn, not a Hub dataset).
 
 The Space's torch (requirements.txt) is its own pin, not the app's torch==2.14.1: ZeroGPU lists
 2.8.0, 2.9.1, 2.10.0 and 2.11.0 ("almost all versions from 2.8.0"), on Python 3.10.13 or
