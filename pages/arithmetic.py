@@ -5,7 +5,7 @@ import streamlit as st
 
 from dcgan import attributes as at
 from dcgan import explore
-from ui import lab
+from ui import lab, links
 from ui.nav import page_setup
 
 EXAMPLES = (
@@ -44,13 +44,19 @@ expression = c[0].text_input(
     "A − B + C",
     EXAMPLES[0],
     key="arith_expr",
+    bind="query-params",
     help="Words: colours (red, green, blue, yellow), shapes (circle, square, triangle), "
     "sizes (small, large), positions (left, right, top, bottom). Try: " + "; ".join(EXAMPLES),
 )
-pool = c[1].select_slider("Random z drawn", [512, 1024, 2048, 4096], 2048, key="arith_pool")
-trials = c[2].select_slider("Trials", [50, 100, 200, 500], 200, key="arith_trials")
-seed = c[3].number_input("Seed", 0, 100_000, 0, key="arith_seed")
+pool = c[1].select_slider(
+    "Random z drawn", [512, 1024, 2048, 4096], 2048, key="arith_pool", bind="query-params"
+)
+trials = c[2].select_slider(
+    "Trials", [50, 100, 200, 500], 200, key="arith_trials", bind="query-params"
+)
+seed = c[3].number_input("Seed", 0, 100_000, 0, key="arith_seed", bind="query-params")
 settings = (gen.label, expression, pool, trials, seed)
+links.share(("arith_gen", "arith_expr", "arith_pool", "arith_trials", "arith_seed"))
 
 if st.button("Score it", type="primary", key="arith_run"):
     try:

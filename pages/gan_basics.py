@@ -9,7 +9,7 @@ import streamlit as st
 from dcgan import coverage, gan2d, mode_plots, plots, runs
 from dcgan.config import ConfigError
 from dcgan.data import SHAPE_KINDS
-from ui import nav
+from ui import links, nav
 from ui.jobs import current_job
 
 nav.page_setup()
@@ -27,7 +27,7 @@ st.markdown(
 
 data = st.radio(
     "Real data", list(gan2d.DATASETS), format_func=gan2d.DATASETS.get, horizontal=True,
-    key="gb_data",
+    key="gb_data", bind="query-params",
 )  # fmt: skip
 mixture = data != "gaussian"
 MIX_LRS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3)
@@ -54,20 +54,29 @@ if mixture:
     b[1].button("Collapse setting", on_click=set_lrs, args=(1e-4, 1e-3), width="stretch")
 c = st.columns(5)
 if mixture:
-    epochs = c[0].slider("Epochs", 1, 60, 30, key="gb_mepochs")
-    lr_D = c[1].select_slider("D's learning rate", MIX_LRS, 1e-3, key="gb_mlrd")
-    lr_G = c[2].select_slider("G's learning rate", MIX_LRS, 1e-3, key="gb_mlrg")
-else:
-    epochs = c[0].slider("Epochs", 1, 60, 20, key="gb_epochs")
+    epochs = c[0].slider("Epochs", 1, 60, 30, key="gb_mepochs", bind="query-params")
     lr_D = c[1].select_slider(
-        "D's learning rate", (0.005, 0.01, 0.02, 0.05, 0.1), 0.05, key="gb_lrd"
+        "D's learning rate", MIX_LRS, 1e-3, key="gb_mlrd", bind="query-params"
     )
     lr_G = c[2].select_slider(
-        "G's learning rate", (0.001, 0.002, 0.005, 0.01, 0.05), 0.005, key="gb_lrg"
+        "G's learning rate", MIX_LRS, 1e-3, key="gb_mlrg", bind="query-params"
     )
-seed = c[3].number_input("Seed", 0, 10_000, 0, key="gb_seed")
+else:
+    epochs = c[0].slider("Epochs", 1, 60, 20, key="gb_epochs", bind="query-params")
+    lr_D = c[1].select_slider(
+        "D's learning rate", (0.005, 0.01, 0.02, 0.05, 0.1), 0.05, key="gb_lrd", bind="query-params"
+    )
+    lr_G = c[2].select_slider(
+        "G's learning rate",
+        (0.001, 0.002, 0.005, 0.01, 0.05),
+        0.005,
+        key="gb_lrg",
+        bind="query-params",
+    )
+seed = c[3].number_input("Seed", 0, 10_000, 0, key="gb_seed", bind="query-params")
 c[4].write("")
 go = c[4].button("Train", type="primary", width="stretch")
+links.share("gb_data gb_mepochs gb_mlrd gb_mlrg gb_epochs gb_lrd gb_lrg gb_seed".split())
 
 try:
     settings = dict(epochs=epochs, lr_D=lr_D, lr_G=lr_G, seed=int(seed))

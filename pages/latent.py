@@ -10,9 +10,10 @@ one forward pass.
 import streamlit as st
 
 from dcgan import explore
-from ui import generators, nav
+from ui import generators, links, nav
 
 TABS = ("Interpolation", "Vector arithmetic", "Random walk")
+PAGE_KEYS = ("latent_tab", "gen_choice")  # in the link beside the open tab's settings
 PNG = {"output_format": "PNG"}  # the bytes as made: "auto" re-encodes an RGB PNG as JPEG
 
 nav.page_setup()
@@ -38,10 +39,13 @@ def interpolation(G, nz: int, size: int) -> None:
     """Two seeds, the lerp and slerp strips between them, and both images at t."""
     big = explore.enlarged(size, 220)
     c = st.columns(4)
-    seed_a = c[0].number_input("Seed A", 0, 100_000, 1, key="li_a")
-    seed_b = c[1].number_input("Seed B", 0, 100_000, 2, key="li_b")
-    n_steps = c[2].slider("Images in the strip", 3, 16, 9, key="li_n")
-    t = c[3].slider("t (position between A and B)", 0.0, 1.0, 0.5, 0.01, key="li_t")
+    seed_a = c[0].number_input("Seed A", 0, 100_000, 1, key="li_a", bind="query-params")
+    seed_b = c[1].number_input("Seed B", 0, 100_000, 2, key="li_b", bind="query-params")
+    n_steps = c[2].slider("Images in the strip", 3, 16, 9, key="li_n", bind="query-params")
+    t = c[3].slider(
+        "t (position between A and B)", 0.0, 1.0, 0.5, 0.01, key="li_t", bind="query-params"
+    )
+    links.share((*PAGE_KEYS, "li_a", "li_b", "li_n", "li_t"))
     strips = explore.strips(G, nz, seed_a, seed_b, n_steps)
     at_t = explore.at_t(G, nz, seed_a, seed_b, t)
     c1, c2, c3 = st.columns([1, 1, 2])
@@ -75,20 +79,27 @@ def arithmetic(G, nz: int, size: int) -> None:
         icon=":material/calculate:",
     )
     c = st.columns([1, 1, 2])
-    pool_seed = c[0].number_input("Grid seed", 0, 100_000, 0, key="va_seed")
-    pool_n = c[1].select_slider("Grid size", (16, 24, 32, 48), value=24, key="va_n")
+    pool_seed = c[0].number_input("Grid seed", 0, 100_000, 0, key="va_seed", bind="query-params")
+    pool_n = c[1].select_slider(
+        "Grid size", (16, 24, 32, 48), value=24, key="va_n", bind="query-params"
+    )
     with st.container(key="numbered"):  # shrunk to fit, smoothly: its numbers stay legible
         st.image(explore.pool(G, nz, pool_seed, pool_n).grid, caption="Samples by number", **PNG)
     g = st.columns(3)
     groups = {}
     for col, name, default in zip(g, "ABC", ([0, 1, 2], [3, 4, 5], [6, 7, 8]), strict=True):
         opts = list(range(pool_n))
-        groups[name] = col.multiselect(f"Group {name}", opts, default=default, key=f"va_{name}")
+        groups[name] = col.multiselect(
+            f"Group {name}", opts, default=default, key=f"va_{name}", bind="query-params"
+        )
     k = st.columns(4)
-    ca = k[0].slider("coefficient of A", -2.0, 2.0, 1.0, 0.1, key="va_ca")
-    cb = k[1].slider("coefficient of B", -2.0, 2.0, -1.0, 0.1, key="va_cb")
-    cc = k[2].slider("coefficient of C", -2.0, 2.0, 1.0, 0.1, key="va_cc")
-    noise = k[3].slider("noise around the result", 0.0, 1.0, 0.25, 0.05, key="va_noise")
+    ca = k[0].slider("coefficient of A", -2.0, 2.0, 1.0, 0.1, key="va_ca", bind="query-params")
+    cb = k[1].slider("coefficient of B", -2.0, 2.0, -1.0, 0.1, key="va_cb", bind="query-params")
+    cc = k[2].slider("coefficient of C", -2.0, 2.0, 1.0, 0.1, key="va_cc", bind="query-params")
+    noise = k[3].slider(
+        "noise around the result", 0.0, 1.0, 0.25, 0.05, key="va_noise", bind="query-params"
+    )
+    links.share((*PAGE_KEYS, *"va_seed va_n va_A va_B va_C va_ca va_cb va_cc va_noise".split()))
     if not all(groups.values()):
         st.warning("Each group needs at least one sample: pick numbers from the grid.")
         return
@@ -106,12 +117,16 @@ def arithmetic(G, nz: int, size: int) -> None:
 def random_walk(G, nz: int, size: int) -> None:
     """Random walks through z-space, side by side: a still of each, or a looping GIF."""
     c = st.columns(4)
-    seed = c[0].number_input("Seed", 0, 100_000, 0, key="rw_seed")
-    frames = c[1].slider("Frames", 16, 96, 48, 8, key="rw_frames")
-    walkers = c[2].slider("Walkers side by side", 1, 6, 4, key="rw_n")
-    ms = c[3].slider("Milliseconds per frame", 40, 400, 100, 20, key="rw_ms")
+    seed = c[0].number_input("Seed", 0, 100_000, 0, key="rw_seed", bind="query-params")
+    frames = c[1].slider("Frames", 16, 96, 48, 8, key="rw_frames", bind="query-params")
+    walkers = c[2].slider("Walkers side by side", 1, 6, 4, key="rw_n", bind="query-params")
+    ms = c[3].slider("Milliseconds per frame", 40, 400, 100, 20, key="rw_ms", bind="query-params")
     # an animation decodes every frame and encodes a GIF: made when asked, once per setting
-    if not st.toggle("Animate", key="rw_play", help="Play the walks as a looping GIF."):
+    play = st.toggle(
+        "Animate", key="rw_play", bind="query-params", help="Play the walks as a looping GIF."
+    )
+    links.share((*PAGE_KEYS, "rw_seed", "rw_frames", "rw_n", "rw_ms", "rw_play"))
+    if not play:
         sheet = explore.walk_sheet(G, nz, seed, frames, walkers)
         st.image(
             sheet,

@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import streamlit as st
 
+from ui import links
 from ui.device import device_line
 from ui.jobs import current_job, shared_run
 
@@ -75,6 +76,7 @@ def page_setup() -> None:
     The links are drawn here rather than by st.navigation because Streamlit runs a deep link
     that arrives before any session ran app.py as a bare pages/ script (its pre-st.navigation
     mode); drawing the sidebar from every page makes both modes look and work the same."""
+    links.remember()  # before any widget corrects a shared link
     icon = str(ICON) if ICON.exists() else None  # a local file: no request leaves the machine
     st.set_page_config(page_title="DCGAN Playground", page_icon=icon, layout="wide")
     with st.sidebar:

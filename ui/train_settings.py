@@ -11,9 +11,10 @@ import streamlit as st
 from dcgan.config import PRESETS, Config, preset, presets_help
 from dcgan.data import SOURCES, source_label
 from dcgan.losses import LOSSES
-from ui import jobs, state
+from ui import jobs, links, state
 
 KEEP = "session"  # settings survive a visit to another page
+LINKED = {"persist_state": KEEP, "bind": "query-params"}  # and live in the page's link
 
 
 def values_from(cfg: Config) -> dict:
@@ -32,6 +33,12 @@ def values_from(cfg: Config) -> dict:
         "tr_aug": bool(t.diffaugment),
         "tr_loss": t.loss,
     }
+
+
+# A link leaves out the values at a widget's default, so each default is what a new session
+# starts on: the default preset's values. Opening a link then rebuilds exactly its settings.
+DEFAULTS = values_from(preset(jobs.DEFAULT_PRESET))
+LINKED_KEYS = ("tr_preset", "tr_source", "tr_classes", *DEFAULTS)
 
 
 def apply_preset() -> None:
@@ -68,12 +75,14 @@ def sidebar() -> None:
         sources.append(ss.tr_source)
     with st.sidebar:
         st.header("Settings")
+        note = st.container()  # a shared link's note and the Copy link button, on top
         st.selectbox(
             "Preset",
             list(PRESETS),
+            index=list(PRESETS).index(jobs.DEFAULT_PRESET),
             key="tr_preset",
             on_change=apply_preset,
-            persist_state=KEEP,
+            **LINKED,
             help=presets_help(),
         )
         st.selectbox(
@@ -81,7 +90,7 @@ def sidebar() -> None:
             sources,
             format_func=lambda s: source_label(s, picker=True),
             key="tr_source",
-            persist_state=KEEP,
+            **LINKED,
         )
         names = _classes()
         if names:
@@ -90,69 +99,81 @@ def sidebar() -> None:
                 list(range(len(names))),
                 format_func=lambda i: names[i],
                 key="tr_classes",
-                persist_state=KEEP,
+                **LINKED,
             )
         st.number_input(
             "Learning rate",
             min_value=1e-6,
             max_value=1.0,
             step=1e-4,
+            value=DEFAULTS["tr_lr"],
             format="%.5f",
             key="tr_lr",
-            persist_state=KEEP,
+            **LINKED,
         )
-        st.slider("β1 (Adam momentum)", 0.0, 0.99, step=0.01, key="tr_beta1", persist_state=KEEP)
-        st.number_input("Batch size", 1, 4096, step=16, key="tr_batch", persist_state=KEEP)
+        st.slider(
+            "β1 (Adam momentum)", 0.0, 0.99, DEFAULTS["tr_beta1"], 0.01, key="tr_beta1", **LINKED
+        )
+        st.number_input("Batch size", 1, 4096, DEFAULTS["tr_batch"], 16, key="tr_batch", **LINKED)
         c1, c2 = st.columns(2)
-        c1.radio("Run for", ("epochs", "steps"), key="tr_unit", persist_state=KEEP)
-        c2.number_input(f"Number of {ss.tr_unit}", 1, 1_000_000, key="tr_len", persist_state=KEEP)
+        units = ("epochs", "steps")
+        c1.radio("Run for", units, units.index(DEFAULTS["tr_unit"]), key="tr_unit", **LINKED)
+        c2.number_input(
+            f"Number of {ss.tr_unit}", 1, 1_000_000, DEFAULTS["tr_len"], key="tr_len", **LINKED
+        )
         st.selectbox(
             "Loss",
             list(LOSSES),
             format_func=lambda name: LOSSES[name].title,
+            index=list(LOSSES).index(DEFAULTS["tr_loss"]),
             key="tr_loss",
-            persist_state=KEEP,
+            **LINKED,
             help="WGAN-GP also swaps D's BatchNorm for layer norm and gives D 5 steps per G step.",
         )
         with st.expander("What this loss does"):
             st.markdown(LOSSES[ss.get("tr_loss", "bce")].explanation)
-        st.number_input("Latent size nz", 1, 1024, key="tr_nz", persist_state=KEEP)
+        st.number_input("Latent size nz", 1, 1024, DEFAULTS["tr_nz"], key="tr_nz", **LINKED)
         st.radio(
             "D's activation",
             ("leaky_relu", "relu"),
+            ("leaky_relu", "relu").index(DEFAULTS["tr_act"]),
             format_func={"leaky_relu": "LeakyReLU", "relu": "ReLU (exercise 1)"}.get,
             key="tr_act",
             horizontal=True,
-            persist_state=KEEP,
+            **LINKED,
         )
         st.slider(
             "α (LeakyReLU slope)",
             0.0,
             1.0,
-            step=0.05,
+            DEFAULTS["tr_alpha"],
+            0.05,
             key="tr_alpha",
             disabled=ss.tr_act == "relu",
-            persist_state=KEEP,
+            **LINKED,
         )
         st.slider(
             "EMA decay of G's weights (0 = off)",
             0.0,
             0.999,
-            step=0.001,
+            DEFAULTS["tr_ema"],
+            0.001,
             format="%.3f",
             key="tr_ema",
-            persist_state=KEEP,
+            **LINKED,
             help="Why: samples come from an average of G's recent weights (Yazıcı et al. 2019), "
             "which smooths away step-to-step noise. 0 = off, as in the chapter.",
         )
         st.toggle(
             "DiffAugment (colour, translation, cutout)",
+            DEFAULTS["tr_aug"],
             key="tr_aug",
-            persist_state=KEEP,
+            **LINKED,
             help="Why: random colour, shift and cutout on every image D sees, real and fake "
             "(Zhao et al. 2020), stop D memorising a small dataset like Pokemon; it slows "
             "learning on large ones.",
         )
+        links.share(LINKED_KEYS, where=note)
 
 
 def build_config() -> Config:
