@@ -15,6 +15,8 @@ import argparse
 import json
 import math
 import sys
+import threading
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,23 +131,38 @@ def _run_layout(run_dir: Path) -> tuple[int, int]:
     return int(cfg["model"]["image_size"]), int(cfg["train"]["n_samples"])
 
 
+# A grid's reading, by (file, its mtime): a live run adds a grid every few seconds, and a page
+# showing its coverage must then classify that one grid, not the ~40 it shows again.
+_READ: OrderedDict[tuple[str, int], ClassCoverage] = OrderedDict()
+_READ_MAX = 1024
+_read_lock = threading.Lock()
+
+
 def over_run(run_dir: str | Path, net=None, every: int = 1) -> list[tuple[int, ClassCoverage]]:
     """(step, coverage) for every `every`-th kept timeline grid of a shapes run, oldest first;
-    the newest grid is always included."""
+    the newest grid is always included. Each grid file is classified once per process."""
     run_dir = Path(run_dir)
     size, n = _run_layout(run_dir)
     frames = timeline(run_dir)
     chosen = frames[:: max(1, every)]
     if frames and chosen[-1] != frames[-1]:
         chosen.append(frames[-1])
-    net = net if net is not None else attributes.classifier()[0]
     out = []
     for step, path in chosen:
         try:
-            grid = png_array(path.read_bytes())
+            key = (str(path), path.stat().st_mtime_ns)
+            with _read_lock:
+                got = _READ.get(key)
+            if got is None:
+                net = net if net is not None else attributes.classifier()[0]
+                got = classify(grid_tiles(png_array(path.read_bytes()), size, n), net)
+                with _read_lock:
+                    _READ[key] = got
+                    while len(_READ) > _READ_MAX:
+                        _READ.popitem(last=False)
         except OSError:
             continue  # the job prunes old frames while we read: skip the one that went
-        out.append((step, classify(grid_tiles(grid, size, n), net)))
+        out.append((step, got))
     return out
 
 

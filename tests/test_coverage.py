@@ -51,7 +51,7 @@ def test_grid_tiles_inverts_the_timeline_grid_layout(shapes):
 def write_run(root, source: str, grids: dict[int, torch.Tensor]):
     """A run folder as the trainer leaves it: config.json and samples/step-*.png grids."""
     run = root / "run"
-    (run / "samples").mkdir(parents=True)
+    (run / "samples").mkdir(parents=True, exist_ok=True)
     cfg = {"model": {"image_size": 32}, "data": {"source": source}, "train": {"n_samples": 64}}
     (run / "config.json").write_text(json.dumps(cfg))
     for step, images in grids.items():
@@ -70,6 +70,21 @@ def test_over_run_reads_coverage_at_each_kept_step(tmp_path, shapes):
     assert rows[0][1].covered == 1 and rows[0][1].n == 64
     assert rows[1][1].covered >= 11, rows[1][1].counts
     assert coverage.main([str(run)]) == 0
+
+
+def test_a_live_run_classifies_only_its_new_grid(tmp_path, shapes, monkeypatch):
+    """A page showing a live run's coverage asks again at every new grid: the grids it has
+    read are not classified again."""
+    one_class = balanced(shapes, 8, only=("circle", "blue")).repeat(8, 1, 1, 1)
+    run = write_run(tmp_path, "shapes", {10: one_class, 20: one_class})
+    real, calls = coverage.classify, []
+    monkeypatch.setattr(coverage, "classify", lambda *a: calls.append(1) or real(*a))
+    coverage.over_run(run)
+    assert len(calls) == 2
+    write_run(tmp_path, "shapes", {30: balanced(shapes, 6)[:64]})  # the job's next grid
+    rows = coverage.over_run(run)
+    assert [s for s, _ in rows] == [10, 20, 30] and len(calls) == 3
+    assert rows[2][1].covered >= 11 and rows[0][1].covered == 1
 
 
 def test_a_run_on_other_data_is_refused_with_what_to_do(tmp_path, shapes, capsys):
