@@ -56,7 +56,7 @@ trials = c[2].select_slider(
 )
 seed = c[3].number_input("Seed", 0, 100_000, 0, key="arith_seed", bind="query-params")
 settings = (gen.label, expression, pool, trials, seed)
-links.share(("arith_gen", "arith_expr", "arith_pool", "arith_trials", "arith_seed"))
+links.share(("arith_expr", "arith_pool", "arith_trials", "arith_seed"))
 
 if st.button("Score it", type="primary", key="arith_run"):
     try:

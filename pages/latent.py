@@ -13,7 +13,7 @@ from dcgan import explore
 from ui import generators, links, nav
 
 TABS = ("Interpolation", "Vector arithmetic", "Random walk")
-PAGE_KEYS = ("latent_tab", "gen_choice")  # in the link beside the open tab's settings
+PAGE_KEYS = ("latent_tab",)  # in the link beside the open tab's settings (and the generator)
 PNG = {"output_format": "PNG"}  # the bytes as made: "auto" re-encodes an RGB PNG as JPEG
 
 nav.page_setup()

@@ -16,7 +16,7 @@ import torch
 from dcgan import checkpoint as ckpt
 from dcgan import models, pretrained, runs
 from dcgan.config import ModelConfig, preset
-from ui import state
+from ui import links, state
 from ui.jobs import DEFAULT_PRESET, current_job, runs_dir, saved_checkpoints
 
 
@@ -167,9 +167,11 @@ def generator_picker(label: str = "Generator", key: str = "gen_choice") -> Loade
         key=key,
         on_change=_picked,
         args=(key, by_label),
+        bind="query-params",  # a link names its generator; a gone one falls back, with a note
         help="Shipped generators live in checkpoints/*.safetensors; saved runs in "
         "checkpoints/runs/; the training job's weights update as it trains.",
     )
+    links.note((key,))
     choice = by_label[shown]
     state.set_active_generator(choice)
     try:

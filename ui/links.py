@@ -70,17 +70,23 @@ def link() -> str:
     return f"{base}?{query}" if query else base
 
 
-def share(keys: Iterable[str], where=None) -> None:
-    """One note naming each parameter of the link that could not be used, and a "Copy link"
-    popover holding the page's link. Call it after the widgets bound to `keys`."""
+def note(keys: Iterable[str]) -> None:
+    """One note naming each parameter of the link that could not be used, if any. Call it
+    after the widgets bound to `keys`."""
     bad = ignored(keys)
+    if bad:
+        items = "; ".join(f"`{k}={given}` (using {now})" for k, given, now in bad)
+        st.info(
+            f"This link had settings the page cannot use, so it uses its own: {items}.",
+            icon=":material/link_off:",
+        )
+
+
+def share(keys: Iterable[str], where=None) -> None:
+    """note(keys), and a "Copy link" popover holding the page's link. Call it after the
+    widgets bound to `keys`."""
     with where if where is not None else st.container():
-        if bad:
-            items = "; ".join(f"`{k}={given}` (using {now})" for k, given, now in bad)
-            st.info(
-                f"This link had settings the page cannot use, so it uses its own: {items}.",
-                icon=":material/link_off:",
-            )
+        note(keys)
         with st.popover("Copy link", icon=":material/link:", type="tertiary"):
             st.code(link(), language=None, wrap_lines=True)
             st.caption(
