@@ -15,7 +15,7 @@ from dcgan.config import preset
 from dcgan.data import SOURCES, source_label
 from dcgan.losses import LOSSES
 from tests import helpers
-from ui import train_settings
+from ui import links, train_settings
 
 TIMEOUT = 120  # seconds per script run; generous for a busy 2-core CI machine
 
@@ -46,10 +46,12 @@ def open_link(page: str, params: dict) -> AppTest:
 
 
 def copied(at: AppTest) -> dict:
-    """The parameters of the link in the page's Copy link box."""
-    links = [c.value for c in at.code if c.value.startswith("?")]
-    assert len(links) == 1, [c.value for c in at.code]
-    return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(urlsplit(links[0]).query).items()}
+    """The parameters of the link in the page's Copy link box, opened."""
+    at.session_state[links.COPY] = True
+    at.run()
+    shown = [c.value for c in at.code if c.value.startswith("?")]
+    assert len(shown) == 1, [c.value for c in at.code]
+    return {k: v[0] if len(v) == 1 else v for k, v in parse_qs(urlsplit(shown[0]).query).items()}
 
 
 def notes(at: AppTest) -> list[str]:

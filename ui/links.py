@@ -14,6 +14,7 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+COPY = "copy_link"  # the Copy link popover's open state (one per page run)
 RAW = "_links_raw"  # dict[str, list[str]]: this run's query parameters as the link gave them
 
 
@@ -87,9 +88,15 @@ def share(keys: Iterable[str], where=None) -> None:
     widgets bound to `keys`."""
     with where if where is not None else st.container():
         note(keys)
-        with st.popover("Copy link", icon=":material/link:", type="tertiary"):
-            st.code(link(), language=None, wrap_lines=True)
-            st.caption(
-                "Whoever opens this link sees this page with these settings (those at their "
-                "defaults are left out). The button at the right of the box copies it."
-            )
+        # made when opened: the browser's address then holds every change (a rerun that a
+        # widget's move starts still carries the address from before the move)
+        box = st.popover(
+            "Copy link", icon=":material/link:", type="tertiary", on_change="rerun", key=COPY
+        )
+        if box.open:
+            with box:
+                st.code(link(), language=None, wrap_lines=True)
+                st.caption(
+                    "Whoever opens this link sees this page with these settings (those at "
+                    "their defaults are left out). The button at the right of the box copies it."
+                )
