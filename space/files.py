@@ -6,7 +6,7 @@ same default grids) rewrite the file while a browser is downloading it: the down
 with "Too little data for declared Content-Length" (found by flooding the sampling endpoints).
 A file path, by contrast, is copied into Gradio's cache under a temporary name and renamed,
 and an existing copy is reused. So each image is encoded here, written under a temporary name
-and renamed into place, and handed to Gradio as a path; the same picture is one file.
+and renamed into place, and handed to Gradio as a path; the same picture is one file name.
 """
 
 from __future__ import annotations
@@ -30,17 +30,18 @@ _last_sweep = [0.0]  # monotonic time of the last sweep of PNG_DIR
 
 
 def png_file(image: Image.Image) -> str:
-    """The image as a PNG file named by its content; written atomically, once."""
+    """The image as a PNG file named by its content, written atomically."""
     buf = io.BytesIO()
     image.save(buf, format="png")
     data = buf.getvalue()
     path = PNG_DIR / f"{hashlib.sha1(data).hexdigest()}.png"
-    if not path.exists():
-        PNG_DIR.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=PNG_DIR, suffix=".part")
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
+    # written every time, under a temporary name then renamed: a reader of the old file keeps
+    # reading it whole, and the fresh mtime keeps the sweep off a file Gradio is about to copy
+    PNG_DIR.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=PNG_DIR, suffix=".part")
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.replace(tmp, path)
     if time.monotonic() - _last_sweep[0] > PNG_MAX_AGE_S / 2:  # at most twice per max age
         _last_sweep[0] = time.monotonic()
         sweep_pngs()

@@ -731,7 +731,8 @@ def test_one_limit_holds_across_every_sampling_endpoint(space, monkeypatch):
 
 
 def test_images_are_written_once_and_old_ones_are_swept(space, tmp_path, monkeypatch):
-    """The same picture is one file, written whole; files older than PNG_MAX_AGE_S go."""
+    """The same picture is one file, written whole; files older than PNG_MAX_AGE_S go, and a
+    picture drawn again is fresh, so the sweep never takes it from under Gradio."""
     files = sys.modules["files"]
     monkeypatch.setattr(files, "PNG_DIR", tmp_path / "png")
     a = files.png_file(Image.new("RGB", (8, 8), "red"))
@@ -742,3 +743,6 @@ def test_images_are_written_once_and_old_ones_are_swept(space, tmp_path, monkeyp
     old = time.time() - files.PNG_MAX_AGE_S - 10
     os.utime(a, (old, old))
     assert files.sweep_pngs() == 1 and not Path(a).exists() and Path(b).exists()
+    os.utime(b, (old, old))
+    assert files.png_file(Image.new("RGB", (8, 8), "blue")) == b  # drawn again: fresh
+    assert files.sweep_pngs() == 0 and Path(b).exists()
