@@ -3,9 +3,9 @@ interpolate and do vector arithmetic with it or with the shipped generators, plu
 LeakyReLU plot and shape calculator.
 
 This file is the layout: one gr.Blocks, then one line wiring each event to its function in
-events.py. checks.py guards every value a client sends; zerogpu.py knows the hardware (ZeroGPU
-or CPU) and holds the one GPU function. A thin consumer of the dcgan package, which the
-Streamlit pages share.
+events.py. checks.py guards every value a client sends; files.py writes the images sent;
+zerogpu.py knows the hardware (ZeroGPU or CPU) and holds the one GPU function. A thin consumer
+of the dcgan package, which the Streamlit pages share.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 # dcgan/ sits beside this file in the built Space (build/space) and one folder up in the repo;
-# checks.py, events.py and zerogpu.py sit beside it in both
+# checks.py, events.py, files.py and zerogpu.py sit beside it in both
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 for _root in (HERE, HERE.parent):
