@@ -95,6 +95,11 @@ def share(keys: Iterable[str], where=None) -> None:
         )
         if box.open:
             with box:
+                # a link has no spaces to wrap at: break it anywhere, so all of it shows
+                st.html(
+                    "<style>[data-testid='stPopoverBody'] pre * "
+                    "{word-break: break-all; white-space: pre-wrap; width: auto;}</style>"
+                )
                 st.code(link(), language=None, wrap_lines=True)
                 st.caption(
                     "Whoever opens this link sees this page with these settings (those at "
