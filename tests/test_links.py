@@ -249,3 +249,24 @@ def test_arithmetic_link_round_trips_and_bad_values_fall_back():
     }
     said = " ".join(notes(at))
     assert all(f"{k}=" in said for k in ("arith_pool", "arith_trials", "arith_seed"))
+
+
+def test_a_train_setting_a_link_leaves_out_means_what_a_new_visitor_starts_on():
+    # the browser leaves a widget's default out of the link, so each default must be the value
+    # a new session starts on; otherwise a sharer's setting that happens to equal the widget's
+    # default would arrive as the default preset's value instead
+    at = open_link("train", {})
+    checked = set()
+    for kind in ("selectbox", "radio", "number_input", "slider", "toggle"):
+        for el in at.get(kind):
+            if el.key not in train_settings.LINKED_KEYS:
+                continue
+            default = el.proto.default
+            if kind in ("selectbox", "radio"):
+                assert default == el.index, el.key
+            elif kind == "slider":
+                assert list(default) == [el.value], el.key
+            else:
+                assert default == el.value, el.key
+            checked.add(el.key)
+    assert checked == set(train_settings.LINKED_KEYS) - {"tr_classes"}  # shapes has no classes
