@@ -15,7 +15,7 @@ from dcgan.config import preset
 from dcgan.data import SOURCES, source_label
 from dcgan.losses import LOSSES
 from tests import helpers
-from ui import links, train_settings
+from ui import links, state, train_settings
 
 TIMEOUT = 120  # seconds per script run; generous for a busy 2-core CI machine
 
@@ -270,3 +270,21 @@ def test_a_train_setting_a_link_leaves_out_means_what_a_new_visitor_starts_on():
                 assert default == el.value, el.key
             checked.add(el.key)
     assert checked == set(train_settings.LINKED_KEYS) - {"tr_classes"}  # shapes has no classes
+
+
+def test_a_dataset_handed_over_by_the_data_page_reaches_the_train_link():
+    at = AppTest.from_file(helpers.APP, default_timeout=TIMEOUT).run()
+    at.session_state[state.TRAIN_SOURCE] = "fashion-mnist"  # "Train on this dataset"
+    at.session_state[state.TRAIN_CLASSES] = [1]
+    at.switch_page("pages/train.py").run()
+    want = {"tr_source": "fashion-mnist", "tr_classes": [1]}
+    assert values(at, want) == want
+    again = open_link("train", copied(at))
+    assert values(again, want) == want and not notes(again)
+
+    # the first change a user makes there is theirs: the hand-over does not set it back
+    at = AppTest.from_file(helpers.APP, default_timeout=TIMEOUT).run()
+    at.session_state[state.TRAIN_SOURCE] = "fashion-mnist"
+    at.switch_page("pages/train.py").run()
+    at.selectbox(key="tr_source").set_value("anime-faces").run()
+    assert at.session_state["tr_source"] == "anime-faces"

@@ -39,6 +39,8 @@ def values_from(cfg: Config) -> dict:
 # starts on: the default preset's values. Opening a link then rebuilds exactly its settings.
 DEFAULTS = values_from(preset(jobs.DEFAULT_PRESET))
 LINKED_KEYS = ("tr_preset", "tr_source", "tr_classes", *DEFAULTS)
+FRESH = {"tr_preset": jobs.DEFAULT_PRESET, "tr_source": "shapes", "tr_classes": [], **DEFAULTS}
+RESYNC = "tr_resync"  # settings set before their widgets first existed, to set once more
 
 
 def apply_preset() -> None:
@@ -50,7 +52,13 @@ def init_settings() -> None:
     """First visit: the session's last job's settings, else the default preset's. Then any
     dataset the Data page handed over."""
     ss = st.session_state
-    if "tr_preset" not in ss:
+    if RESYNC in ss:
+        # Streamlit puts a value set in code into the link only once its widget exists: on the
+        # next run (opening Copy link is one), what the first visit set is set again, unless
+        # that run brings the user's change to it
+        ss.update({k: v for k, v in ss.pop(RESYNC).items() if ss.get(k) == v})
+    first = "tr_preset" not in ss
+    if first:
         saved = state.train_cfg()
         cfg0 = Config.from_dict(saved) if saved else preset(jobs.DEFAULT_PRESET)
         ss.tr_preset = cfg0.preset if cfg0.preset in PRESETS else jobs.DEFAULT_PRESET
@@ -59,6 +67,8 @@ def init_settings() -> None:
     handed = state.take_dataset()  # "Train on this dataset" on the Data page
     if handed is not None:
         ss.tr_source, ss.tr_classes = handed
+    if first:
+        ss[RESYNC] = {k: ss[k] for k in FRESH if k in ss and ss[k] != FRESH[k]}
 
 
 def _classes() -> tuple[str, ...]:
