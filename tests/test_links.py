@@ -10,10 +10,12 @@ import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
 
+from dcgan import checkpoint as ckpt
 from dcgan import gan2d
 from dcgan.config import preset
 from dcgan.data import SOURCES, source_label
 from dcgan.losses import LOSSES
+from dcgan.models import build
 from tests import helpers
 from ui import links, state, train_settings
 
@@ -288,3 +290,18 @@ def test_a_dataset_handed_over_by_the_data_page_reaches_the_train_link():
     at.switch_page("pages/train.py").run()
     at.selectbox(key="tr_source").set_value("anime-faces").run()
     assert at.session_state["tr_source"] == "anime-faces"
+
+
+def test_a_link_names_its_generator_on_the_latent_and_lab_pages(tmp_path):
+    cfg = preset("classroom-cpu").model
+    for name in ("r1", "r2"):  # r2 is newer: the default pick; the link asks for r1
+        ckpt.export_generator(
+            build(cfg, seed=1)[0], cfg, tmp_path / "runs" / name / "g.safetensors"
+        )
+    want = "Saved: r1/g.safetensors"
+    assert open_link("latent", {}).selectbox(key="gen_choice").value != want
+    at = open_link("latent", {"gen_choice": want})
+    assert at.selectbox(key="gen_choice").value == want and not notes(at)
+    assert any(c.value.startswith("Using g.safetensors") for c in at.caption)
+    at = open_link("arithmetic", {"arith_gen": want})
+    assert at.selectbox(key="arith_gen").value == want and not notes(at)
