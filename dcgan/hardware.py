@@ -25,9 +25,24 @@ def pick_device(name: str = "auto") -> torch.device:
     return torch.device(name)
 
 
+# oneDNN ISA caps below the first with bf16 dot products: ONEDNN_MAX_CPU_ISA=AVX2 makes torch
+# run a bf16-capable CPU like a laptop without it (the benches' stand-in for one)
+NO_BF16_ISAS = {
+    "SSE41",
+    "AVX",
+    "AVX2",
+    "AVX2_VNNI",
+    "AVX2_VNNI_2",
+    "AVX512_CORE",
+    "AVX512_CORE_VNNI",
+}
+
+
 @cache
 def cpu_has_bf16() -> bool:
-    """True when the CPU has native bf16 matmul (AVX512-BF16 or AMX)."""
+    """True when the CPU has native bf16 matmul (AVX512-BF16 or AMX) and oneDNN may use it."""
+    if os.environ.get("ONEDNN_MAX_CPU_ISA", "").upper() in NO_BF16_ISAS:
+        return False
     try:
         flags = Path("/proc/cpuinfo").read_text()
     except OSError:

@@ -55,13 +55,15 @@ def server(cmd: list[str], env: dict, ready_url: str, log: Path, timeout: float 
 
 
 @contextmanager
-def streamlit_app(tmp: Path, omp_threads: int | None = None, data_dir: Path | None = None):
-    """`streamlit run app.py` on a free 127.0.0.1 port, its runs (and data, if given) under tmp:
-    yields (base URL, runs folder, the server process, its log)."""
+def streamlit_app(
+    tmp: Path, omp_threads: int | None = None, data_dir: Path | None = None, env: dict | None = None
+):
+    """`streamlit run app.py` on a free 127.0.0.1 port, its runs (and data, if given) under tmp,
+    with `env` added: yields (base URL, runs folder, the server process, its log)."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log, root = Path(tmp) / "streamlit.log", Path(tmp) / "runs"
-    env = {"DCGAN_RUNS_DIR": str(root)}
+    env = {**(env or {}), "DCGAN_RUNS_DIR": str(root)}
     if data_dir is not None:
         env["DCGAN_DATA_DIR"] = str(data_dir)
     if omp_threads:

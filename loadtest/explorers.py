@@ -389,6 +389,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs-dir", help="with --url: that server's DCGAN_RUNS_DIR")
     p.add_argument("--server-pid", type=int, help="with --url: its pid, to measure its CPU")
     p.add_argument("--omp-threads", type=int, help="OMP_NUM_THREADS for the server and its job")
+    p.add_argument("--isa", help="cap the server's oneDNN, e.g. AVX2: a laptop without bf16")
     p.add_argument("--start-timeout", type=float, default=300)
     p.add_argument("--json", help="also write the figures here")
     a = p.parse_args(argv)
@@ -409,7 +410,8 @@ def main(argv: list[str] | None = None) -> int:
     else:
         with tempfile.TemporaryDirectory(prefix="dcgan-explore-") as tmp:
             # the data folder is the usual one: it keeps the arithmetic page's classifier
-            with streamlit_app(Path(tmp), a.omp_threads) as (base, root, proc, log):
+            isa = {"ONEDNN_MAX_CPU_ISA": a.isa} if a.isa else {}
+            with streamlit_app(Path(tmp), a.omp_threads, env=isa) as (base, root, proc, log):
                 r = run(base, root, proc.pid)
             r["server_log_problems"] = log_problems(log)
     r["machine"] = f"{note_before} at the start, {load_note()} at the end"

@@ -157,3 +157,16 @@ def test_bf16_sampling_stays_within_a_few_levels_of_fp32(G):
     z = latent.sample_z(8, CFG.nz, 5)
     fp32, bf16 = latent.generate(G, z), latent.generate(G, z, precision="bf16")
     assert bf16.dtype == torch.float32 and (fp32 - bf16).abs().max() < 0.05
+
+
+def test_a_laptop_without_bf16_samples_in_fp32(monkeypatch):
+    """ONEDNN_MAX_CPU_ISA=AVX2 (the benches' stand-in for such a laptop) means no native bf16:
+    emulated bf16 would be slower than fp32, so sampling falls back to fp32."""
+    from dcgan import hardware
+
+    hardware.cpu_has_bf16.cache_clear()
+    monkeypatch.setenv("ONEDNN_MAX_CPU_ISA", "avx2")
+    try:
+        assert hardware.pick_precision("auto", torch.device("cpu")) == "fp32"
+    finally:
+        hardware.cpu_has_bf16.cache_clear()
