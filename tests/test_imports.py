@@ -52,3 +52,36 @@ def test_cross_page_session_keys_are_named_only_in_ui_state():
             k for k in keys if re.search(rf"""["']{k}["']|\b(session_state|ss)\.{k}\b""", text)
         ]
         assert not spelled, f"{path.relative_to(ROOT)} names {spelled}; use ui.state"
+
+
+def layout_paths(readme: str) -> set[str]:
+    """The files the README's Layout tree names: an entry is a name at the start of a line
+    (indented two spaces per folder level), a folder when it ends with '/'."""
+    block = readme.split("\n## Layout", 1)[1].split("```", 2)[1]
+    paths, folders = set(), []  # folders: (indent, "dcgan/") down to the current entry
+    for line in block.splitlines():
+        m = re.match(r"( *)(\S+)", line)
+        if not m or len(m.group(1)) > 8:  # blank, or a description wrapped onto its own line
+            continue
+        indent, name = len(m.group(1)), m.group(2)
+        folders = [(i, f) for i, f in folders if i < indent]
+        if name.endswith("/"):
+            folders.append((indent, name))
+        else:
+            paths.add("".join(f for _, f in folders) + name)
+    return paths
+
+
+def test_the_readmes_layout_names_every_module_and_page():
+    """The README's Layout is the newcomer's map: every module of dcgan/, ui/, pages/, space/
+    and loadtest/ has its line there, and every file it names exists."""
+    named = layout_paths((ROOT / "README.md").read_text())
+    modules = {
+        str(p.relative_to(ROOT))
+        for d in ("dcgan", "ui", "pages", "space", "loadtest")
+        for p in (ROOT / d).rglob("*.py")
+        if p.name not in ("__init__.py", "__main__.py")
+    }
+    assert not modules - named, f"the README's Layout does not name {sorted(modules - named)}"
+    gone = sorted(p for p in named if p.endswith(".py") and not (ROOT / p).exists())
+    assert not gone, f"the README's Layout names files that do not exist: {gone}"
