@@ -35,7 +35,7 @@ from tqdm import tqdm
 from . import checkpoint as ckpt
 from . import runs
 from .config import D_NORMS, PRESETS, Config, ConfigError, presets_help
-from .data import DataError, load
+from .data import SOURCES, DataError, load
 from .hardware import dist_world, init_distributed, set_thread_policy
 from .history import NonFiniteError
 from .losses import LOSSES
@@ -146,7 +146,7 @@ def parser() -> argparse.ArgumentParser:
     """The CLI's flags."""
     p = argparse.ArgumentParser(prog="python -m dcgan.train", description="Train a DCGAN.")
     p.add_argument("--preset", default="d2l", choices=sorted(PRESETS), help=presets_help())
-    p.add_argument("--dataset", help="shapes, pokemon, anime-faces, fashion-mnist, or a path")
+    p.add_argument("--dataset", help=f"{', '.join(SOURCES)}, or a path (folder or zip)")
     p.add_argument(
         "--out",
         default="checkpoints/runs/latest",

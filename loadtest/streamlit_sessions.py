@@ -19,7 +19,7 @@ job's progress from its run folder (status.json: step and the job's own clock):
 Each viewer is a websocket client speaking Streamlit's own protocol (the protobufs a browser
 sends): it costs the server what a browser tab costs it, and no browser CPU on this machine.
 
-The verdict judges the targets of issue 9, each printed with its figure:
+The verdict judges a watching class's targets, each printed with its figure:
   - trainer examples/sec with N viewers >= 90 % of those with none (mean of the brackets);
   - the server process's CPU per viewer <= 1 % of a core ((crowd - quiet) / N);
   - fragment refresh p95 <= 1 s: from a session's rerun request for a fragment to that run's

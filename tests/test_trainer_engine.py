@@ -1,6 +1,5 @@
 """The trainer's engine choices: speed switches that change the work but not the maths, and
-the precision 'auto' picks on each kind of hardware. (Moved here from the bench smoke tests:
-they test dcgan/trainer.py, not a benchmark.)"""
+the precision 'auto' picks on each kind of hardware."""
 
 from __future__ import annotations
 
