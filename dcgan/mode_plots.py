@@ -10,7 +10,7 @@ import numpy as np
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
-from . import gan2d
+from . import gan2d, plots
 
 COVERED, MISSED = "#2ca02c", "#7f7f7f"
 
@@ -55,14 +55,8 @@ def mode_count_figure(cfg: gan2d.Gan2DConfig, frame: gan2d.Frame) -> go.Figure:
     )
     fig.add_hline(y=fair, line_dash="dot", annotation_text="fair share")
     fig.add_hline(y=need, line_dash="dash", line_color=MISSED, annotation_text="covered above")
-    fig.update_layout(
-        title=f"Where {cfg.n_eval:,} samples of G land, per mode (epoch {frame.epoch})",
-        xaxis_title="mode",
-        yaxis_title="samples within 3 sd",
-        height=300,
-        margin=dict(l=40, r=10, t=40, b=40),
-    )
-    return fig
+    title = f"Where {cfg.n_eval:,} samples of G land, per mode (epoch {frame.epoch})"
+    return plots.axes_layout(fig, title, "mode", "samples within 3 sd", 300)
 
 
 def divergence_figure(
@@ -96,7 +90,7 @@ def divergence_figure(
                 col=1,
             )
     fig.update_xaxes(title_text="epoch", row=3, col=1)
-    fig.update_layout(height=520, showlegend=False, margin=dict(l=40, r=10, t=40, b=40))
+    fig.update_layout(height=520, showlegend=False, margin=plots.MARGIN)
     return fig
 
 
@@ -121,7 +115,7 @@ def class_coverage_figure(rows: list, n_classes: int) -> go.Figure:
         title=f"Shape × colour classes G draws, of {n_classes}",
         xaxis_title="step",
         height=320,
-        margin=dict(l=40, r=10, t=40, b=40),
+        margin=plots.MARGIN,
         legend=dict(orientation="h", y=-0.3),
     )
     return fig
@@ -145,6 +139,6 @@ def class_counts_figure(cov, shapes: tuple[str, ...], colours: tuple[str, ...], 
     fig.update_layout(
         title=f"Step {step}: G's samples per class",
         height=320,
-        margin=dict(l=40, r=10, t=40, b=40),
+        margin=plots.MARGIN,
     )
     return fig

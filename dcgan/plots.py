@@ -77,6 +77,15 @@ def norm_figure(norms: dict[str, np.ndarray], nz: int) -> go.Figure:
     return fig
 
 
+MARGIN = dict(l=40, r=10, t=40, b=40)  # room for a title and axis labels, none wasted
+
+
+def axes_layout(fig: go.Figure, title: str, x: str, y: str, height: int) -> go.Figure:
+    """A titled chart with labelled axes and the house margins."""
+    fig.update_layout(title=title, xaxis_title=x, yaxis_title=y, height=height, margin=MARGIN)
+    return fig
+
+
 # ---------------------------------------------------------------- training charts
 
 MAX_POINTS = 400  # points per trace in live charts: more than a 600-px chart can show, and
@@ -110,7 +119,7 @@ def step_lines_layout(fig: go.Figure, title: str, yaxis_title: str, height: int)
         xaxis_title="step",
         yaxis_title=yaxis_title,
         height=height,
-        margin=dict(l=40, r=10, t=40, b=40),
+        margin=MARGIN,
         legend=dict(orientation="h", y=-0.25),
     )
     return fig
@@ -208,14 +217,9 @@ def mark_events(fig: go.Figure, events: list[dict]) -> go.Figure:
 def diversity_figure(steps, values) -> go.Figure:
     """Spread of the fixed-noise samples over training; a fall signals mode collapse."""
     fig = go.Figure(go.Scatter(x=list(steps), y=list(values), mode="lines+markers"))
-    fig.update_layout(
-        title="Sample diversity (std across the fixed-noise samples)",
-        xaxis_title="step",
-        yaxis_title="diversity",
-        height=260,
-        margin=dict(l=40, r=10, t=40, b=40),
+    return axes_layout(
+        fig, "Sample diversity (std across the fixed-noise samples)", "step", "diversity", 260
     )
-    return fig
 
 
 # ---------------------------------------------------------------- teaching pictures
@@ -287,14 +291,8 @@ def dead_units_figure(pre_activations: np.ndarray, alpha: float) -> go.Figure:
     verdict = (
         f"{n} dead" if alpha == 0 else f"{n} negative for every input, still learning (α={alpha:g})"
     )
-    fig.update_layout(
-        title=f"Largest pre-activation of each of {len(top)} units: {verdict}",
-        xaxis_title="unit",
-        yaxis_title="max over the batch",
-        height=320,
-        margin=dict(l=40, r=10, t=40, b=40),
-    )
-    return fig
+    title = f"Largest pre-activation of each of {len(top)} units: {verdict}"
+    return axes_layout(fig, title, "unit", "max over the batch", 320)
 
 
 def gan2d_figure(frame) -> go.Figure:
@@ -330,7 +328,7 @@ def gan2d_figure(frame) -> go.Figure:
         xaxis_title="x₁",
         yaxis=dict(title="x₂", scaleanchor="x"),
         height=480,
-        margin=dict(l=40, r=10, t=40, b=40),
+        margin=MARGIN,
         legend=dict(orientation="h", y=-0.15),
     )
     return fig
@@ -347,7 +345,7 @@ def gan2d_loss_figure(frames) -> go.Figure:
         title="Losses per example",
         xaxis_title="epoch",
         height=300,
-        margin=dict(l=40, r=10, t=40, b=40),
+        margin=MARGIN,
         legend=dict(orientation="h", y=-0.3),
     )
     return fig
