@@ -367,26 +367,33 @@ def test_eight_clients_at_once_all_get_their_own_seeds(space):
         assert np.array_equal(grid, alone), seed  # per-request generators: no cross-talk
 
 
-def test_queue_runs_a_few_at_once_and_turns_the_overflow_away(space, client, monkeypatch):
-    """CONCURRENCY requests run at once, QUEUE_SIZE wait their turn, and any more are turned
-    away at once with a message rather than left to time out."""
-    app, _ = space
+def hold_generate(monkeypatch) -> tuple[threading.Event, list, list]:
+    """Make every latent.generate call (the Space's for each sample grid) wait for the returned
+    gate: (gate, the calls running now, the most that ran at once)."""
     gate, running, most = threading.Event(), [], [0]
     lock = threading.Lock()
     real = latent.generate
 
-    def held(G, z):  # the Space calls latent.generate for every sample grid
+    def held(G, z, *args, **kwargs):
         with lock:
             running.append(1)
             most[0] = max(most[0], len(running))
         try:
             gate.wait(120)
-            return real(G, z)
+            return real(G, z, *args, **kwargs)
         finally:
             with lock:
                 running.pop()
 
     monkeypatch.setattr(latent, "generate", held)
+    return gate, running, most
+
+
+def test_queue_runs_a_few_at_once_and_turns_the_overflow_away(space, client, monkeypatch):
+    """CONCURRENCY requests run at once, QUEUE_SIZE wait their turn, and any more are turned
+    away at once with a message rather than left to time out."""
+    app, _ = space
+    gate, running, most = hold_generate(monkeypatch)
     try:
         first = [client.submit("tiny-32", i, 1, api_name="/sample") for i in range(app.CONCURRENCY)]
         assert wait_for(lambda: len(running) == app.CONCURRENCY, timeout=60)
@@ -690,22 +697,7 @@ def test_one_limit_holds_across_every_sampling_endpoint(space, monkeypatch):
     alone would rewrite while another client downloads them (files.py); each download here
     must arrive whole."""
     app, url = space
-    gate, running, most = threading.Event(), [], [0]
-    lock = threading.Lock()
-    real = latent.generate
-
-    def held(G, z):
-        with lock:
-            running.append(1)
-            most[0] = max(most[0], len(running))
-        try:
-            gate.wait(60)
-            return real(G, z)
-        finally:
-            with lock:
-                running.pop()
-
-    monkeypatch.setattr(latent, "generate", held)
+    gate, running, most = hold_generate(monkeypatch)
     c = gradio_client.Client(url, verbose=False)
     jobs = []
     try:
