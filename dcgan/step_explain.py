@@ -96,6 +96,19 @@ def _total(norms: dict[str, float]) -> float:
     return float(np.sqrt(sum(v * v for v in norms.values())))
 
 
+def _update(loss: torch.Tensor, grads: dict[str, float], moved, still) -> Update:
+    """The record of one network's update; moved and still are (network, its snapshot before
+    the update) for the updated network and the other one."""
+    (net, before), (other, other_before) = moved, still
+    return Update(
+        float(loss.detach()),
+        _total(grads),
+        grads,
+        _relative_change(before, net),
+        _max_change(other_before, other),
+    )
+
+
 def _flat(grads) -> torch.Tensor:
     """One vector of gradients (zeros where None)."""
     return torch.cat([g.flatten() for g in grads])
@@ -164,13 +177,7 @@ def explain_step(
         real_after, fake_after = D(real).flatten(), D(fake).flatten()
         D_x_after, D_G_z_after_d = float(gan.readout(real_after)), float(gan.readout(fake_after))
         d_loss_after = float(gan.d_loss(real_after, fake_after))  # on the same batch, no penalty
-    d_update = Update(
-        float(loss_D.detach()),
-        _total(d_grads),
-        d_grads,
-        _relative_change(d0, D),
-        _max_change(g0, G),
-    )
+    d_update = _update(loss_D, d_grads, (D, d0), (G, g0))
 
     # (2) G's update through a frozen D: gradients flow through D's layers, not into its weights
     opt_G.zero_grad(set_to_none=True)
@@ -191,13 +198,7 @@ def explain_step(
         fake_after_g = D(G(z)).flatten()
         D_G_z_after_g = float(gan.readout(fake_after_g))
         g_loss_after = float(gan.g_loss(fake_after_g))
-    g_update = Update(
-        float(loss_G.detach()),
-        _total(g_grads),
-        g_grads,
-        _relative_change(g0, G),
-        _max_change(d1, D),
-    )
+    g_update = _update(loss_G, g_grads, (G, g0), (D, d1))
     wrong_flat = _flat(wrong)
     cos = float(torch.dot(wrong_flat, right) / (wrong_flat.norm() * right.norm()).clamp_min(1e-30))
     return StepReport(
