@@ -25,20 +25,8 @@ from pathlib import Path
 
 import torch
 
-from bench import load_avg
+from bench import load_avg, machine
 from dcgan.config import parse_sets
-
-
-def machine_info() -> dict:
-    """bench.machine() where it imports; else the CPU flags that matter here."""
-    try:
-        from bench import machine
-
-        return machine("cpu")
-    except ImportError:  # dcgan.train mid-rewrite: fall back to what the figures need
-        from dcgan.hardware import cpu_has_bf16
-
-        return {"cpu_bf16": cpu_has_bf16(), "torch": torch.__version__}
 
 
 def run(a: argparse.Namespace) -> dict:
@@ -111,7 +99,7 @@ def run(a: argparse.Namespace) -> dict:
         "swd_real_vs_real": swd(real_b, real_a, seed=0)["mean"] if len(real_b) >= 2 else None,
         "load_avg_1m_before": before,
         "load_avg_1m_after_training": during,
-        "machine": machine_info(),
+        "machine": machine("cpu"),
     }
     if out:
         (out / f"{a.tag}.json").write_text(json.dumps(r, indent=1))
