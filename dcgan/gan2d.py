@@ -171,9 +171,15 @@ def mode_counts(cfg: Gan2DConfig, pts: np.ndarray) -> np.ndarray:
     return np.bincount(near, minlength=len(centres))
 
 
+def cover_need(n: int, k: int) -> float:
+    """Samples a mode must hold to count as covered: COVER_SHARE of the n / k a perfect G puts
+    in each, and at least one."""
+    return max(1.0, COVER_SHARE * n / k)
+
+
 def covered(counts: np.ndarray, n: int) -> int:
-    """Modes holding at least COVER_SHARE of the n / K samples a perfect G puts in each."""
-    return int((counts >= max(1.0, COVER_SHARE * n / len(counts))).sum())
+    """Modes holding at least cover_need of the n samples."""
+    return int((counts >= cover_need(n, len(counts))).sum())
 
 
 @dataclass

@@ -21,7 +21,7 @@ def mark_modes(fig: go.Figure, cfg: gan2d.Gan2DConfig, frame: gan2d.Frame) -> go
     if len(centres) < 2 or not frame.mode_counts:
         return fig
     r = gan2d.COVER_SIGMAS * math.sqrt(cov[0, 0])
-    need = max(1.0, gan2d.COVER_SHARE * cfg.n_eval / len(centres))
+    need = gan2d.cover_need(cfg.n_eval, len(centres))
     for (x, y), n in zip(centres, frame.mode_counts, strict=True):
         hit = n >= need
         fig.add_shape(
@@ -44,7 +44,7 @@ def mode_count_figure(cfg: gan2d.Gan2DConfig, frame: gan2d.Frame) -> go.Figure:
     must clear to count as covered."""
     k = len(frame.mode_counts)
     fair = cfg.n_eval / k
-    need = max(1.0, gan2d.COVER_SHARE * fair)
+    need = gan2d.cover_need(cfg.n_eval, k)
     fig = go.Figure(
         go.Bar(
             x=[str(i + 1) for i in range(k)],
