@@ -8,12 +8,11 @@ already being computed is waited for, not computed again, so thirty students ope
 at once cost one forward pass. Pictures come back as PNG bytes, encoded once: a UI passes the
 same bytes on, and a browser, which gets media by content hash, reuses what it already has.
 
-Both UIs call these: the Latent page and the Space's latent tabs.
+The Latent page and the Checkable arithmetic page call these.
 """
 
 from __future__ import annotations
 
-import io
 import threading
 import weakref
 from collections import OrderedDict
@@ -22,11 +21,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from PIL import Image
 
 from . import latent, plots
 from .hardware import pick_precision
-from .images import gif_bytes, grid_array, numbered_grid_image, to_uint8, upscale
+from .images import gif_bytes, grid_array, numbered_grid_image, png_bytes, to_uint8, upscale
 
 MAX_ENTRIES = 256  # answers kept per generator: a class's worth of seeds and t values, a few MB
 
@@ -57,7 +55,6 @@ class Memo:
         self.max_entries = max_entries
         self._lock = threading.Lock()
         self._tables: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
-        self.hits = self.misses = 0
 
     def get(self, G: torch.nn.Module, key: tuple, make: Callable[[], object]):
         """The answer for key under G: cached, awaited from another thread, or made now."""
@@ -66,10 +63,8 @@ class Memo:
             found = table.get(key)
             if found is None:
                 pending = table[key] = _Pending()
-                self.misses += 1
             else:
                 table.move_to_end(key)
-                self.hits += 1
         if found is not None:
             if not isinstance(found, _Pending):
                 return found
@@ -97,17 +92,9 @@ class Memo:
         """Forget every answer (tests, or a generator changed in place)."""
         with self._lock:
             self._tables = weakref.WeakKeyDictionary()
-            self.hits = self.misses = 0
 
 
 MEMO = Memo()
-
-
-def png(arr: np.ndarray) -> bytes:
-    """An (H, W, 3) uint8 picture as PNG bytes."""
-    buf = io.BytesIO()
-    Image.fromarray(arr).save(buf, format="PNG")
-    return buf.getvalue()
 
 
 def enlarged(native: int, target: int) -> int:
@@ -123,12 +110,12 @@ def strip_width(n: int, image_size: int, pad: int = 2) -> int:
 
 def _tile(image: torch.Tensor) -> bytes:
     """One (3, H, W) image at its own size, as PNG: a UI enlarges it (crisp), not the server."""
-    return png(to_uint8(image[None])[0].permute(1, 2, 0).numpy())
+    return png_bytes(to_uint8(image[None])[0].permute(1, 2, 0).numpy())
 
 
 def _strip(images: torch.Tensor, nrow: int | None = None) -> bytes:
     """A grid of images at their own size, as PNG."""
-    return png(grid_array(images, nrow=nrow or len(images)))
+    return png_bytes(grid_array(images, nrow=nrow or len(images)))
 
 
 # ---------------------------------------------------------------- interpolation
@@ -193,10 +180,7 @@ def pool(G, nz: int, seed: int, n: int, nrow: int = 8) -> Pool:
 
     def make() -> Pool:
         z = latent.sample_z(n, nz, seed)
-        grid = numbered_grid_image(_generate(G, z), nrow=nrow, scale=2)
-        buf = io.BytesIO()
-        grid.save(buf, format="PNG")
-        return Pool(z, buf.getvalue())
+        return Pool(z, png_bytes(numbered_grid_image(_generate(G, z), nrow=nrow, scale=2)))
 
     return MEMO.get(G, ("pool", nz, seed, n, nrow), make)
 
@@ -244,17 +228,19 @@ def _walks(nz: int, seed: int, frames: int, walkers: int) -> torch.Tensor:
 
 
 def walk_frames(G, nz: int, seed: int, frames: int, walkers: int) -> list[np.ndarray]:
-    """`walkers` random walks side by side: one (H, W, 3) grid per frame."""
-
-    def make() -> list[np.ndarray]:
-        imgs = _generate(G, _walks(nz, seed, frames, walkers).reshape(-1, nz, 1, 1))
-        per_frame = imgs.reshape(frames, walkers, *imgs.shape[1:])
-        return [grid_array(f, nrow=walkers) for f in per_frame]
-
-    return MEMO.get(G, ("walk", nz, seed, frames, walkers), make)
+    """`walkers` random walks side by side: one (H, W, 3) grid per frame (not kept: the GIF
+    made from them is, at a fraction of their bytes)."""
+    imgs = _generate(G, _walks(nz, seed, frames, walkers).reshape(-1, nz, 1, 1))
+    per_frame = imgs.reshape(frames, walkers, *imgs.shape[1:])
+    return [grid_array(f, nrow=walkers) for f in per_frame]
 
 
-def walk_sheet(G, nz: int, seed: int, frames: int, walkers: int, columns: int = 8) -> bytes:
+SHEET_COLUMNS = 8  # frames a walk's still shows: enough to see it morph, a row fits a page
+
+
+def walk_sheet(
+    G, nz: int, seed: int, frames: int, walkers: int, columns: int = SHEET_COLUMNS
+) -> bytes:
     """The walks as a still: a row per walker, `columns` frames evenly spaced along it (PNG).
     It decodes walkers x columns images, not walkers x frames, and encodes no animation."""
 
@@ -262,18 +248,18 @@ def walk_sheet(G, nz: int, seed: int, frames: int, walkers: int, columns: int = 
         at = torch.linspace(0, frames - 1, min(columns, frames)).round().long()
         picked = _walks(nz, seed, frames, walkers)[at].transpose(0, 1)  # walker-major rows
         imgs = _generate(G, picked.reshape(-1, nz, 1, 1))
-        return png(grid_array(imgs, nrow=len(at)))
+        return png_bytes(grid_array(imgs, nrow=len(at)))
 
     return MEMO.get(G, ("walk_sheet", nz, seed, frames, walkers, columns), make)
 
 
-def walk_gif(G, nz: int, seed: int, frames: int, walkers: int, ms: int, scale: int) -> bytes:
-    """The random walks as a looping GIF, `ms` milliseconds a frame."""
+def walk_gif(G, nz: int, seed: int, frames: int, walkers: int, ms: int) -> bytes:
+    """The random walks as a looping GIF at their own size, `ms` milliseconds a frame."""
 
     def make() -> bytes:
-        return gif_bytes(walk_frames(G, nz, seed, frames, walkers), ms_per_frame=ms, scale=scale)
+        return gif_bytes(walk_frames(G, nz, seed, frames, walkers), ms_per_frame=ms)
 
-    return MEMO.get(G, ("walk_gif", nz, seed, frames, walkers, ms, scale), make)
+    return MEMO.get(G, ("walk_gif", nz, seed, frames, walkers, ms), make)
 
 
 # ---------------------------------------------------------------- the ‖z‖ chart
@@ -306,6 +292,6 @@ def arithmetic_score(G, nz: int, expression: str, seed: int, n_pool: int, trials
             score = attributes.score_arithmetic(
                 G, nz, expression, seed=seed, n_pool=n_pool, trials=trials
             )
-        return score, png(upscale(grid_array(_generate(G, score.z[:32]), nrow=8), 800))
+        return score, png_bytes(upscale(grid_array(_generate(G, score.z[:32]), nrow=8), 800))
 
     return MEMO.get(G, ("arithmetic_score", nz, expression, seed, n_pool, trials), make)

@@ -56,7 +56,6 @@ class Session:
     page: str  # the page's url path, e.g. "train" or "latent"
     name: str = "session"
     fetch_images: bool = True
-    metrics: dict[str, str] = field(default_factory=dict)
     widgets: dict[str, tuple[str, str]] = field(default_factory=dict)  # label -> (kind, id)
     fragments: dict[str, str] = field(default_factory=dict)  # widget label -> its fragment
     alerts: list[tuple[str, str]] = field(default_factory=list)  # (kind, text)
@@ -80,7 +79,6 @@ class Session:
         self._fetches: set[asyncio.Task] = set()
         self._cache: dict[str, ForwardMsg] = {}  # messages by hash, for ref_hash replies
         self.run_fetches: list[asyncio.Task] = []  # image fetches the current run started
-        self.run_elements = 0  # elements the current run sent
         self._delta_fragment = ""  # the fragment of the element being read
 
     # -------------------------------------------------------------- protocol
@@ -133,7 +131,6 @@ class Session:
         self._finished.clear()
         self._fragment = fragment
         self.run_fetches = []
-        self.run_elements = 0
         self._sent_at = time.perf_counter()
         await self._ws.send(msg.SerializeToString())
 
@@ -187,7 +184,6 @@ class Session:
         elif kind == "session_event" and msg.session_event.HasField("script_compilation_exception"):
             self.errors.append("script compilation exception")
         elif kind == "delta" and msg.delta.WhichOneof("type") == "new_element":
-            self.run_elements += 1
             self._delta_fragment = msg.delta.fragment_id
             self.element(msg.delta.new_element)
         elif kind == "delta" and msg.delta.WhichOneof("type") == "add_block":
@@ -199,9 +195,7 @@ class Session:
     def element(self, el) -> None:
         """Note what an element says; subclasses add their page's own readings."""
         kind = el.WhichOneof("type")
-        if kind == "metric":
-            self.metrics[el.metric.label] = el.metric.body
-        elif kind == "exception":
+        if kind == "exception":
             self.errors.append(
                 f"exception on the page: {el.exception.type}: {el.exception.message}"
             )

@@ -130,13 +130,14 @@ def random_walk(G, nz: int, size: int) -> None:
         sheet = explore.walk_sheet(G, nz, seed, frames, walkers)
         st.image(
             sheet,
-            caption=f"{walkers} random walks (a row each), 8 of their {frames} frames: "
+            caption=f"{walkers} random walks (a row each), {explore.SHEET_COLUMNS} of their "
+            f"{frames} frames: "
             "turn on Animate to watch them move",
-            width=explore.enlarged(explore.strip_width(8, size), 800),
+            width=explore.enlarged(explore.strip_width(explore.SHEET_COLUMNS, size), 800),
             **PNG,
         )
         return
-    gif = explore.walk_gif(G, nz, seed, frames, walkers, ms, scale=1)
+    gif = explore.walk_gif(G, nz, seed, frames, walkers, ms)
     caption = f"{walkers} random walks, {frames} frames (slerp between anchors)"
     st.image(gif, caption=caption, width=max(1, 160 // size) * explore.strip_width(walkers, size))
     st.download_button(

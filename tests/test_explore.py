@@ -126,7 +126,7 @@ def test_pictures_are_shown_enlarged_by_whole_multiples():
 
 
 def test_a_random_walk_gif_has_every_frame(G):
-    gif = Image.open(io.BytesIO(explore.walk_gif(G, CFG.nz, 0, 16, 2, 100, scale=1)))
+    gif = Image.open(io.BytesIO(explore.walk_gif(G, CFG.nz, 0, 16, 2, 100)))
     assert gif.n_frames == 16 and gif.size == (2 + 2 * 34, 36)
     assert gif.info["duration"] == 100
 
