@@ -111,7 +111,9 @@ if go:
         chart.plotly_chart(scene(frame), key=f"gb_live_{frame.epoch}")
 
     gan2d.train(cfg, on_frame=on_frame)
-    st.session_state["gb_frames"] = (key, frames)
+    # the run's divergence floor, kept with its frames: the epoch slider then reruns without it
+    floor = gan2d.divergence_floor(cfg) if mixture else None
+    st.session_state["gb_frames"] = (key, frames, floor)
 
 
 def moments_table(real: np.ndarray, frame: gan2d.Frame) -> str:
@@ -186,8 +188,7 @@ if saved is None or saved[0][0] != data:
     else:
         stats.markdown(starting_state(frame) + "\n" + moments_table(frame.real, frame))
 else:
-    skey, frames = saved
-    floor = gan2d.divergence_floor(cfg) if mixture else None
+    skey, frames, floor = saved
     if skey != key:
         st.caption("Settings changed since this run; press Train to run them.")
     shown = st.slider("Epoch to show", 0, len(frames) - 1, len(frames) - 1, key="gb_show")
