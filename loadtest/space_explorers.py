@@ -20,7 +20,6 @@ latency <= 0.5 s with 30 visitors, <= 0.15 s with 1, and no errors; FAIL and exi
 from __future__ import annotations
 
 import json
-import os
 import random
 import threading
 import time
@@ -29,15 +28,6 @@ import uuid
 from .common import percentile
 
 TARGET_P95_S = {1: 0.15, 30: 0.5}  # one student alone, and a class of 30
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system) the process has used so far, from /proc (0 elsewhere)."""
-    try:
-        fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def target_for(visitors: int) -> float:

@@ -37,7 +37,16 @@ import time
 from pathlib import Path
 
 from . import space_explorers
-from .common import ROOT, free_port, load_note, log_problems, percentile, python, server
+from .common import (
+    ROOT,
+    cpu_seconds,
+    free_port,
+    load_note,
+    log_problems,
+    percentile,
+    python,
+    server,
+)
 
 APIS = {
     # api_name: (arguments after the generator name, what it costs)
@@ -330,9 +339,9 @@ def main(argv: list[str] | None = None) -> int:
                 "DCGAN_SPACE_SESSIONS": str(Path(tmp) / "sessions"),
             }
             with server([python(), "space/app.py"], env, url + "/", log) as proc:
-                cpu0 = space_explorers.cpu_seconds(proc.pid)
+                cpu0 = cpu_seconds(proc.pid)
                 r = run(url, name, a)
-                r["server_cpu_s"] = space_explorers.cpu_seconds(proc.pid) - cpu0
+                r["server_cpu_s"] = cpu_seconds(proc.pid) - cpu0
             lines = log_problems(log)
     r.update(
         url=url, generator=name, machine=f"{note_before} at the start, {load_note()} at the end"
