@@ -34,7 +34,7 @@ from checks import (
 from files import png_file, sweep_pngs
 from zerogpu import TRAIN_SECONDS, ZERO_GPU, train_on_gpu
 
-from dcgan import explain, latent, live, plots, pretrained, runs
+from dcgan import explain, explore, latent, live, plots, pretrained, runs
 from dcgan.checkpoint import load_generator, read_metadata
 from dcgan.data import source_label
 from dcgan.images import grid_image, numbered_grid_image
@@ -150,11 +150,8 @@ def interpolate(name, seed_a, seed_b, mode, steps, request: gr.Request = None):
     mode = choice(mode, "Path", ("lerp", "slerp"))
     steps = whole(steps, "Images in the strip", 2, MAX_STEPS)
     G, cfg = generator(name, request)
-    z0, z1 = latent.sample_z(1, cfg.nz, seed_a), latent.sample_z(1, cfg.nz, seed_b)
-    paths = {m: latent.interpolate(z0, z1, steps, m) for m in ("lerp", "slerp")}
-    strip = png_file(grid_image(render(G, paths[mode]), nrow=steps))
-    norms = {m: p.flatten(1).norm(dim=1).numpy() for m, p in paths.items()}
-    return strip, plots.norm_figure(norms, cfg.nz)
+    strips = explore.strips(G, cfg.nz, seed_a, seed_b, steps)  # both paths, kept per generator
+    return png_file(strips.png[mode]), plots.norm_figure(strips.norms, cfg.nz)
 
 
 def frame(name, seed_a, seed_b, mode, t, request: gr.Request = None):

@@ -12,13 +12,14 @@ and renamed into place, and handed to Gradio as a path; the same picture is one 
 from __future__ import annotations
 
 import hashlib
-import io
 import os
 import tempfile
 import time
 from pathlib import Path
 
 from PIL import Image
+
+from dcgan.images import png_bytes
 
 PNG_DIR = Path(
     os.environ.get("DCGAN_SPACE_PNG_DIR", Path(tempfile.gettempdir()) / "dcgan-space-png")
@@ -29,11 +30,10 @@ PNG_MAX_AGE_S = 120
 _last_sweep = [0.0]  # monotonic time of the last sweep of PNG_DIR
 
 
-def png_file(image: Image.Image) -> str:
-    """The image as a PNG file named by its content, written atomically."""
-    buf = io.BytesIO()
-    image.save(buf, format="png")
-    data = buf.getvalue()
+def png_file(image: Image.Image | bytes) -> str:
+    """The image (or PNG bytes already encoded) as a PNG file named by its content, written
+    atomically."""
+    data = image if isinstance(image, bytes) else png_bytes(image)
     path = PNG_DIR / f"{hashlib.sha1(data).hexdigest()}.png"
     # written every time, under a temporary name then renamed: a reader of the old file keeps
     # reading it whole, and the fresh mtime keeps the sweep off a file Gradio is about to copy
