@@ -154,16 +154,14 @@ def train_here(
     poll: float = POLL_S,
 ) -> Iterator[Frame]:
     """Train in this process (a thread) and stream it: for ZeroGPU, where the GPU lives here."""
-    from .runs.job import run_job
-    from .runs.writer import RunWriter
+    from .runs.job import prepare, run_job
 
     cfg = live_config(source, seed=seed, max_steps=max_steps)
     root = Path(root)
-    run_dir = root / f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
-    with runs.JobSlot(root, run_dir) as slot:  # the same "one run per visitor" as a process run
-        w = RunWriter(run_dir, cfg)
-        runs.write_json(run_dir / runs.SPEC, {"started_at": time.time()})
-        w.status(status=JobStatus.LOADING, pid=os.getpid(), started_at=time.time(), step=0)
+    name = f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
+    with runs.JobSlot(root, root / name) as slot:  # the same "one run per visitor" as a process run
+        run_dir = prepare(cfg, root, name=name)
+        slot.point(run_dir)
 
         def body() -> None:
             try:
