@@ -75,9 +75,10 @@ class RunWriter:
         runs.write_atomic(self.dir / runs.SAMPLES / f"step-{step:07d}.png", data)
         self._frames += 1
         if self._frames > MAX_TIMELINE:
-            for _, p in thinned(runs.timeline(self.dir))[1]:
+            kept, dropped = thinned(runs.timeline(self.dir))
+            for _, p in dropped:
                 p.unlink(missing_ok=True)
-            self._frames = len(runs.timeline(self.dir))
+            self._frames = len(kept)
         runs.write_atomic(self.dir / runs.GRID, data)
 
     def raw_grid(self, tr: Trainer) -> None:
