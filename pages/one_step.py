@@ -18,7 +18,7 @@ from dcgan.config import Config, preset
 from dcgan.data import DataError, load, to_model_range
 from dcgan.latent import sample_z
 from ui import nav
-from ui.jobs import current_job
+from ui.jobs import current_job, shared_run
 
 nav.page_setup()
 st.title("One step, explained")
@@ -215,10 +215,10 @@ st.markdown(
 
 st.subheader("Why does loss_G rise while the samples improve?")
 if job is not None and src == "job":
-    reader = runs.RunReader(job.dir)
-    reader.update()
-    steps, loss_D = reader.points("loss_D")
-    loss_G, D_x, D_G_z = (reader.points(k)[1] for k in ("loss_G", "D_x", "D_G_z1"))
+    run = shared_run(str(job.dir))  # the server's one reader of the run, not a re-read per rerun
+    run.refresh()
+    steps, loss_D = run.series("loss_D")
+    loss_G, D_x, D_G_z = (run.series(k)[1] for k in ("loss_G", "D_x", "D_G_z1"))
     where = f"run {job.dir.name}'s own curves"
 else:
     h = m["history"]
