@@ -188,6 +188,7 @@ def gpu_call_bench(a: argparse.Namespace) -> dict:
 
     from dcgan import latent, pretrained
     from dcgan.images import grid_image
+    from loadtest.common import percentile
 
     torch.set_num_threads(1)  # what each of the Space's two sampling slots gets on 2 CPUs
     name = a.model or pretrained.default_name(a.checkpoints)
@@ -214,8 +215,7 @@ def gpu_call_bench(a: argparse.Namespace) -> dict:
         gpu = pool.submit(timed, on_gpu, a.repeats).result()
 
     def q(v, pct):
-        v = sorted(v)
-        return round(v[min(len(v) - 1, int(round(pct / 100 * (len(v) - 1))))], 1)
+        return round(percentile(v, pct), 1)
 
     return {
         "model": name,
