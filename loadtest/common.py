@@ -29,13 +29,23 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @contextmanager
-def server(cmd: list[str], env: dict, ready_url: str, log: Path, timeout: float = 180):
-    """Run cmd (in the repo root) until the block ends; its output goes to log."""
+def server(
+    cmd: list[str],
+    env: dict,
+    ready_url: str,
+    log: Path,
+    timeout: float = 180,
+    cwd: Path = ROOT,
+    inherit_env: bool = True,
+):
+    """Run cmd (in cwd, the repo root unless told) until the block ends, its process group
+    stopped then; its output goes to log. env is added to ours, or is the whole environment
+    with inherit_env=False (a Space folder started as its builder would, nothing of ours)."""
     out = open(log, "w")  # noqa: SIM115 - closed below
     proc = subprocess.Popen(
         cmd,
-        cwd=ROOT,
-        env={**os.environ, **env},
+        cwd=cwd,
+        env={**os.environ, **env} if inherit_env else env,
         stdout=out,
         stderr=subprocess.STDOUT,
         start_new_session=True,  # so the whole process group can be stopped

@@ -26,17 +26,17 @@ import hashlib
 import importlib.util
 import os
 import shutil
-import signal
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
+from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
+from loadtest.common import server  # noqa: E402
 from loadtest.net import free_port  # noqa: E402
 
 CACHE = Path(
@@ -112,8 +112,10 @@ def builder_venv(python: str, gradio: str, requirements: Path, fresh: bool) -> P
     return venv
 
 
-def start(venv: Path, folder: Path, mode: str, tmp: Path):
-    """`python app.py` (or under the ZeroGPU fake) in the folder; returns (process, url)."""
+@contextmanager
+def serving(venv: Path, folder: Path, mode: str, tmp: Path):
+    """`python app.py` (or under the ZeroGPU fake) in the folder until the block ends; yields
+    its url."""
     port = free_port()
     env = {
         "PATH": f"{venv / 'bin'}:/usr/bin:/bin",
@@ -128,34 +130,15 @@ def start(venv: Path, folder: Path, mode: str, tmp: Path):
     cmd = (
         [py, "app.py"] if mode == "cpu" else [py, str(ROOT / "space" / "zerogpu_fake.py"), "app.py"]
     )
-    log = open(tmp / f"{mode}.log", "w")  # noqa: SIM115 - closed in stop()
-    proc = subprocess.Popen(
-        cmd, cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    proc.log = log
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 180
-    while True:
+    with ExitStack() as stack:
         try:
-            urllib.request.urlopen(url, timeout=2)
-            return proc, url
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop(proc)
-            raise CheckError(
-                f"`{' '.join(cmd)}` did not start:\n{(tmp / f'{mode}.log').read_text()[-3000:]}"
+            stack.enter_context(
+                server(cmd, env, url, tmp / f"{mode}.log", cwd=folder, inherit_env=False)
             )
-        time.sleep(0.3)
-
-
-def stop(proc) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.log.close()
+        except RuntimeError as e:  # it exited or never answered; the message ends with its log
+            raise CheckError(f"`{' '.join(cmd)}` did not start: {e}") from e
+        yield url
 
 
 def call_endpoints(url: str, name: str) -> None:
@@ -253,9 +236,10 @@ def main(argv: list[str] | None = None) -> int:
         for mode in a.modes.split(","):
             with tempfile.TemporaryDirectory(prefix=f"space-check-{mode}-") as tmp:
                 t0 = time.monotonic()
-                proc, url = start(venv, a.folder, mode, Path(tmp))
-                step(f"{mode}: `python app.py` serves {url} after {time.monotonic() - t0:.0f} s")
-                try:
+                with serving(venv, a.folder, mode, Path(tmp)) as url:
+                    step(
+                        f"{mode}: `python app.py` serves {url} after {time.monotonic() - t0:.0f} s"
+                    )
                     call_endpoints(url, name)
                     if not a.no_browser:
                         try:
@@ -263,8 +247,6 @@ def main(argv: list[str] | None = None) -> int:
                         except Exception as e:  # Playwright's timeouts: say which step
                             raise CheckError(f"{mode}: the browser check failed: {e}") from e
                         step(f"{mode}: Chromium trained, got the generator, opened Interpolation")
-                finally:
-                    stop(proc)
     except CheckError as e:
         print(f"[space-check] FAIL: {e}", flush=True)
         return 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib.util
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -20,7 +19,8 @@ from dcgan.checkpoint import export_generator
 from dcgan.config import ModelConfig
 from dcgan.models import build as build_models
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
-from loadtest.net import free_port, wait_for, wait_http
+from loadtest.common import server
+from loadtest.net import free_port, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -55,18 +55,10 @@ def space_url(tmp_path_factory):
         "DCGAN_SPACE_SESSIONS": str(tmp / "sessions"),
         "OMP_NUM_THREADS": "1",  # Chromium, the server and the trainer share 2 cores
     }
-    log = open(tmp / "space.log", "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen(
-        [sys.executable, "app.py"], cwd=folder, env=env, stdout=log, stderr=subprocess.STDOUT
-    )
     url = f"http://127.0.0.1:{port}/"
-    try:
-        wait_http(url, proc, 120, tmp / "space.log")
+    cmd = [sys.executable, "app.py"]
+    with server(cmd, env, url, tmp / "space.log", 120, cwd=folder, inherit_env=False):
         yield url, tmp / "sessions"
-    finally:
-        proc.terminate()
-        proc.wait(30)
-        log.close()
 
 
 def test_pressing_train_streams_a_changing_grid_and_gives_the_visitor_a_generator(space_url):

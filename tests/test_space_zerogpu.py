@@ -7,11 +7,9 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import subprocess
 import sys
 import time
-import urllib.request
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -22,6 +20,7 @@ from dcgan import live
 from dcgan.checkpoint import export_generator, load_generator
 from dcgan.config import ModelConfig
 from dcgan.models import build as build_models
+from loadtest.common import server
 from loadtest.net import free_port
 
 gradio_client = pytest.importorskip("gradio_client")
@@ -41,8 +40,10 @@ def pixels(path) -> np.ndarray:
     return np.asarray(Image.open(path).convert("RGB"))
 
 
-def start_fake(tmp: Path, app: Path, *args: str, env: dict | None = None):
-    """Launch `zerogpu_fake.py APP` on a free port; returns (process, url, scheduler log path)."""
+@contextmanager
+def fake_space(tmp: Path, app: Path, *args: str, env: dict | None = None):
+    """`zerogpu_fake.py APP` on a free port until the block ends (the server and its forked
+    GPU workers, one process group); yields (process, url, scheduler log path)."""
     port, log = free_port(), tmp / "scheduler.json"
     full_env = {
         **{k: v for k, v in os.environ.items() if k != "PYTHONPATH"},
@@ -53,40 +54,10 @@ def start_fake(tmp: Path, app: Path, *args: str, env: dict | None = None):
         "OMP_NUM_THREADS": "1",
         **(env or {}),
     }
-    out = open(tmp / "server.log", "w")  # noqa: SIM115 - closed by stop_fake
-    proc = subprocess.Popen(
-        [sys.executable, str(FAKE), str(app), *args],
-        cwd=tmp,
-        env=full_env,
-        stdout=out,
-        stderr=subprocess.STDOUT,
-        start_new_session=True,  # the forked GPU workers too are ended with the group
-    )
-    proc.log_file = out
     url = f"http://127.0.0.1:{port}/"
-    deadline = time.monotonic() + 120
-    while True:  # wait on the server answering, not on a guess
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return proc, url, log
-        except OSError:
-            pass
-        if proc.poll() is not None or time.monotonic() > deadline:
-            stop_fake(proc)
-            pytest.fail(
-                f"the fake ZeroGPU Space did not start:\n{(tmp / 'server.log').read_text()}"
-            )
-        time.sleep(0.2)
-
-
-def stop_fake(proc) -> None:
-    """End the server and its forked workers (one process group)."""
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(30)
-    except (ProcessLookupError, subprocess.TimeoutExpired):
-        os.killpg(proc.pid, signal.SIGKILL)
-    proc.log_file.close()
+    cmd = [sys.executable, str(FAKE), str(app), *args]
+    with server(cmd, full_env, url, tmp / "server.log", 120, cwd=tmp, inherit_env=False) as proc:
+        yield proc, url, log
 
 
 def calls(log: Path, count: int = 1, user: str | None = None) -> list[dict]:
@@ -119,9 +90,9 @@ def zero_space(tmp_path_factory):
         "DCGAN_SPACE_SESSIONS": str(tmp / "sessions"),
         "DCGAN_SPACE_TRAIN_STEPS": str(TRAIN_STEPS),
     }
-    proc, url, log = start_fake(tmp, ROOT / "space" / "app.py", "--user-quota", "bob=20", env=env)
-    yield url, log, tmp / "sessions", proc.pid
-    stop_fake(proc)
+    app = ROOT / "space" / "app.py"
+    with fake_space(tmp, app, "--user-quota", "bob=20", env=env) as (proc, url, log):
+        yield url, log, tmp / "sessions", proc.pid
 
 
 def visitor(url: str, user: str):
@@ -206,8 +177,7 @@ def test_the_fake_keeps_zerogpus_contract(tmp_path):
     its duration is ended."""
     app = tmp_path / "probe.py"
     app.write_text(CONTRACT_APP)
-    proc, url, log = start_fake(tmp_path, app)
-    try:
+    with fake_space(tmp_path, app) as (_, url, log):
         c = gradio_client.Client(url, verbose=False)
         assert c.predict("hello", api_name="/probe") == "True hello"  # another process
         with pytest.raises(AppError, match="a message for the visitor"):
@@ -220,8 +190,6 @@ def test_the_fake_keeps_zerogpus_contract(tmp_path):
         assert c.predict("again", api_name="/probe") == "True again"  # a fresh worker
         outcomes = [(x["duration_s"], x["outcome"]) for x in calls(log, 5)]
         assert (2, "killed") in outcomes and outcomes[0] == (10, "ok")
-    finally:
-        stop_fake(proc)
 
 
 def test_gpu_training_turns_a_busy_folder_into_a_clear_error(tmp_path):
