@@ -302,9 +302,8 @@ def recalibrate_batchnorm(
     G.train()
     device = next(G.parameters()).device
     gen = torch.Generator().manual_seed(seed)
-    with torch.no_grad():  # statistics only: no graph for 4,096 samples
-        for _ in range(max(1, n // batch)):
-            G(torch.randn(batch, nz, 1, 1, generator=gen).to(device))
+    for _ in range(max(1, n // batch)):  # statistics only: no_grad, no graph for the samples
+        G(torch.randn(batch, nz, 1, 1, generator=gen).to(device))
     for m, mom in zip(bns, saved, strict=True):
         m.momentum = mom
     return G.eval()
