@@ -8,7 +8,8 @@ already being computed is waited for, not computed again, so thirty students ope
 at once cost one forward pass. Pictures come back as PNG bytes, encoded once: a UI passes the
 same bytes on, and a browser, which gets media by content hash, reuses what it already has.
 
-The Latent page and the Checkable arithmetic page call these.
+The Latent page and the Checkable arithmetic page call these, and the Space's interpolation
+and arithmetic tabs.
 """
 
 from __future__ import annotations
@@ -149,19 +150,20 @@ def strips(G, nz: int, seed_a: int, seed_b: int, steps: int) -> Strips:
     return MEMO.get(G, ("strips", nz, seed_a, seed_b, steps), make)
 
 
-def at_t(G, nz: int, seed_a: int, seed_b: int, t: float):
-    """{"lerp"|"slerp": (PNG of the image at t, ‖z‖ there)} between two seeds."""
+def at_t(G, nz: int, seed_a: int, seed_b: int, t: float, framed: bool = False):
+    """{"lerp"|"slerp": (PNG of the image at t, ‖z‖ there)} between two seeds; `framed` draws
+    each as a one-image strip (2 px border), the same cell as in strips' pictures."""
 
     def make() -> dict[str, tuple[bytes, float]]:
         z0, z1 = _ends(nz, seed_a, seed_b)
         zs = {"lerp": latent.lerp(z0, z1, t), "slerp": latent.slerp(z0, z1, t)}
         imgs = _generate(G, torch.cat(list(zs.values())))
         return {
-            k: (_tile(img), float(z.flatten().norm()))
+            k: (_strip(img[None]) if framed else _tile(img), float(z.flatten().norm()))
             for (k, z), img in zip(zs.items(), imgs, strict=True)
         }
 
-    return MEMO.get(G, ("at_t", nz, seed_a, seed_b, round(float(t), 4)), make)
+    return MEMO.get(G, ("at_t", nz, seed_a, seed_b, round(float(t), 4), framed), make)
 
 
 # ---------------------------------------------------------------- vector arithmetic
@@ -175,14 +177,15 @@ class Pool:
     grid: bytes  # one picture, not n: one request per change, not n
 
 
-def pool(G, nz: int, seed: int, n: int, nrow: int = 8) -> Pool:
-    """n candidate samples from a seed, for picking groups A, B and C by number."""
+def pool(G, nz: int, seed: int, n: int, nrow: int = 8, scale: int = 2) -> Pool:
+    """n candidate samples from a seed, for picking groups A, B and C by number; the grid is
+    drawn `scale` times enlarged, so the numbers stay readable."""
 
     def make() -> Pool:
         z = latent.sample_z(n, nz, seed)
-        return Pool(z, png_bytes(numbered_grid_image(_generate(G, z), nrow=nrow, scale=2)))
+        return Pool(z, png_bytes(numbered_grid_image(_generate(G, z), nrow=nrow, scale=scale)))
 
-    return MEMO.get(G, ("pool", nz, seed, n, nrow), make)
+    return MEMO.get(G, ("pool", nz, seed, n, nrow, scale), make)
 
 
 @dataclass(frozen=True)

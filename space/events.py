@@ -37,7 +37,7 @@ from zerogpu import TRAIN_SECONDS, ZERO_GPU, train_on_gpu
 from dcgan import explain, explore, latent, live, plots, pretrained, runs
 from dcgan.checkpoint import load_generator, read_metadata
 from dcgan.data import source_label
-from dcgan.images import grid_image, numbered_grid_image
+from dcgan.images import grid_image
 from dcgan.models import trace_shapes
 
 # tests and the browser check cap the steps (env), so a run ends in seconds; None = the clock
@@ -161,9 +161,8 @@ def frame(name, seed_a, seed_b, mode, t, request: gr.Request = None):
     mode = choice(mode, "Path", ("lerp", "slerp"))
     t = real(t, "t", 0.0, 1.0)
     G, cfg = generator(name, request)
-    z0, z1 = latent.sample_z(1, cfg.nz, seed_a), latent.sample_z(1, cfg.nz, seed_b)
-    z = (latent.slerp if mode == "slerp" else latent.lerp)(z0, z1, torch.tensor([t]))
-    return png_file(grid_image(render(G, z), nrow=1))
+    # kept per generator: a class dragging the slider asks for the same few positions again
+    return png_file(explore.at_t(G, cfg.nz, seed_a, seed_b, t, framed=True)[mode][0])
 
 
 def candidates(name, seed, pool, request: gr.Request = None):
@@ -171,10 +170,10 @@ def candidates(name, seed, pool, request: gr.Request = None):
     seed = whole(seed, "Grid seed", 0, MAX_SEED)
     pool = int(choice(pool, "Grid size", POOL_SIZES))
     G, cfg = generator(name, request)
-    images = render(G, latent.sample_z(pool, cfg.nz, seed))
     # 64 px a cell at least (readable numbers), no more: the browser enlarges it sharply,
     # and a 3x grid's PNG took longer to encode than the generator took to draw it
-    return png_file(numbered_grid_image(images, nrow=8, scale=max(1, 64 // cfg.image_size)))
+    scale = max(1, 64 // cfg.image_size)
+    return png_file(explore.pool(G, cfg.nz, seed, pool, nrow=8, scale=scale).grid)
 
 
 def arithmetic(
