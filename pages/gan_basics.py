@@ -111,9 +111,12 @@ if go:
         chart.plotly_chart(scene(frame), key=f"gb_live_{frame.epoch}")
 
     gan2d.train(cfg, on_frame=on_frame)
-    # the run's divergence floor, kept with its frames: the epoch slider then reruns without it
+    # what does not change with the epoch shown is made once per run and kept with its frames:
+    # each move of the epoch slider reruns the page and then only draws that epoch's scene
     floor = gan2d.divergence_floor(cfg) if mixture else None
-    st.session_state["gb_frames"] = (key, frames, floor)
+    k = len(frames[0].mode_counts)
+    div_fig = mode_plots.divergence_figure(frames, k, floor) if mixture else None
+    st.session_state["gb_frames"] = (key, frames, floor, (plots.gan2d_loss_figure(frames), div_fig))
 
 
 def moments_table(real: np.ndarray, frame: gan2d.Frame) -> str:
@@ -188,18 +191,17 @@ if saved is None or saved[0][0] != data:
     else:
         stats.markdown(starting_state(frame) + "\n" + moments_table(frame.real, frame))
 else:
-    skey, frames, floor = saved
+    skey, frames, floor, (loss_fig, div_fig) = saved
     if skey != key:
         st.caption("Settings changed since this run; press Train to run them.")
     shown = st.slider("Epoch to show", 0, len(frames) - 1, len(frames) - 1, key="gb_show")
     frame = frames[shown]
     chart.plotly_chart(scene(frame), key="gb_fig")
-    loss_chart.plotly_chart(plots.gan2d_loss_figure(frames), key="gb_loss")
+    loss_chart.plotly_chart(loss_fig, key="gb_loss")
     if mixture:
         stats.markdown(coverage_table(frame, floor))
         d = st.columns(2)
-        k = len(frame.mode_counts)
-        d[0].plotly_chart(mode_plots.divergence_figure(frames, k, floor), key="gb_div")
+        d[0].plotly_chart(div_fig, key="gb_div")
         d[1].plotly_chart(mode_plots.mode_count_figure(cfg, frame), key="gb_modes")
     else:
         stats.markdown(
