@@ -197,9 +197,12 @@ def check(
                 f"{len(loss_D)} steps so far",
             )
         ]
-    checks = [critic_widening(loss_D)] if loss.critic else [d_collapse(loss_D, D_G_z, loss.name)]
-    if not loss.critic:  # a critic's loss_G drifts with its scores' offset: no rise to judge
-        checks.append(g_climbing(loss_G))
+    # a critic: its distance estimate; its loss_G drifts with the scores' offset, so no g_climbing
+    checks = (
+        [critic_widening(loss_D)]
+        if loss.critic
+        else [d_collapse(loss_D, D_G_z, loss.name), g_climbing(loss_G)]
+    )
     hints = [h for h in (*checks, mode_collapse(*diversity)) if h is not None]
     if not hints:
         w = _window(len(loss_D))
@@ -210,15 +213,15 @@ def check(
             else f"on {loss.name}, a D that cannot tell scores {eq_D:g} and {eq_G:g}"
         )
         what = (
-            "the critic's distance estimate is not growing"
+            "The critic's distance estimate is not growing"
             if loss.critic
-            else ("D's loss is not collapsing, G's loss is not running away")
+            else "D's loss is not collapsing, G's loss is not running away"
         )
         hints.append(
             Hint(
                 "ok",
                 "No classic failure in sight",
-                f"{what[0].upper()}{what[1:]} and the samples stay diverse.",
+                f"{what} and the samples stay diverse.",
                 f"last {w} steps: loss_D {np.mean(loss_D[-w:]):.3f}, "
                 f"loss_G {np.mean(loss_G[-w:]):.3f} per example ({undecided}); "
                 f"D(G(z)) {np.mean(D_G_z[-w:]):.2f} ({loss.output})",
