@@ -13,7 +13,7 @@ spaces/zero sources):
   (train_duration) and stops itself early enough to export inside the call.
 - Sampling is not a GPU function: the shipped generators are about 2 MB, and sampling them on
   the server's CPU answers in tens of milliseconds, with no GPU queue, no worker start and no
-  quota spent on a slider move (bench/space_latency.py --zerogpu measures both paths).
+  quota spent on a slider move (bench/space_latency.py --gpu-call measures both paths).
   Nothing is placed on cuda at module level because no GPU function uses a model built
   before the call: the training run builds its networks inside the call.
 - The worker is forked from a server that has run CPU maths on several OpenMP threads, and
@@ -44,9 +44,9 @@ ZERO_GPU = spaces is not None and spaces.config.Config.zero_gpu
 # The parts of a training call's duration, in seconds. WORKER_START_S (the fork and the CUDA
 # context before our function runs) cannot be measured without ZeroGPU; space/gpu_check.sh
 # measures the CUDA part on a real GPU. LOAD_S covers the shapes' drawing, the networks and the
-# first step (bench/space_latency.py --zerogpu measures it: about 3 s on this 2-core CPU, with
-# a busy machine's margin); a run still loading then trains for less. EXPORT_S is the stop, the
-# final generator's export and its last grid (about 1 s here).
+# first step (bench/space_latency.py --train --zerogpu measures it: about 3 s on this 2-core
+# CPU, with a busy machine's margin); a run still loading then trains for less. EXPORT_S is the
+# stop, the final generator's export and its last grid (about 1 s here).
 WORKER_START_S = 10
 LOAD_S = 15
 EXPORT_S = 10
