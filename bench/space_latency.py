@@ -51,23 +51,25 @@ from loadtest.net import free_port
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def calls(model: str) -> dict[str, tuple]:
-    """Each public endpoint with the arguments the page uses by default."""
+def calls(model: str, seed: int = 0) -> dict[str, tuple]:
+    """Each public endpoint with the arguments the page uses by default, at `seed` (a fresh
+    seed per call: /interp, /frame and /pool keep their answers, and a repeat would time that)."""
+    a, b = seed + 1, seed + 2
     return {
-        "sample (16 images)": ("/sample", (model, 0, 16)),
-        "sample (64 images)": ("/sample", (model, 0, 64)),
-        "interp (9 images)": ("/interp", (model, 1, 2, "slerp", 9)),
-        "frame (1 image)": ("/frame", (model, 1, 2, "slerp", 0.5)),
-        "pool (24 images)": ("/pool", (model, 0, "24")),
+        "sample (16 images)": ("/sample", (model, seed, 16)),
+        "sample (64 images)": ("/sample", (model, seed, 64)),
+        "interp (9 images)": ("/interp", (model, a, b, "slerp", 9)),
+        "frame (1 image)": ("/frame", (model, a, b, "slerp", 0.5)),
+        "pool (24 images)": ("/pool", (model, seed, "24")),
         "arithmetic (13 images)": (
             "/arithmetic",
-            (model, 0, "24", "0, 1, 2", "3, 4, 5", "6, 7, 8", 1, -1, 1, 0.25),
+            (model, seed, "24", "0, 1, 2", "3, 4, 5", "6, 7, 8", 1, -1, 1, 0.25),
         ),
         "relu (plot)": ("/relu", (0.2, False)),
         "shapes (text + plot)": ("/shapes", ("ConvTranspose2d", 16, 4, 2, 1, 0, 1)),
         "model (page open: all of it)": (
             "/model",
-            (model, 0, 16, 1, 2, "slerp", 9, 0.5, 0, "24", "0, 1, 2", "3, 4, 5", "6, 7, 8")
+            (model, seed, 16, a, b, "slerp", 9, 0.5, seed, "24", "0, 1, 2", "3, 4, 5", "6, 7, 8")
             + (1, -1, 1, 0.25),
         ),
     }
@@ -302,10 +304,13 @@ def main(argv: list[str] | None = None) -> int:
     model = a.model or pretrained.default_name()
     client = Client(url, verbose=False)
     rows = {}
+    fresh = 0  # a seed no earlier call used
     for label, (api, args) in calls(model).items():
         client.predict(*args, api_name=api)  # warm-up
         times = []
         for _ in range(a.repeats):
+            fresh += 10
+            args = calls(model, fresh)[label][1]
             t0 = time.perf_counter()
             client.predict(*args, api_name=api)
             times.append((time.perf_counter() - t0) * 1e3)
