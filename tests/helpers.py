@@ -1,6 +1,6 @@
-"""What several test files share: the tiny training config, a resumed run beside an
-uninterrupted one, the CLI's one-step training arguments, the chapter's generator shapes, and a
-fresh Streamlit server with extra pages listed. Import them as
+"""What several test files share: the tiny training config, tiny generator exports for the
+Space, a resumed run beside an uninterrupted one, the CLI's one-step training arguments, the
+chapter's generator shapes, and a fresh Streamlit server with extra pages listed. Import them as
 `from tests.helpers import small_cfg` (conftest.py puts the repo root on sys.path); ports and
 bounded waits come from loadtest.net, which bench/ and loadtest/ use too."""
 
@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from dcgan import checkpoint as ckpt
-from dcgan.config import Config, preset
+from dcgan.config import Config, ModelConfig, preset
+from dcgan.models import build as build_models
 from dcgan.trainer import Trainer
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
@@ -42,6 +43,17 @@ def small_cfg(**over) -> Config:
             **over,
         }
     )
+
+
+def tiny_generators(folder: Path, sizes: dict[str, int] | None = None) -> Path:
+    """folder, made and holding an untrained generator export per name -> image size (default
+    one 32 px "tiny-32"), ngf 8 with the paper's init (BN weights ~1: z matters); the Space's
+    behaviour does not depend on what they learned."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, size in (sizes or {"tiny-32": 32}).items():
+        cfg = ModelConfig(image_size=size, ngf=8, ndf=8, init="paper")
+        ckpt.export_generator(build_models(cfg, seed=1)[0], cfg, folder / f"{name}.safetensors")
+    return folder
 
 
 def full_and_resumed(

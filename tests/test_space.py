@@ -18,11 +18,10 @@ import torch
 from PIL import Image
 
 from dcgan import latent, live, pretrained
-from dcgan.checkpoint import export_generator, load_generator, read_metadata
-from dcgan.config import ModelConfig
+from dcgan.checkpoint import load_generator, read_metadata
 from dcgan.images import grid_image
-from dcgan.models import build as build_models
 from loadtest.net import free_port, wait_for
+from tests.helpers import tiny_generators
 
 gradio_client = pytest.importorskip("gradio_client")
 from gradio_client.exceptions import AppError  # noqa: E402
@@ -36,11 +35,7 @@ TRAIN_STEPS = 12  # a live run's step cap in these tests: seconds, not a minute
 @pytest.fixture(scope="module")
 def checkpoints(tmp_path_factory) -> Path:
     """A checkpoints/ folder holding two generator exports of different sizes."""
-    folder = tmp_path_factory.mktemp("checkpoints")
-    for name, size in GENERATORS.items():
-        cfg = ModelConfig(image_size=size, ngf=8, ndf=8, init="paper")  # BN weights ~1: z matters
-        export_generator(build_models(cfg, seed=1)[0], cfg, folder / f"{name}.safetensors")
-    return folder
+    return tiny_generators(tmp_path_factory.mktemp("checkpoints"), GENERATORS)
 
 
 SPACE_MODULES = ("checks", "events", "files", "zerogpu")  # app.py's own modules, imported by name

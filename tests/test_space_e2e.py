@@ -15,12 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from dcgan.checkpoint import export_generator
-from dcgan.config import ModelConfig
-from dcgan.models import build as build_models
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
 from loadtest.common import server
 from loadtest.net import free_port, wait_for
+from tests.helpers import tiny_generators
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
@@ -37,10 +35,7 @@ if not Path(CHROMIUM).exists():
 def space_url(tmp_path_factory):
     """`python app.py` in a freshly built Space folder (two tiny generators), on a free port."""
     tmp = tmp_path_factory.mktemp("space-e2e")
-    checkpoints = tmp / "checkpoints"
-    checkpoints.mkdir()
-    cfg = ModelConfig(image_size=32, ngf=8, ndf=8, init="paper")
-    export_generator(build_models(cfg, seed=1)[0], cfg, checkpoints / "tiny-32.safetensors")
+    checkpoints = tiny_generators(tmp / "checkpoints")
     spec = importlib.util.spec_from_file_location("space_build", ROOT / "space" / "build.py")
     build = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build)

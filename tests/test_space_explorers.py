@@ -10,10 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from dcgan.checkpoint import export_generator
-from dcgan.config import ModelConfig
-from dcgan.models import build as build_models
 from loadtest import space_explorers
+from tests.helpers import tiny_generators
 
 ROOT = Path(__file__).resolve().parents[1]
 pytest.importorskip("gradio_client")
@@ -22,10 +20,7 @@ pytest.importorskip("gradio_client")
 def test_a_small_class_explores_and_the_verdict_matches_the_figures(tmp_path):
     """Two visitors explore for a few seconds: every request is answered, only the four
     exploring endpoints are called, and the exit code is the judged target's."""
-    checkpoints = tmp_path / "checkpoints"
-    checkpoints.mkdir()
-    cfg = ModelConfig(image_size=32, ngf=8, ndf=8, init="paper")
-    export_generator(build_models(cfg, seed=1)[0], cfg, checkpoints / "tiny-32.safetensors")
+    checkpoints = tiny_generators(tmp_path / "checkpoints")
     out = tmp_path / "explorers.json"
     r = subprocess.run(
         [sys.executable, "-m", "loadtest.space_requests", "--scenario", "explorers"]

@@ -17,11 +17,10 @@ import pytest
 from PIL import Image
 
 from dcgan import live
-from dcgan.checkpoint import export_generator, load_generator
-from dcgan.config import ModelConfig
-from dcgan.models import build as build_models
+from dcgan.checkpoint import load_generator
 from loadtest.common import server
 from loadtest.net import free_port
+from tests.helpers import tiny_generators
 
 gradio_client = pytest.importorskip("gradio_client")
 pytest.importorskip("spaces")
@@ -81,10 +80,7 @@ def calls(log: Path, count: int = 1, user: str | None = None) -> list[dict]:
 def zero_space(tmp_path_factory):
     """space/app.py under the fake, with one tiny generator; visitor bob has 20 s of quota."""
     tmp = tmp_path_factory.mktemp("zerogpu")
-    checkpoints = tmp / "checkpoints"
-    checkpoints.mkdir()
-    cfg = ModelConfig(image_size=32, ngf=8, ndf=8, init="paper")
-    export_generator(build_models(cfg, seed=1)[0], cfg, checkpoints / "tiny-32.safetensors")
+    checkpoints = tiny_generators(tmp / "checkpoints")
     env = {
         "DCGAN_CHECKPOINTS": str(checkpoints),
         "DCGAN_SPACE_SESSIONS": str(tmp / "sessions"),
