@@ -27,12 +27,14 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
+from loadtest.common import percentile  # noqa: E402 - standard library only
+
 DEVICE = os.environ.get("GPU_CHECK_DEVICE", "cuda")  # "cpu" dry-runs the script without a GPU
 
 
 def pct(values: list[float], q: float) -> float:
-    v = sorted(values)
-    return round(v[min(len(v) - 1, int(round(q / 100 * (len(v) - 1))))], 2)
+    """The q-th percentile, to 0.01 (loadtest.common's, as every bench here reports)."""
+    return round(percentile(values, q), 2)
 
 
 def in_child(fn):
