@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint format space space-push space-check bench clean
+.PHONY: run test lint format i18n space space-push space-check bench clean
 
 $(STAMP): requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,11 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/python -m pytest -n 2 --dist loadgroup
+
+# the translation catalogs: extract every marked string, merge it into each language's .po,
+# compile the .mo files and the Chinese font subset (dcgan/locale/__main__.py)
+i18n: $(STAMP)
+	$(BIN)/python -m dcgan.locale update
 
 lint: $(STAMP)
 	$(BIN)/ruff check .

@@ -7,7 +7,9 @@ from typing import NamedTuple
 
 import streamlit as st
 
-from ui import links
+from dcgan.i18n import N_, _
+from dcgan.i18n import number as i18n_number
+from ui import i18n, links
 from ui.device import device_line
 from ui.jobs import current_job, shared_run
 
@@ -25,47 +27,71 @@ class Page(NamedTuple):
 
 
 CHAPTER_PAGES = (
-    Page("pages/home.py", "Home", ":material/home:"),
-    Page("pages/data.py", "Data", ":material/photo_library:", "look at the training images"),
-    Page("pages/train.py", "Train", ":material/model_training:", "watch G and D learn, live"),
-    Page("pages/activations.py", "Activations", ":material/show_chart:", "why D uses LeakyReLU"),
-    Page("pages/shapes.py", "Shapes", ":material/straighten:", "transposed-convolution arithmetic"),
-    Page("pages/latent.py", "Latent space", ":material/explore:", "walk between generated images"),
+    Page("pages/home.py", N_("Home"), ":material/home:"),
+    Page(
+        "pages/data.py", N_("Data"), ":material/photo_library:", N_("look at the training images")
+    ),
+    Page(
+        "pages/train.py", N_("Train"), ":material/model_training:", N_("watch G and D learn, live")
+    ),
+    Page(
+        "pages/activations.py",
+        N_("Activations"),
+        ":material/show_chart:",
+        N_("why D uses LeakyReLU"),
+    ),
+    Page(
+        "pages/shapes.py",
+        N_("Shapes"),
+        ":material/straighten:",
+        N_("transposed-convolution arithmetic"),
+    ),
+    Page(
+        "pages/latent.py",
+        N_("Latent space"),
+        ":material/explore:",
+        N_("walk between generated images"),
+    ),
     Page(
         "pages/gan_basics.py",
-        "GAN basics",
+        N_("GAN basics"),
         ":material/scatter_plot:",
-        "the simplest GAN, on 2-D points",
+        N_("the simplest GAN, on 2-D points"),
     ),
 )
 # The teaching lab: the chapter's and the paper's questions, asked of real runs.
 LAB_PAGES = (
     Page(
         "pages/experiments.py",
-        "Experiments",
+        N_("Experiments"),
         ":material/science:",
-        "the chapter's exercises, one click each",
+        N_("the chapter's exercises, one click each"),
     ),
-    Page("pages/compare.py", "Compare runs", ":material/compare:", "runs side by side"),
+    Page("pages/compare.py", N_("Compare runs"), ":material/compare:", N_("runs side by side")),
     Page(
         "pages/memorisation.py",
-        "Is it memorising?",
+        N_("Is it memorising?"),
         ":material/content_copy:",
-        "does G copy its training images?",
+        N_("does G copy its training images?"),
     ),
     Page(
         "pages/arithmetic.py",
-        "Checkable arithmetic",
+        N_("Checkable arithmetic"),
         ":material/calculate:",
-        "vector arithmetic, scored",
+        N_("vector arithmetic, scored"),
     ),
     Page(
         "pages/inside.py",
-        "Inside the networks",
+        N_("Inside the networks"),
         ":material/visibility:",
-        "the filters and feature maps",
+        N_("the filters and feature maps"),
     ),
-    Page("pages/one_step.py", "One step, explained", ":material/footprint:", "a step taken apart"),
+    Page(
+        "pages/one_step.py",
+        N_("One step, explained"),
+        ":material/footprint:",
+        N_("a step taken apart"),
+    ),
 )
 PAGES = CHAPTER_PAGES + LAB_PAGES
 
@@ -77,16 +103,18 @@ def page_setup() -> None:
     that arrives before any session ran app.py as a bare pages/ script (its pre-st.navigation
     mode); drawing the sidebar from every page makes both modes look and work the same."""
     links.remember()  # before any widget corrects a shared link
+    i18n.apply()  # before any text: every string below is drawn in the session's language
     icon = str(ICON) if ICON.exists() else None  # a local file: no request leaves the machine
     st.set_page_config(page_title="DCGAN Playground", page_icon=icon, layout="wide")
     with st.sidebar:
         st.markdown("### DCGAN Playground")
         for p in CHAPTER_PAGES:
-            st.page_link(p.path, label=p.title, icon=p.icon)
-        st.caption("Teaching lab")
+            st.page_link(p.path, label=_(p.title), icon=p.icon)
+        st.caption(_("Teaching lab"))
         for p in LAB_PAGES:
-            st.page_link(p.path, label=p.title, icon=p.icon)
+            st.page_link(p.path, label=_(p.title), icon=p.icon)
         st.divider()
+        i18n.selector()
         sidebar_status()
 
 
@@ -98,7 +126,10 @@ def sidebar_status() -> None:
     if job is not None:
         s = shared_run(str(job.dir)).refresh()  # one read per REFRESH_S for every session
         st.caption(
-            f"Training job: **{s.get('status')}**, step {s.get('step', 0):,}/"
-            f"{s.get('total_steps') or 0:,}"
+            _("Training job: **{status}**, step {step}/{total}").format(
+                status=_(str(s.get("status"))),
+                step=i18n_number(s.get("step", 0)),
+                total=i18n_number(s.get("total_steps") or 0),
+            )
         )
-    st.caption(f"Device: {device_line()}")
+    st.caption(_("Device: {device}").format(device=device_line()))
