@@ -18,7 +18,7 @@ from pathlib import Path
 from babel.messages.pofile import read_po
 from google.protobuf.json_format import MessageToDict
 
-from dcgan.i18n import LANGUAGES
+from dcgan.i18n import LANGUAGES, parse
 from dcgan.locale.__main__ import extract, po_path
 
 APP = Path(__file__).resolve().parents[1] / "app.py"
@@ -150,8 +150,9 @@ def main(argv: list[str] | None = None) -> int:
     """`python -m tests.i18n_walk PAGE LANG`: a page's English leftovers, for translators."""
     import sys
 
-    page, lang = (argv or sys.argv[1:])[:2]
-    at = open_in(page, lang)
+    page, code = (argv or sys.argv[1:])[:2]
+    lang = parse(code)
+    at = open_in(page, code)
     for e in at.exception:
         print("EXCEPTION:", e.value)
     bad = english_words(page_texts(at), lang)

@@ -8,6 +8,7 @@
 - `font`: the Chinese font subset the app serves (static/), only the characters the zh
   catalog uses, cut from the Noto Sans CJK SC that the mplfonts package ships (`update` runs
   it too).
+- `todo LANG [PATH ...]`: the strings a language lacks, as JSON to fill in.
 - `fill LANG FILE.json`: set translations from a {msgid: msgstr} file, then compile; several
   translators may fill at once (the catalogs are locked while written).
 - `compile`: the .mo files from the .po files.
@@ -192,6 +193,22 @@ def fill(lang: str, pairs: dict[str, str | list[str]]) -> int:
     return n
 
 
+def todo(lang: str, paths: list[str]) -> dict[str, str]:
+    """The strings `lang` lacks, as a {msgid: ""} to fill in, limited to those used under
+    `paths` (all when none): one translator's share."""
+    cat = read(lang)
+    out = {}
+    for msg in extract():
+        if not msg.id or isinstance(msg.id, tuple):
+            continue  # plural forms: translated by hand in the .po
+        if paths and not any(f.startswith(tuple(paths)) for f, _ in msg.locations):
+            continue
+        have = cat.get(msg.id)
+        if have is None or not have.string or have.fuzzy:
+            out[msg.id] = ""
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse the command and run it."""
     p = argparse.ArgumentParser(prog="python -m dcgan.locale", description=__doc__)
@@ -200,6 +217,9 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("check", help="exit 1 when a catalog lacks a string the code uses")
     sub.add_parser("compile", help="the .mo files from the .po files")
     sub.add_parser("font", help="the Chinese font subset the app serves")
+    t = sub.add_parser("todo", help="print the strings a language lacks as JSON to fill")
+    t.add_argument("lang")
+    t.add_argument("paths", nargs="*", help="only strings used under these paths")
     f = sub.add_parser("fill", help="set translations from a JSON {msgid: msgstr} file")
     f.add_argument("lang")
     f.add_argument("file")
@@ -215,6 +235,8 @@ def main(argv: list[str] | None = None) -> int:
             print(line)
         print(f"{len(bad)} strings to translate" if bad else "every catalog is complete")
         return 1 if bad else 0
+    elif a.cmd == "todo":
+        print(json.dumps(todo(a.lang, a.paths), ensure_ascii=False, indent=1))
     elif a.cmd == "font":
         font()
     elif a.cmd == "compile":
