@@ -72,6 +72,9 @@ class DataConfig:
     classes: tuple[int, ...] | None = None  # Fashion-MNIST class filter; None keeps all ten
     limit: int | None = None  # cap on images kept, for quick demos; None keeps every image
     flip: bool = False  # the chapter does not flip; the option doubles small datasets
+    # the decoded set is kept in the data cache, so the next run skips decoding; a Space
+    # visitor's upload turns it off, so that deleting their session deletes every copy
+    cache: bool = True
 
     def __post_init__(self) -> None:
         # a list from JSON or a widget becomes a tuple, so equal configs compare and hash equal
@@ -84,6 +87,8 @@ class DataConfig:
             raise ConfigError("data.source is empty; name a dataset or a folder/zip of images.")
         if self.limit is not None and self.limit < 1:
             raise ConfigError(f"data.limit={self.limit} must be at least 1 (or None for all).")
+        if not isinstance(self.cache, bool):
+            raise ConfigError(f"data.cache={self.cache!r} must be true or false.")
         if self.classes is not None:
             bad = [c for c in self.classes if not 0 <= int(c) <= 9]
             if bad:

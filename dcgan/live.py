@@ -16,7 +16,8 @@ way. There are two ways to run it and one way to watch it:
   its final generator (the EMA one when on) and the last frame names that file.
 
 The run folder is per visitor (a folder of their own under a temporary root), so its
-one-job-at-a-time lock is also "one run per visitor", and cleaning up is removing the folder.
+one-job-at-a-time lock is also "one run per visitor", and cleaning up is removing the folder:
+their own images too, which dcgan.upload prepares inside it (the source UPLOAD).
 """
 
 from __future__ import annotations
@@ -33,7 +34,7 @@ import numpy as np
 
 from . import runs
 from .config import Config, ConfigError, preset
-from .data import SOURCES
+from .data import SOURCES, DataError
 from .images import png_array
 from .runs import LIVE, JobStatus
 
@@ -55,16 +56,41 @@ STOP_GRACE_S = 15.0  # a run that has not ended this long after "stop" is killed
 # process still importing) never eats the visitor's minute; a load this much longer is stopped
 LOAD_LIMIT_S = 120.0
 FASHION_LIMIT = 12_000  # Fashion-MNIST images kept: a quick load, plenty for a minute's run
+# the source name of a visitor's own images: the zip dcgan.upload prepared in their folder
+UPLOAD = "upload"
+UPLOAD_LABEL = "Your images (zip)"
 
 
-def sources() -> dict[str, str]:
+def sources(upload: bool = False) -> dict[str, str]:
     """Datasets a live run may use here, name -> label: the registry's entries whose in_space()
-    holds (the built-in shapes; Fashion-MNIST when its files are on this machine)."""
-    return {s.name: s.label for s in SOURCES.values() if s.in_space()}
+    holds (the built-in shapes; Fashion-MNIST when its files are on this machine), then the
+    visitor's own upload when asked."""
+    found = {s.name: s.label for s in SOURCES.values() if s.in_space()}
+    return {**found, UPLOAD: UPLOAD_LABEL} if upload else found
+
+
+def uploaded_zip(root: str | Path) -> Path:
+    """Where a visitor's prepared upload lives in their folder (dcgan.upload writes it)."""
+    return Path(root) / "upload" / "images.zip"
+
+
+def run_source(source: str, root: str | Path) -> str:
+    """The source a live run under root loads: UPLOAD is the visitor's prepared zip there (a
+    DataError when they have none), any other name is itself."""
+    if source != UPLOAD:
+        return source
+    path = uploaded_zip(root)
+    if not path.is_file():
+        raise DataError("Upload a zip of images first: there is no upload of yours to train on.")
+    return str(path)
 
 
 def live_config(source: str, *, seed: int = 0, max_steps: int | None = None) -> Config:
-    """The preset for a live run on `source`; max_steps caps it (tests), else the clock does."""
+    """The preset for a live run on `source`; max_steps caps it (tests), else the clock does.
+
+    A path (a visitor's upload) is decoded for this run only, never into the shared data
+    cache, so removing the visitor's folder removes every copy; and flipped, since an upload
+    is small and a left-right flip doubles it."""
     overrides = {
         "data.source": source,
         "train.seed": seed,
@@ -75,6 +101,9 @@ def live_config(source: str, *, seed: int = 0, max_steps: int | None = None) -> 
     }
     if source == "fashion-mnist":
         overrides["data.limit"] = FASHION_LIMIT
+    if source not in SOURCES:
+        overrides["data.cache"] = False
+        overrides["data.flip"] = True
     cfg = preset(PRESET)
     return cfg.replace(**overrides)
 
@@ -134,13 +163,14 @@ def start(
 ) -> Path:
     """Start a live run as its own process under root; returns its folder (JobBusyError: one runs).
 
-    The waiting spare job process takes it when there is one (dcgan.runs.launch), else a fresh
-    one; either way a job process whose config puts a grid on the clock every GRID_EVERY_S.
+    The source is a name of sources(upload=True), UPLOAD being root's upload (run_source). The
+    waiting spare job process takes it when there is one (dcgan.runs.launch), else a fresh one;
+    either way a job process whose config puts a grid on the clock every GRID_EVERY_S.
     """
     from .runs.handle import start_job  # imports torch's trainer: only when training
 
     cap = max_steps or max(1, int(seconds * MAX_STEPS_PER_S))
-    cfg = live_config(source, seed=seed, max_steps=cap)
+    cfg = live_config(run_source(source, root), seed=seed, max_steps=cap)
     return start_job(cfg, root, name="run", env=env).dir
 
 
@@ -156,7 +186,7 @@ def train_here(
     """Train in this process (a thread) and stream it: for ZeroGPU, where the GPU lives here."""
     from .runs.job import prepare, run_job
 
-    cfg = live_config(source, seed=seed, max_steps=max_steps)
+    cfg = live_config(run_source(source, root), seed=seed, max_steps=max_steps)
     root = Path(root)
     name = f"run-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}"
     with runs.JobSlot(root, root / name) as slot:  # the same "one run per visitor" as a process run

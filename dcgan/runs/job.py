@@ -82,6 +82,7 @@ def run_job(run_dir: str | Path, on_step=None) -> JobStatus:
             classes=cfg.data.classes,
             limit=cfg.data.limit,
             progress=progress,
+            cache=cfg.data.cache,
         )
         progress(1, 1)
         tr = Trainer(cfg, data)
