@@ -6,6 +6,7 @@ this page draws the two updates as diagrams with their numbers and answers the u
 from __future__ import annotations
 
 import copy
+import re
 
 import plotly.graph_objects as go
 import streamlit as st
@@ -15,25 +16,28 @@ from plotly.subplots import make_subplots
 from dcgan import checkpoint as ckpt
 from dcgan import models, plots, runs, step_explain
 from dcgan.config import Config, preset
-from dcgan.data import DataError, load, to_model_range
+from dcgan.data import DataError, load, source_label, to_model_range
+from dcgan.i18n import N_, _, number
 from dcgan.latent import sample_z
 from ui import nav
 from ui.jobs import current_job, shared_run
 
 nav.page_setup()
-st.title("One step, explained")
+st.title(_("One step, explained"))
 st.markdown(
-    "Every training step is two updates. **D's update**: a real batch x and a fake batch "
-    "G(z) go through D, and D's loss pushes D(x) up and D(G(z)) down. The fakes are "
-    "`G(z).detach()`, so D's loss stops at the cut and never reaches G. **G's update**: the same "
-    "G(z) goes through D again, now frozen in effect; G's loss flows back *through* D's layers "
-    "into G, and only G's weights move. Below is one real step of a real model, with its "
-    "numbers: press the button to apply it and look at the next."
+    _(
+        "Every training step is two updates. **D's update**: a real batch x and a fake batch "
+        "G(z) go through D, and D's loss pushes D(x) up and D(G(z)) down. The fakes are "
+        "`G(z).detach()`, so D's loss stops at the cut and never reaches G. **G's update**: the same "
+        "G(z) goes through D again, now frozen in effect; G's loss flows back *through* D's layers "
+        "into G, and only G's weights move. Below is one real step of a real model, with its "
+        "numbers: press the button to apply it and look at the next."
+    )
 )
 ss = st.session_state
 
 
-@st.cache_resource(show_spinner="Loading the training images…", max_entries=2)
+@st.cache_resource(show_spinner=_("Loading the training images…"), max_entries=2)
 def images(source: str, size: int, classes: tuple[int, ...] | None) -> torch.Tensor:
     """The model's training images, uint8, decoded once for every session."""
     return load(source, size, classes).images
@@ -43,7 +47,7 @@ def fresh_model(seed: int) -> dict:
     """An untrained classroom-cpu model on shapes, the page's stand-in when no run exists."""
     cfg = preset("classroom-cpu")
     G, D = models.build(cfg.model, seed=seed)
-    return {"cfg": cfg, "G": G, "D": D, "states": None, "label": "a fresh classroom-cpu model"}
+    return {"cfg": cfg, "G": G, "D": D, "states": None, "step": None}
 
 
 def job_model(path) -> dict:
@@ -53,8 +57,25 @@ def job_model(path) -> dict:
     G, D = models.build(cfg.model, seed=None)
     G.load_state_dict(state["G"])
     D.load_state_dict(state["D"])
-    label = f"the training job's model at step {int(state.get('step', 0)):,}"
-    return {"cfg": cfg, "G": G, "D": D, "states": (state["opt_G"], state["opt_D"]), "label": label}
+    states = (state["opt_G"], state["opt_D"])
+    return {"cfg": cfg, "G": G, "D": D, "states": states, "step": int(state.get("step", 0))}
+
+
+def model_label(model: dict) -> str:
+    """Which model the session steps, in the session's language (drawn, never stored)."""
+    if model.get("step") is None:
+        return _("A fresh classroom-cpu model")
+    return _("The training job's model at step {step}").format(step=number(model["step"]))
+
+
+def num(value: float, spec: str) -> str:
+    """`value` formatted by `spec` (".4f", "+.4f", ".4g"), with the language's decimal mark;
+    scientific notation and nan stay as Python writes them."""
+    text = format(value, spec)
+    if not re.fullmatch(r"[+-]?\d+(\.\d+)?", text):
+        return text
+    digits = len(text.split(".")[1]) if "." in text else 0
+    return ("+" if text.startswith("+") else "") + number(float(text), digits)
 
 
 def start(model: dict) -> dict:
@@ -73,34 +94,43 @@ job = current_job()
 last = job.dir / runs.LAST if job is not None and (job.dir / runs.LAST).exists() else None
 c = st.columns([3, 1, 1, 2])
 sources = (["job"] if last is not None else []) + ["fresh"]
+SOURCE_LABELS = {"job": N_("the training job's latest checkpoint"), "fresh": N_("a fresh model")}
 src = c[0].radio(
-    "Model",
+    _("Model"),
     sources,
-    format_func={"job": "the training job's latest checkpoint", "fresh": "a fresh model"}.get,
+    format_func=lambda v: _(SOURCE_LABELS[v]),
     horizontal=True,
     key="os_src",
 )
-batch = c[1].select_slider("Batch", (4, 8, 16, 32, 64), 16, key="os_batch")
-seed = int(c[2].number_input("Seed", 0, 10_000, 0, key="os_seed"))
+batch = c[1].select_slider(_("Batch"), (4, 8, 16, 32, 64), 16, key="os_batch")
+seed = int(c[2].number_input(_("Seed"), 0, 10_000, 0, key="os_seed"))
 c[3].write("")
 restart = c[3].button(
-    "Start over",
+    _("Start over"),
     width="stretch",
-    help="Reload the model: the job's newest checkpoint, or a fresh model for this seed.",
+    help=_("Reload the model: the job's newest checkpoint, or a fresh model for this seed."),
 )
 key = (src, str(last) if src == "job" else seed)  # a newer checkpoint waits for Start over
 if restart or ss.get("os_model", {}).get("key") != key:
     try:
         ss.os_model = {**start(job_model(last) if src == "job" else fresh_model(seed)), "key": key}
     except (ckpt.CheckpointError, KeyError, RuntimeError) as e:
-        st.warning(f"The job's checkpoint cannot be read ({e}); using a fresh model instead.")
+        st.warning(
+            _("The job's checkpoint cannot be read ({error}); using a fresh model instead.").format(
+                error=e
+            )
+        )
         ss.os_model = {**start(fresh_model(seed)), "key": key}
 m = ss.os_model
 cfg = m["cfg"]
 try:
     pool = images(cfg.data.source, cfg.model.image_size, cfg.data.classes)
 except DataError as e:
-    st.error(f"{cfg.data.source} cannot be loaded here ({e}). Pick 'a fresh model' (shapes).")
+    st.error(
+        _("{source} cannot be loaded here ({error}). Pick 'a fresh model' (shapes).").format(
+            source=_(source_label(cfg.data.source)), error=e
+        )
+    )
     st.stop()
 
 
@@ -126,62 +156,105 @@ def explain(in_place: bool) -> step_explain.StepReport:
     )  # fmt: skip
 
 
-if st.button("Apply this step and show the next", type="primary"):
+if st.button(_("Apply this step and show the next"), type="primary"):
     m["history"].append(explain(in_place=True))
     m["taken"] += 1
 r = explain(in_place=False)
 st.caption(
-    f"{m['label'].capitalize()}: {cfg.data.source}, {cfg.model.image_size} px, loss "
-    f"{cfg.train.loss}, lr {cfg.train.lr:g}, batch {batch}; {m['taken']} step(s) taken on this "
-    "page (the job itself is never changed). Computed in fp32."
+    _(
+        "{model}: {source}, {size} px, loss {loss}, lr {lr}, batch {batch}; {taken} step(s) taken "
+        "on this page (the job itself is never changed). Computed in fp32."
+    ).format(
+        model=model_label(m),
+        source=_(source_label(cfg.data.source)),
+        size=cfg.model.image_size,
+        loss=cfg.train.loss,
+        lr=f"{cfg.train.lr:g}",
+        batch=batch,
+        taken=number(m["taken"]),
+    )
 )
 
-st.subheader("1. D's update")
+st.subheader(_("1. D's update"))
 st.graphviz_chart(step_explain.d_step_dot(r), width="stretch")
-st.subheader("2. G's update")
+st.subheader(_("2. G's update"))
 st.graphviz_chart(step_explain.g_step_dot(r), width="stretch")
-st.caption("Black: the forward pass. Red, dashed: the gradients of this step, with their norms.")
+st.caption(_("Black: the forward pass. Red, dashed: the gradients of this step, with their norms."))
 
 (a0, a1), (b0, b1, b2) = r.D_x, r.D_G_z
 d_before, g_before = r.d_update.loss - r.penalty, r.g_update.loss
-d_verdict = (
-    f"D's update moved D(x) by {a1 - a0:+.4f} and D(G(z)) by {b1 - b0:+.4f}; its loss on this "
-    f"batch went from {d_before:.4f} to {r.d_loss_after:.4f}"
-    + (
-        ": D got better at telling them apart."
-        if r.d_loss_after < d_before
-        else ". It rose: Adam follows its running average of past gradients, not this batch's "
-        "alone, so one step can cost this batch."
-    )
+moved = dict(
+    dx=num(a1 - a0, "+.4f"),
+    dgz=num(b1 - b0, "+.4f"),
+    before=num(d_before, ".4f"),
+    after=num(r.d_loss_after, ".4f"),
 )
-g_verdict = (
-    f"loss_G went from {g_before:.4f} to {r.g_loss_after:.4f}, "
-    + ("the fakes now look more real to the D that just learned." if r.g_loss_after < g_before
-       else "G's step did not help on this batch (Adam's momentum again).")
-)  # fmt: skip
+if r.d_loss_after < d_before:
+    d_verdict = _(
+        "D's update moved D(x) by {dx} and D(G(z)) by {dgz}; its loss on this batch went from "
+        "{before} to {after}: D got better at telling them apart."
+    ).format(**moved)
+else:
+    d_verdict = _(
+        "D's update moved D(x) by {dx} and D(G(z)) by {dgz}; its loss on this batch went from "
+        "{before} to {after}. It rose: Adam follows its running average of past gradients, not "
+        "this batch's alone, so one step can cost this batch."
+    ).format(**moved)
+g_moved = dict(before=num(g_before, ".4f"), after=num(r.g_loss_after, ".4f"))
+if r.g_loss_after < g_before:
+    g_verdict = _(
+        "loss_G went from {before} to {after}, the fakes now look more real to the D that just "
+        "learned."
+    ).format(**g_moved)
+else:
+    g_verdict = _(
+        "loss_G went from {before} to {after}, G's step did not help on this batch (Adam's "
+        "momentum again)."
+    ).format(**g_moved)
+terms = dict(real=num(r.d_terms[0], ".4f"), fake=num(r.d_terms[1], ".4f"))
+if r.penalty:
+    d_terms = _(
+        "D's loss terms: {real} on the real batch, {fake} on the fakes, gradient penalty {penalty}."
+    ).format(**terms, penalty=num(r.penalty, ".4f"))
+else:
+    d_terms = _("D's loss terms: {real} on the real batch, {fake} on the fakes.").format(**terms)
+table = [
+    ["", _("before D's update"), _("after D's update"), _("after G's update")],
+    [
+        _("D(x), on the real batch ({output})").format(output=_(r.output)),
+        num(a0, ".4f"),
+        num(a1, ".4f"),
+        _("(D unchanged)"),
+    ],
+    [_("D(G(z)), on the same fakes"), num(b0, ".4f"), num(b1, ".4f"), num(b2, ".4f")],
+    [_("gradient norm reaching D"), "", num(r.d_update.grad_norm, ".4g"), _("0: D frozen")],
+    [_("gradient norm reaching G"), "", _("0: detach"), num(r.g_update.grad_norm, ".4g")],
+    [
+        _("largest change of the other network's weights"),
+        "",
+        "G: " + num(r.d_update.other_changed, "g"),
+        "D: " + num(r.g_update.other_changed, "g"),
+    ],
+]
+rows = ["| " + " | ".join(row) + " |" for row in table]
 st.markdown(
-    f"""
-| | before D's update | after D's update | after G's update |
-|---|---|---|---|
-| D(x), on the real batch ({r.output}) | {a0:.4f} | {a1:.4f} | (D unchanged) |
-| D(G(z)), on the same fakes | {b0:.4f} | {b1:.4f} | {b2:.4f} |
-| gradient norm reaching D | | {r.d_update.grad_norm:.4g} | 0: D frozen |
-| gradient norm reaching G | | 0: detach | {r.g_update.grad_norm:.4g} |
-| largest change of the other network's weights | | G: {r.d_update.other_changed:g} | D: \
-{r.g_update.other_changed:g} |
-
-{d_verdict} G's update then moved D(G(z)) by {b2 - b1:+.4f}: {g_verdict}
-D's loss terms: {r.d_terms[0]:.4f} on the real batch, {r.d_terms[1]:.4f} on the fakes\
-{f", gradient penalty {r.penalty:.4f}" if r.penalty else ""}.
-"""
+    "\n".join([rows[0], "|---|---|---|---|", *rows[1:]])
+    + "\n\n"
+    + d_verdict
+    + " "
+    + _("G's update then moved D(G(z)) by {dgz}: {verdict}").format(
+        dgz=num(b2 - b1, "+.4f"), verdict=g_verdict
+    )
+    + "\n"
+    + d_terms
 )
 
 
 def changes_figure(r: step_explain.StepReport) -> go.Figure:
     """Relative change of each parameter tensor in each update: D's moved in D's update and
     G's in G's, nothing else."""
-    fig = make_subplots(rows=1, cols=2, subplot_titles=("D's update: D's parameters",
-                        "G's update: G's parameters"))  # fmt: skip
+    fig = make_subplots(rows=1, cols=2, subplot_titles=(_("D's update: D's parameters"),
+                        _("G's update: G's parameters")))  # fmt: skip
     for col, upd in ((1, r.d_update), (2, r.g_update)):
         names = list(upd.changed)
         fig.add_bar(x=names, y=[upd.changed[n] for n in names], row=1, col=col, showlegend=False)
@@ -191,49 +264,68 @@ def changes_figure(r: step_explain.StepReport) -> go.Figure:
     return fig
 
 
-st.subheader("Which parameters changed")
+st.subheader(_("Which parameters changed"))
 st.plotly_chart(changes_figure(r), key="os_changes")
 st.caption(
-    "Each bar is one weight tensor (a conv's weights, a BatchNorm's scale or shift), named as in "
-    "the model. Adam moves each element by at most about the learning rate, whatever the size "
-    "of its gradient, so tensors of small weights (convs, about 0.02) change by a larger share "
-    "than BatchNorm scales near 1. Only the updated network's bars exist: the other one's "
-    "weights did not move at all (the table's last row)."
+    _(
+        "Each bar is one weight tensor (a conv's weights, a BatchNorm's scale or shift), named as "
+        "in the model. Adam moves each element by at most about the learning rate, whatever the "
+        "size of its gradient, so tensors of small weights (convs, about 0.02) change by a larger "
+        "share than BatchNorm scales near 1. Only the updated network's bars exist: the other "
+        "one's weights did not move at all (the table's last row)."
+    )
 )
 
-st.subheader("What if we forget detach?")
-harm = "against" if r.forgot_detach_cos < 0 else "along"
+st.subheader(_("What if we forget detach?"))
+cos = dict(cos=num(r.forgot_detach_cos, "+.2f"))
+if r.forgot_detach_cos < 0:
+    harm = _(
+        "Its cosine with G's own gradient is **{cos}**: it points against G's goal, because D's "
+        "loss rewards fakes that look fake."
+    ).format(**cos)
+else:
+    harm = _(
+        "Its cosine with G's own gradient is **{cos}**: it points along G's goal, because D's "
+        "loss rewards fakes that look fake."
+    ).format(**cos)
 st.markdown(
-    f"Without `.detach()`, D's loss would also reach G: measured on this step, a gradient of "
-    f"norm **{r.forgot_detach:.4g}** on G's weights (G's own update gets {r.g_update.grad_norm:.4g}"
-    f"). Its cosine with G's own gradient is **{r.forgot_detach_cos:+.2f}**: it points {harm} "
-    "G's goal, because D's loss rewards fakes that look fake. The chapter zeroes G's gradients "
-    "before G's update, so the damage would be wasted work (a backward pass through G, "
-    f"{r.forgot_detach_ms:.0f} ms here); without that zeroing the two would add up and G "
-    "would partly undo its own step."
+    _(
+        "Without `.detach()`, D's loss would also reach G: measured on this step, a gradient of "
+        "norm **{norm}** on G's weights (G's own update gets {own})."
+    ).format(norm=num(r.forgot_detach, ".4g"), own=num(r.g_update.grad_norm, ".4g"))
+    + " "
+    + harm
+    + " "
+    + _(
+        "The chapter zeroes G's gradients before G's update, so the damage would be wasted work "
+        "(a backward pass through G, {ms} ms here); without that zeroing the two would add up "
+        "and G would partly undo its own step."
+    ).format(ms=num(r.forgot_detach_ms, ".0f"))
 )
 
-st.subheader("Why does loss_G rise while the samples improve?")
+st.subheader(_("Why does loss_G rise while the samples improve?"))
 if job is not None and src == "job":
     run = shared_run(str(job.dir))  # the server's one reader of the run, not a re-read per rerun
     run.refresh()
     steps, loss_D = run.series("loss_D")
     loss_G, D_x, D_G_z = (run.series(k)[1] for k in ("loss_G", "D_x", "D_G_z1"))
-    where = f"run {job.dir.name}'s own curves"
+    where = _("run {name}'s own curves").format(name=job.dir.name)
 else:
     h = m["history"]
     steps, loss_D = list(range(1, len(h) + 1)), [x.d_update.loss for x in h]
     loss_G, D_x, D_G_z = ([x.g_update.loss for x in h], [x.D_x[0] for x in h],
                           [x.D_G_z[0] for x in h])  # fmt: skip
-    where = f"the {len(h)} steps taken on this page"
+    where = _("the {n} steps taken on this page").format(n=number(len(h)))
 answer = step_explain.why_loss_g_rises(loss_G, D_x, D_G_z, cfg.train.loss)
 if answer is None:
     st.info(
-        "Too few points to judge: take at least 10 steps here, or train a run on the Train page "
-        "and pick 'the training job's latest checkpoint'."
+        _(
+            "Too few points to judge: take at least 10 steps here, or train a run on the Train "
+            "page and pick 'the training job's latest checkpoint'."
+        )
     )
 else:
-    st.markdown(f"From {where}: {answer.text}")
+    st.markdown(_("From {where}: {answer}").format(where=where, answer=answer.text))
     k = st.columns(2)
     lf = plots.loss_figure(steps, loss_D, loss_G, 0.6, cfg.train.loss)
     k[0].plotly_chart(lf, key="os_losses")
