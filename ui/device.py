@@ -6,6 +6,7 @@ import streamlit as st
 import torch
 
 from dcgan.hardware import default_threads, pick_device, pick_precision
+from dcgan.i18n import ngettext
 
 
 @st.cache_resource(show_spinner=False)
@@ -24,7 +25,8 @@ def device_info() -> dict:
 
 
 def device_line() -> str:
-    """One line naming the device, e.g. 'cpu (bf16, 1 CPU threads)'."""
+    """One line naming the device, e.g. 'cpu (bf16, 4 CPU threads)'."""
     d = device_info()
-    name = d.get("name", f"{d['threads']} CPU threads")
+    n = d["threads"]
+    name = d.get("name") or ngettext("{n} CPU thread", "{n} CPU threads", n).format(n=n)
     return f"{d['device']} ({d['precision']}, {name})"

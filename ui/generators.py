@@ -16,6 +16,7 @@ import torch
 from dcgan import checkpoint as ckpt
 from dcgan import models, pretrained, runs
 from dcgan.config import ModelConfig, preset
+from dcgan.i18n import N_, _
 from ui import links, state
 from ui.jobs import DEFAULT_PRESET, current_job, runs_dir, saved_checkpoints
 
@@ -49,6 +50,13 @@ class Loaded:
 
 UNTRAINED = GeneratorChoice(Kind.UNTRAINED)
 LIVE = GeneratorChoice(Kind.LIVE)
+# An option's English text is its id (the widget's value, and what a link names); the picker
+# shows it in the session's language.
+SHIPPED_OPT = N_("Shipped: {name}")
+LIVE_OPT = N_("Training job: {name}")
+UPLOADED_OPT = N_("Uploaded: {name}")
+SAVED_OPT = N_("Saved: {name}")
+UNTRAINED_OPT = N_("Untrained (random weights)")
 
 
 @st.cache_resource(show_spinner=False, max_entries=8)
@@ -73,13 +81,13 @@ def _live_snapshot() -> Path | None:
     return path if path.exists() else None
 
 
-def generator_options() -> dict[GeneratorChoice, str]:
-    """Every generator this server can offer right now, with its label."""
-    opts = {GeneratorChoice(Kind.SHIPPED, n): f"Shipped: {n}" for n in pretrained.available()}
+def _option_texts() -> dict[GeneratorChoice, tuple[str, str]]:
+    """Every generator this server can offer right now, as (N_ template, name) to show."""
+    opts = {GeneratorChoice(Kind.SHIPPED, n): (SHIPPED_OPT, n) for n in pretrained.available()}
     if _live_snapshot() is not None:
-        opts[LIVE] = f"Training job: {current_job().dir.name}"  # stable while it trains
+        opts[LIVE] = (LIVE_OPT, current_job().dir.name)  # stable while it trains
     for p in state.uploaded_generators():
-        opts[GeneratorChoice(Kind.FILE, p)] = f"Uploaded: {Path(p).name.split('-', 1)[-1]}"
+        opts[GeneratorChoice(Kind.FILE, p)] = (UPLOADED_OPT, Path(p).name.split("-", 1)[-1])
     for p in saved_checkpoints(12):
         if p.name == runs.GENERATOR:
             continue  # a run's live snapshot is the 'Training job' option or its last.pt
@@ -87,9 +95,14 @@ def generator_options() -> dict[GeneratorChoice, str]:
             rel = p.relative_to(runs_dir())
         except ValueError:
             rel = p
-        opts[GeneratorChoice(Kind.FILE, str(p))] = f"Saved: {rel}"
-    opts[UNTRAINED] = "Untrained (random weights)"
+        opts[GeneratorChoice(Kind.FILE, str(p))] = (SAVED_OPT, str(rel))
+    opts[UNTRAINED] = (UNTRAINED_OPT, "")
     return opts
+
+
+def generator_options() -> dict[GeneratorChoice, str]:
+    """Every generator this server can offer right now, with its (English) label: its id."""
+    return {c: t.format(name=n) for c, (t, n) in _option_texts().items()}
 
 
 def load_choice(choice: GeneratorChoice) -> Loaded:
@@ -98,36 +111,44 @@ def load_choice(choice: GeneratorChoice) -> Loaded:
         case Kind.SHIPPED:
             G, cfg, meta = pretrained.load(choice.ref)
             steps = meta.get("step", "?")
-            return Loaded(G, cfg, f"shipped generator '{choice.ref}' (trained {steps} steps)")
+            label = _("shipped generator '{name}' (trained {steps} steps)")
+            return Loaded(G, cfg, label.format(name=choice.ref, steps=steps))
         case Kind.LIVE:
             path = _live_snapshot()
             if path is None:
-                raise ckpt.CheckpointError("the training job has no weights yet; start one first.")
+                raise ckpt.CheckpointError(
+                    _("the training job has no weights yet; start one first.")
+                )
             G, cfg, meta = _file_generator(str(path), path.stat().st_mtime_ns)
             step = int(meta.get("step", 0) or 0)
             note = ""
             if step < 100:
-                note = (
-                    f"The training job is only at step {step}: its samples are still blobs. "
+                note = _(
+                    "The training job is only at step {step}: its samples are still blobs. "
                     "They sharpen as it trains; come back in a minute."
-                )
-            return Loaded(G, cfg, f"the training job at step {step}", note)
+                ).format(step=step)
+            return Loaded(G, cfg, _("the training job at step {step}").format(step=step), note)
         case Kind.FILE:
             path = Path(choice.ref)
             if not path.exists():
-                raise ckpt.CheckpointError(f"{path.name} is gone; pick another generator.")
+                raise ckpt.CheckpointError(
+                    _("{name} is gone; pick another generator.").format(name=path.name)
+                )
             G, cfg, meta = _file_generator(str(path), path.stat().st_mtime_ns)
-            return Loaded(G, cfg, f"{path.name} (step {meta.get('step', '?')})")
+            label = _("{name} (step {step})").format(name=path.name, step=meta.get("step", "?"))
+            return Loaded(G, cfg, label)
         case Kind.UNTRAINED:
             G, cfg = _untrained_generator()
             return Loaded(
                 G,
                 cfg,
-                "an untrained generator",
-                "No trained generator is selected, so these images are what random weights "
-                "make: smooth noise. Start a run on the Train page (a minute on the shapes "
-                "gives recognisable shapes), then pick 'Training job' here, or load a shipped "
-                "generator.",
+                _("an untrained generator"),
+                _(
+                    "No trained generator is selected, so these images are what random weights "
+                    "make: smooth noise. Start a run on the Train page (a minute on the shapes "
+                    "gives recognisable shapes), then pick 'Training job' here, or load a "
+                    "shipped generator."
+                ),
             )
     raise ckpt.CheckpointError(f"unknown generator kind {choice.kind!r}.")
 
@@ -150,26 +171,32 @@ def _picked(key: str, by_label: dict[str, GeneratorChoice]) -> None:
     state.set_active_generator(by_label.get(st.session_state[key]))
 
 
-def generator_picker(label: str = "Generator", key: str = "gen_choice") -> Loaded | None:
+def generator_picker(label: str | None = None, key: str = "gen_choice") -> Loaded | None:
     """A selectbox over generator_options(); the loaded generator, or None after an error.
 
     The widget holds the option's label (stable and readable); the session keeps the typed
     GeneratorChoice it stands for as state.ACTIVE_GENERATOR, which a button on another page may
-    also set (e.g. "Latent page" beside a saved run)."""
-    options = generator_options()
+    also set (e.g. "Latent page" beside a saved run). `label` defaults to "Generator", in
+    the session's language."""
+    texts = _option_texts()
+    options = {c: t.format(name=n) for c, (t, n) in texts.items()}
+    shown_as = {options[c]: _(t).format(name=n) for c, (t, n) in texts.items()}
     by_label = {v: k for k, v in options.items()}
     want = default_choice(options)
     if by_label.get(st.session_state.get(key)) != want:
         st.session_state[key] = options[want]
     shown = st.selectbox(
-        label,
+        label or _("Generator"),
         list(by_label),
+        format_func=shown_as.get,
         key=key,
         on_change=_picked,
         args=(key, by_label),
         bind="query-params",  # a link names its generator; a gone one falls back, with a note
-        help="Shipped generators live in checkpoints/*.safetensors; saved runs in "
-        "checkpoints/runs/; the training job's weights update as it trains.",
+        help=_(
+            "Shipped generators live in `checkpoints/*.safetensors`; saved runs in "
+            "`checkpoints/runs/`; the training job's weights update as it trains."
+        ),
     )
     links.note((key,))
     choice = by_label[shown]
@@ -177,5 +204,5 @@ def generator_picker(label: str = "Generator", key: str = "gen_choice") -> Loade
     try:
         return load_choice(choice)
     except ckpt.CheckpointError as e:
-        st.error(f"Could not load that generator: {e}")
+        st.error(_("Could not load that generator: {error}").format(error=e))
         return None

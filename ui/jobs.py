@@ -18,14 +18,35 @@ import streamlit as st
 
 from dcgan import health, plots, pretrained, runs
 from dcgan.config import Config, preset
+from dcgan.i18n import N_, _
 from dcgan.images import png_array
-from dcgan.runs import launch
+from dcgan.runs import JobStatus, launch
 from dcgan.runs.handle import RunHandle, current_run, start_job
 from ui import state
 
 DEFAULT_PRESET = "classroom-cpu"  # works offline on a laptop CPU within a minute
 REFRESH_S = 0.25  # a shared reader looks at the folder at most this often, for all sessions
 CHARTS_EVERY_S = 3.0  # charts are redrawn and rebuilt at most this often (~0.1 s a build)
+# a job's status as a page shows it: status.json keeps the enum's English value, so a run
+# written in one language reads in any other
+STATUS_LABELS = {
+    JobStatus.IDLE: N_("idle"),
+    JobStatus.LOADING: N_("loading"),
+    JobStatus.RUNNING: N_("running"),
+    JobStatus.PAUSED: N_("paused"),
+    JobStatus.STOPPED: N_("stopped"),
+    JobStatus.FINISHED: N_("finished"),
+    JobStatus.FAILED: N_("failed"),
+}
+
+
+def status_label(value) -> str:
+    """A JobStatus (or its value, as status.json holds it) in the session's language; an
+    unknown value as it is."""
+    try:
+        return _(STATUS_LABELS[JobStatus(value)])
+    except ValueError:
+        return str(value)
 
 
 def runs_dir() -> Path:
@@ -162,7 +183,7 @@ class SharedRun:
                     except OSError:
                         continue
                     self._diversity[step] = health.diversity(health.grid_tiles(grid, tile))
-            steps = [s for s, _ in frames if s in self._diversity]
+            steps = [s for s, _path in frames if s in self._diversity]
             return steps, [self._diversity[s] for s in steps]
 
     def hints(self, config: dict, tile: int) -> list:
@@ -198,21 +219,25 @@ def job_summary(config: dict | None) -> str:
     c = config or {}
     t, d = c.get("train", {}), c.get("data", {})
     loss = t.get("loss", "bce")
-    return (
-        f"{c.get('preset', '?')} on {d.get('source', '?')}, batch {t.get('batch_size')}, "
-        f"lr {t.get('lr')}, β1 {t.get('beta1')}" + ("" if loss == "bce" else f", loss {loss}")
+    text = _("{preset} on {source}, batch {batch}, lr {lr}, β1 {beta1}").format(
+        preset=c.get("preset", "?"),
+        source=d.get("source", "?"),
+        batch=t.get("batch_size"),
+        lr=t.get("lr"),
+        beta1=t.get("beta1"),
     )
+    return text if loss == "bce" else text + _(", loss {loss}").format(loss=loss)
 
 
 def current_config() -> tuple[Config, str]:
     """The model the user is looking at: the job's, else the Train page's, else the preset."""
     job = current_job()
     if job is not None and job.alive:
-        return job.config(), "the current training job"
+        return job.config(), _("the current training job")
     saved = state.train_cfg()
     if saved:
-        return Config.from_dict(saved), "the Train page's settings"
-    return preset(DEFAULT_PRESET), f"the {DEFAULT_PRESET} preset"
+        return Config.from_dict(saved), _("the Train page's settings")
+    return preset(DEFAULT_PRESET), _("the {preset} preset").format(preset=DEFAULT_PRESET)
 
 
 def saved_checkpoints(limit: int = 30) -> list[Path]:

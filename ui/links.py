@@ -14,6 +14,8 @@ from urllib.parse import urlencode
 
 import streamlit as st
 
+from dcgan.i18n import _
+
 COPY = "copy_link"  # the Copy link popover's open state (one per page run)
 RAW = "_links_raw"  # dict[str, list[str]]: this run's query parameters as the link gave them
 
@@ -59,7 +61,7 @@ def ignored(keys: Iterable[str]) -> list[tuple[str, str, str]]:
         now = st.query_params.get_all(key)
         if now == given or _same(given, st.session_state[key]):
             continue
-        out.append((key, ", ".join(given), ", ".join(now) if now else "its default"))
+        out.append((key, ", ".join(given), ", ".join(now) if now else _("its default")))
     return out
 
 
@@ -76,9 +78,14 @@ def note(keys: Iterable[str]) -> None:
     after the widgets bound to `keys`."""
     bad = ignored(keys)
     if bad:
-        items = "; ".join(f"`{k}={given}` (using {now})" for k, given, now in bad)
+        items = _("; ").join(
+            _("`{param}={given}` (using {now})").format(param=k, given=given, now=now)
+            for k, given, now in bad
+        )
         st.info(
-            f"This link had settings the page cannot use, so it uses its own: {items}.",
+            _("This link had settings the page cannot use, so it uses its own: {items}.").format(
+                items=items
+            ),
             icon=":material/link_off:",
         )
 
@@ -91,7 +98,7 @@ def share(keys: Iterable[str], where=None) -> None:
         # made when opened: the browser's address then holds every change (a rerun that a
         # widget's move starts still carries the address from before the move)
         box = st.popover(
-            "Copy link", icon=":material/link:", type="tertiary", on_change="rerun", key=COPY
+            _("Copy link"), icon=":material/link:", type="tertiary", on_change="rerun", key=COPY
         )
         if box.open:
             with box:
@@ -102,6 +109,9 @@ def share(keys: Iterable[str], where=None) -> None:
                 )
                 st.code(link(), language=None, wrap_lines=True)
                 st.caption(
-                    "Whoever opens this link sees this page with these settings (those at "
-                    "their defaults are left out). The button at the right of the box copies it."
+                    _(
+                        "Whoever opens this link sees this page with these settings (those at "
+                        "their defaults are left out). The button at the right of the box "
+                        "copies it."
+                    )
                 )

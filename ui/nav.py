@@ -11,7 +11,7 @@ from dcgan.i18n import N_, _
 from dcgan.i18n import number as i18n_number
 from ui import i18n, links
 from ui.device import device_line
-from ui.jobs import current_job, shared_run
+from ui.jobs import current_job, shared_run, status_label
 
 ICON = Path(__file__).resolve().parents[1] / "static" / "icon.png"
 
@@ -127,7 +127,7 @@ def sidebar_status() -> None:
         s = shared_run(str(job.dir)).refresh()  # one read per REFRESH_S for every session
         st.caption(
             _("Training job: **{status}**, step {step}/{total}").format(
-                status=_(str(s.get("status"))),
+                status=status_label(s.get("status")),
                 step=i18n_number(s.get("step", 0)),
                 total=i18n_number(s.get("total_steps") or 0),
             )
