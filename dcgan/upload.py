@@ -67,8 +67,8 @@ class UploadSummary:
     name: str  # the file's name, as the visitor knows it
     count: int  # images kept, in live.uploaded_zip(folder)
     skipped: int  # members skipped
+    path: Path  # the prepared zip a run trains on
     reasons: dict[str, int] = field(default_factory=dict)  # skip reason -> how many
-    path: Path = Path()  # the prepared zip a run trains on
 
     def reasons_text(self) -> str:
         """'3 × not an image file, 1 × unsafe path in zip (...)', most common first."""
@@ -112,7 +112,7 @@ def prepare_upload(
         )
     dest = live.uploaded_zip(folder)
     _write_pngs(images.images, dest)
-    return UploadSummary(name, len(images), len(images.skipped), reasons, dest)
+    return UploadSummary(name, len(images), len(images.skipped), dest, reasons)
 
 
 def _check_file(path: Path, name: str) -> None:

@@ -3,9 +3,9 @@ interpolate and do vector arithmetic with it or with the shipped generators, plu
 LeakyReLU plot and shape calculator.
 
 This file is the layout: one gr.Blocks, then one line wiring each event to its function in
-events.py. checks.py guards every value a client sends; files.py writes the images sent;
-zerogpu.py knows the hardware (ZeroGPU or CPU) and holds the one GPU function. A thin consumer
-of the dcgan package, which the Streamlit pages share.
+events.py (uploads.py for a visitor's zip of images). checks.py guards every value a client
+sends; files.py writes the images sent; zerogpu.py knows the hardware (ZeroGPU or CPU) and holds
+the one GPU function. A thin consumer of the dcgan package, which the Streamlit pages share.
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ import sys
 from pathlib import Path
 
 # dcgan/ sits beside this file in the built Space (build/space) and one folder up in the repo;
-# checks.py, events.py, files.py and zerogpu.py sit beside it in both
+# checks.py, events.py, files.py, uploads.py and zerogpu.py sit beside it in both
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 for _root in (HERE, HERE.parent):
@@ -48,9 +48,10 @@ from events import (  # noqa: E402
     sweep_tick,
     train,
 )
+from uploads import upload_images  # noqa: E402
 from zerogpu import TRAIN_SECONDS, ZERO_GPU, cpu_quota  # noqa: E402
 
-from dcgan import live, pretrained  # noqa: E402
+from dcgan import live, pretrained, upload  # noqa: E402
 
 # Sampling requests that run at once, ALL sampling events together (one concurrency_id): a
 # limit per event would let each of the six run that many. One per CPU of the quota.
@@ -60,6 +61,8 @@ QUEUE_SIZE = 32  # waiting requests beyond this are turned away rather than left
 # do not use; a second run would halve both. On ZeroGPU each run is its own GPU call, and
 # ZeroGPU queues those itself.
 TRAIN_CONCURRENCY = 2 if ZERO_GPU else 1
+# an upload decodes in the server's process, on the cores sampling uses: one at a time
+UPLOAD_CONCURRENCY = 1
 # Gradio's cached outputs (every image sent is a file, about a megabyte a second for a busy
 # class): every 10 minutes, those older than 30 minutes go
 DELETE_CACHE = (600, 1800)
@@ -90,6 +93,12 @@ TRAIN_INTRO = (
         else "One run trains at a time, so you may wait in a queue that shows your place."
     )
 )
+UPLOAD_HELP = (
+    f"Or train on **your own images**: a .zip of at least {upload.MIN_IMAGES} PNG, JPEG, GIF, "
+    f"BMP or WebP images, up to {upload.UPLOAD_MAX_BYTES // 1_000_000} MB and "
+    f"{upload.UPLOAD_LIMITS.max_members:,} images. They stay in your session's folder and are "
+    "deleted when you close this page."
+)
 
 with gr.Blocks(title="DCGAN Playground", delete_cache=DELETE_CACHE) as demo:
     gr.Markdown(
@@ -105,7 +114,7 @@ with gr.Blocks(title="DCGAN Playground", delete_cache=DELETE_CACHE) as demo:
             gr.Markdown(TRAIN_INTRO)
             with gr.Row():
                 dataset = gr.Radio(
-                    [(label, name) for name, label in live.sources().items()],
+                    [(label, name) for name, label in live.sources(upload=True).items()],
                     value="shapes",
                     label="Dataset",
                 )
@@ -114,6 +123,11 @@ with gr.Blocks(title="DCGAN Playground", delete_cache=DELETE_CACHE) as demo:
                 )
                 train_btn = gr.Button("Train", variant="primary", scale=0, min_width=120)
                 stop_btn = gr.Button("Stop", variant="stop", scale=0, min_width=120)
+            with gr.Row():
+                upload_box = gr.File(
+                    file_types=[".zip"], label="Your images (.zip)", height=120, scale=1
+                )
+                upload_md = gr.Markdown(UPLOAD_HELP)
             train_md = gr.Markdown("Press **Train**: the grid below starts as noise.")
             with gr.Row():
                 live_grid = pixels(
@@ -240,6 +254,15 @@ with gr.Blocks(title="DCGAN Playground", delete_cache=DELETE_CACHE) as demo:
         show_progress_on=[train_md],
         **on,
     )
+    upload_box.upload(
+        upload_images,
+        upload_box,
+        [upload_md, dataset, upload_box],
+        api_name="upload",
+        concurrency_id="upload",
+        concurrency_limit=UPLOAD_CONCURRENCY,
+        **on,
+    )
     # Stop must answer while the run's event holds the training queue: no queue limit of its own
     stop_btn.click(stop_training, None, None, api_name="stop", concurrency_limit=None)
     demo.unload(end_session)
@@ -258,4 +281,5 @@ if SPARE:
 if __name__ == "__main__":
     # the queue runs CONCURRENCY requests at once; give each its share of the CPU quota
     torch.set_num_threads(max(1, cpu_quota() // CONCURRENCY))
-    demo.launch(css=CSS)
+    # Gradio's upload route refuses a bigger file before it is written; dcgan.upload checks again
+    demo.launch(css=CSS, max_file_size=upload.UPLOAD_MAX_BYTES)

@@ -5,10 +5,11 @@
     python space/build.py push --space-id USER/NAME [--out build/space]
                                [--hardware zero-a10g|cpu-basic|cpu-upgrade]   (needs HF_TOKEN)
 
-The folder holds app.py with its modules (checks, events, files, zerogpu), the Space README and
-requirements, the dcgan package, and the shipped generators (checkpoints/*.safetensors) with
-their model card and its pictures, so that `cd build/space && python app.py` runs with nothing
-else on the path. `make space`, `make space-push` and `make space-check` call this file.
+The folder holds app.py with its modules (checks, events, files, uploads, zerogpu), the Space
+README and requirements, the dcgan package, and the shipped generators
+(checkpoints/*.safetensors) with their model card and its pictures, so that
+`cd build/space && python app.py` runs with nothing else on the path. `make space`,
+`make space-push` and `make space-check` call this file.
 
 ZeroGPU is the target: since July 2026 a free account may host up to 2 ZeroGPU Spaces and no
 Space on CPU hardware, which needs a paid plan. So `push` creates the Space on zero-a10g unless
@@ -47,6 +48,7 @@ SPACE_FILES = (
     "checks.py",
     "events.py",
     "files.py",
+    "uploads.py",
     "zerogpu.py",
     "README.md",
     "requirements.txt",

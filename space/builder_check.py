@@ -12,8 +12,9 @@ used as a visitor would. `make space-check` runs it (after `make space`); .ci/ru
    it and prints the install's time and size.
 3. For each mode, `python app.py` in the folder with the repo off PYTHONPATH: "cpu" as on CPU
    hardware, "zerogpu" under space/zerogpu_fake.py (the real `spaces` package against a fake
-   scheduler). Every named endpoint is called through gradio_client; then headless Chromium
-   presses Train, waits for the run's generator, and opens the Interpolation tab with it.
+   scheduler). Every named endpoint is called through gradio_client (/train on a zip of drawn
+   images sent to /upload first); then headless Chromium presses Train, waits for the run's
+   generator, and opens the Interpolation tab with it.
    Screenshots land in artifacts/screenshots/space-builder-<mode>-{train,latent}.png.
 
 Prints one line per step and PASS, or the first failure and exit 1.
@@ -24,12 +25,14 @@ from __future__ import annotations
 import argparse
 import hashlib
 import importlib.util
+import io
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import zipfile
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
 
@@ -53,6 +56,7 @@ ENDPOINTS = {
     "arithmetic",
     "relu",
     "shapes",
+    "upload",
     "train",
     "stop",
 }
@@ -141,9 +145,25 @@ def serving(venv: Path, folder: Path, mode: str, tmp: Path):
         yield url
 
 
-def call_endpoints(url: str, name: str) -> None:
-    """Every named endpoint, through gradio_client, as the API page documents it."""
-    from gradio_client import Client
+def drawn_zip(folder: Path, n: int = 40) -> Path:
+    """A zip of n small drawn PNGs: what a visitor uploads to train on their own images."""
+    from PIL import Image
+
+    path = folder / "drawn.zip"
+    with zipfile.ZipFile(path, "w") as zf:
+        for i in range(n):
+            img = Image.new("RGB", (40, 40), (250, 250, 240))
+            img.paste((i * 37 % 256, 90, 200), (10, 10, 30, 30))
+            buf = io.BytesIO()
+            img.save(buf, format="PNG")
+            zf.writestr(f"{i:02d}.png", buf.getvalue())
+    return path
+
+
+def call_endpoints(url: str, name: str, tmp: Path) -> None:
+    """Every named endpoint, through gradio_client, as the API page documents it; Train runs
+    on a zip uploaded first (the forked ZeroGPU worker reads it too)."""
+    from gradio_client import Client, handle_file
 
     c = Client(url, verbose=False)
     found = {
@@ -160,7 +180,8 @@ def call_endpoints(url: str, name: str) -> None:
         "arithmetic": (name, 0, "24", "0, 1", "2", "3", 1, -1, 1, 0.25),
         "relu": (0.2, True),
         "shapes": ("ConvTranspose2d", 16, 4, 2, 1, 0, 1),
-        "train": ("shapes", 10),
+        "upload": (handle_file(str(drawn_zip(tmp))),),
+        "train": ("upload", 10),
         "stop": (),
     }
     for api, a in args.items():
@@ -168,6 +189,8 @@ def call_endpoints(url: str, name: str) -> None:
         out = c.predict(*a, api_name=f"/{api}")
         if api != "stop" and not out:
             raise CheckError(f"/{api} answered nothing")
+        if api == "upload" and "40 images ready" not in out[0]:
+            raise CheckError(f"/upload did not take the zip: {out[0][:300]}")
         if api == "train" and "Done" not in out[0]:
             raise CheckError(f"/train did not end with a generator: {out[0][:300]}")
         step(f"  /{api} answered in {time.monotonic() - t0:.2f} s")
@@ -240,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                     step(
                         f"{mode}: `python app.py` serves {url} after {time.monotonic() - t0:.0f} s"
                     )
-                    call_endpoints(url, name)
+                    call_endpoints(url, name, Path(tmp))
                     if not a.no_browser:
                         try:
                             press_train(url, mode)

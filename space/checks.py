@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import math
 import re
+from pathlib import Path
 
 import gradio as gr
+from gradio.utils import get_upload_folder
 
 MAX_SEED = 2**31 - 1  # JavaScript-safe, and what torch.manual_seed takes everywhere
 MAX_SAMPLES = 64  # an 8x8 grid, the chapter's figure; bench/space_latency.py times it
@@ -81,3 +83,18 @@ def session_id(request) -> str:
     if not isinstance(h, str) or not re.fullmatch(r"[A-Za-z0-9_-]{1,64}", h):
         raise gr.Error("This request has no valid session id: reload the page and try again.")
     return h
+
+
+def uploaded(value, name: str) -> tuple[Path, str]:
+    """A file the client uploaded to this server (Gradio's FileData): its path, which must lie
+    in Gradio's upload folder, and its name in safe characters to show back; else a gr.Error."""
+    path = value.get("path") if isinstance(value, dict) else None
+    if not isinstance(path, str) or not path or "\x00" in path:
+        raise gr.Error(f"{name}: choose a .zip file of images to upload.")
+    p = Path(path).resolve()
+    # Gradio already refuses a path its upload route did not write; checked here too, since
+    # this file is read and then deleted
+    if Path(get_upload_folder()).resolve() not in p.parents or not p.is_file():
+        raise gr.Error(f"{name}: that file was not uploaded here; choose it again.")
+    # shown in Markdown and in error messages: no markup, no control characters
+    return p, re.sub(r"[^A-Za-z0-9._ -]", "_", p.name)[:60]

@@ -36,7 +36,7 @@ from zerogpu import TRAIN_SECONDS, ZERO_GPU, train_on_gpu
 
 from dcgan import explain, explore, latent, live, plots, pretrained, runs
 from dcgan.checkpoint import load_generator, read_metadata
-from dcgan.data import source_label
+from dcgan.data import DataError, source_label
 from dcgan.images import grid_image
 from dcgan.models import trace_shapes
 
@@ -311,10 +311,14 @@ def train(dataset, seconds, request: gr.Request = None):
     ends when the run does, waits in the training queue like any request (the visitor sees
     their place), and stops the run when the visitor leaves, with no polling event per tab.
     """
-    options = live.sources()
+    options = live.sources(upload=True)
     source = choice(dataset, "Dataset", list(options))
     seconds = whole(seconds, "Seconds", MIN_SECONDS, TRAIN_SECONDS)
     folder = session_dir(request)
+    try:  # "upload" with no upload yet: refused before a run (or a GPU call) starts
+        live.run_source(source, folder)
+    except DataError as e:
+        raise gr.Error(str(e)) from e
     folder.mkdir(parents=True, exist_ok=True)
     # the first answer comes before the run starts: a visitor who leaves here leaves nothing
     yield (

@@ -38,7 +38,7 @@ def checkpoints(tmp_path_factory) -> Path:
     return tiny_generators(tmp_path_factory.mktemp("checkpoints"), GENERATORS)
 
 
-SPACE_MODULES = ("checks", "events", "files", "zerogpu")  # app.py's own modules, imported by name
+SPACE_MODULES = ("checks", "events", "files", "uploads", "zerogpu")  # app.py's, imported by name
 
 
 def import_space_app():
@@ -107,7 +107,7 @@ def test_every_endpoint_answers(client):
     }
     assert names == {
         "model", "sample", "interp", "frame", "pool", "arithmetic", "relu", "shapes",
-        "train", "stop",
+        "train", "stop", "upload",
     }  # fmt: skip
 
     # sample: 4 images of 32px in a 2x2 grid; a seed repeats, another seed differs
@@ -470,7 +470,7 @@ def test_built_space_runs_from_its_own_folder(checkpoints, tmp_path):
     assert spaces_pin in dev  # the Space runs the `spaces` the tests ran against
     assert not (out / "data").exists()  # no dataset unless asked for
     assert sorted(p.name for p in out.glob("*.py")) == [
-        "app.py", "checks.py", "events.py", "files.py", "zerogpu.py",
+        "app.py", "checks.py", "events.py", "files.py", "uploads.py", "zerogpu.py",
     ]  # fmt: skip
     env = {
         "PATH": "/usr/bin:/bin",

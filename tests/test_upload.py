@@ -172,3 +172,14 @@ def test_the_cache_flag_defaults_on_and_old_configs_still_load():
     assert live.live_config("shapes").data.cache is True
     on_path = live.live_config("/somewhere/images.zip")
     assert on_path.data.cache is False and on_path.data.flip is True
+
+
+def test_the_space_readme_states_the_limits_the_engine_keeps():
+    """space/README.md tells a visitor the upload's limits: the numbers dcgan.upload holds."""
+    text = " ".join(
+        (Path(__file__).resolve().parents[1] / "space" / "README.md").read_text().split()
+    )
+    assert f"at least {upload.MIN_IMAGES} PNG" in text
+    assert f"up to {upload.UPLOAD_MAX_BYTES // 1_000_000} MB" in text
+    assert f"at most {upload.UPLOAD_LIMITS.max_members:,} entries" in text
+    assert f"as {upload.SIZE}×{upload.SIZE} PNGs" in text
