@@ -11,6 +11,7 @@ settings (ui.train_settings), commands (ui.train_controls), the live view, chart
 
 import streamlit as st
 
+from dcgan.i18n import _
 from ui import nav, train_checkpoints, train_controls, train_live, train_settings
 
 nav.page_setup()
@@ -20,12 +21,14 @@ st.html("<style>img {image-rendering: pixelated;}</style>")
 train_settings.init_settings()
 train_settings.sidebar()
 
-st.title("Train")
+st.title(_("Train"))
 st.caption(
-    "One training job at a time: everyone who opens this page watches the same run. It "
-    "trains in its own process, so closing the tab, reloading or restarting the server never "
-    "stops it. A run started with `python -m dcgan.train --out checkpoints/runs/NAME` shows "
-    "here too."
+    _(
+        "One training job at a time: everyone who opens this page watches the same run. It "
+        "trains in its own process, so closing the tab, reloading or restarting the server "
+        "never stops it. A run started with `python -m dcgan.train --out checkpoints/runs/NAME` "
+        "shows here too."
+    )
 )
 train_controls.buttons(train_settings.build_config)
 train_controls.slow_motion()

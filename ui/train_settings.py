@@ -10,6 +10,7 @@ import streamlit as st
 
 from dcgan.config import PRESETS, Config, preset, presets_help
 from dcgan.data import SOURCES, source_label
+from dcgan.i18n import N_, _
 from dcgan.losses import LOSSES
 from ui import jobs, links, state
 
@@ -41,6 +42,9 @@ DEFAULTS = values_from(preset(jobs.DEFAULT_PRESET))
 LINKED_KEYS = ("tr_preset", "tr_source", "tr_classes", *DEFAULTS)
 FRESH = {"tr_preset": jobs.DEFAULT_PRESET, "tr_source": "shapes", "tr_classes": [], **DEFAULTS}
 RESYNC = "tr_resync"  # settings set before their widgets first existed, to set once more
+UNITS = {"epochs": N_("epochs"), "steps": N_("steps")}  # the radio's values stay these codes
+LENGTH_LABELS = {"epochs": N_("Number of epochs"), "steps": N_("Number of steps")}
+ACTIVATIONS = {"leaky_relu": N_("LeakyReLU"), "relu": N_("ReLU (exercise 1)")}
 
 
 def apply_preset() -> None:
@@ -84,10 +88,10 @@ def sidebar() -> None:
     if ss.tr_source not in sources:
         sources.append(ss.tr_source)
     with st.sidebar:
-        st.header("Settings")
+        st.header(_("Settings"))
         note = st.container()  # a shared link's note and the Copy link button, on top
         st.selectbox(
-            "Preset",
+            _("Preset"),
             list(PRESETS),
             index=list(PRESETS).index(jobs.DEFAULT_PRESET),
             key="tr_preset",
@@ -96,7 +100,7 @@ def sidebar() -> None:
             help=presets_help(),
         )
         st.selectbox(
-            "Dataset",
+            _("Dataset"),
             sources,
             format_func=lambda s: source_label(s, picker=True),
             key="tr_source",
@@ -105,14 +109,14 @@ def sidebar() -> None:
         names = _classes()
         if names:
             st.multiselect(
-                "Classes (empty keeps all)",
+                _("Classes (empty keeps all)"),
                 list(range(len(names))),
                 format_func=lambda i: names[i],
                 key="tr_classes",
                 **LINKED,
             )
         st.number_input(
-            "Learning rate",
+            _("Learning rate"),
             min_value=1e-6,
             max_value=1.0,
             step=1e-4,
@@ -122,38 +126,49 @@ def sidebar() -> None:
             **LINKED,
         )
         st.slider(
-            "β1 (Adam momentum)", 0.0, 0.99, DEFAULTS["tr_beta1"], 0.01, key="tr_beta1", **LINKED
+            _("β1 (Adam momentum)"), 0.0, 0.99, DEFAULTS["tr_beta1"], 0.01, key="tr_beta1", **LINKED
         )
-        st.number_input("Batch size", 1, 4096, DEFAULTS["tr_batch"], 16, key="tr_batch", **LINKED)
+        st.number_input(
+            _("Batch size"), 1, 4096, DEFAULTS["tr_batch"], 16, key="tr_batch", **LINKED
+        )
         c1, c2 = st.columns(2)
         units = ("epochs", "steps")
-        c1.radio("Run for", units, units.index(DEFAULTS["tr_unit"]), key="tr_unit", **LINKED)
+        c1.radio(
+            _("Run for"),
+            units,
+            units.index(DEFAULTS["tr_unit"]),
+            format_func=lambda u: _(UNITS[u]),
+            key="tr_unit",
+            **LINKED,
+        )
         c2.number_input(
-            f"Number of {ss.tr_unit}", 1, 1_000_000, DEFAULTS["tr_len"], key="tr_len", **LINKED
+            _(LENGTH_LABELS[ss.tr_unit]), 1, 1_000_000, DEFAULTS["tr_len"], key="tr_len", **LINKED
         )
         st.selectbox(
-            "Loss",
+            _("Loss"),
             list(LOSSES),
-            format_func=lambda name: LOSSES[name].title,
+            format_func=lambda name: _(LOSSES[name].title),
             index=list(LOSSES).index(DEFAULTS["tr_loss"]),
             key="tr_loss",
             **LINKED,
-            help="WGAN-GP also swaps D's BatchNorm for layer norm and gives D 5 steps per G step.",
+            help=_(
+                "WGAN-GP also swaps D's BatchNorm for layer norm and gives D 5 steps per G step."
+            ),
         )
-        with st.expander("What this loss does"):
-            st.markdown(LOSSES[ss.get("tr_loss", "bce")].explanation)
-        st.number_input("Latent size nz", 1, 1024, DEFAULTS["tr_nz"], key="tr_nz", **LINKED)
+        with st.expander(_("What this loss does")):
+            st.markdown(_(LOSSES[ss.get("tr_loss", "bce")].explanation))
+        st.number_input(_("Latent size nz"), 1, 1024, DEFAULTS["tr_nz"], key="tr_nz", **LINKED)
         st.radio(
-            "D's activation",
+            _("D's activation"),
             ("leaky_relu", "relu"),
             ("leaky_relu", "relu").index(DEFAULTS["tr_act"]),
-            format_func={"leaky_relu": "LeakyReLU", "relu": "ReLU (exercise 1)"}.get,
+            format_func=lambda a: _(ACTIVATIONS[a]),
             key="tr_act",
             horizontal=True,
             **LINKED,
         )
         st.slider(
-            "α (LeakyReLU slope)",
+            _("α (LeakyReLU slope)"),
             0.0,
             1.0,
             DEFAULTS["tr_alpha"],
@@ -163,7 +178,7 @@ def sidebar() -> None:
             **LINKED,
         )
         st.slider(
-            "EMA decay of G's weights (0 = off)",
+            _("EMA decay of G's weights (0 = off)"),
             0.0,
             0.999,
             DEFAULTS["tr_ema"],
@@ -171,17 +186,21 @@ def sidebar() -> None:
             format="%.3f",
             key="tr_ema",
             **LINKED,
-            help="Why: samples come from an average of G's recent weights (Yazıcı et al. 2019), "
-            "which smooths away step-to-step noise. 0 = off, as in the chapter.",
+            help=_(
+                "Why: samples come from an average of G's recent weights (Yazıcı et al. 2019), "
+                "which smooths away step-to-step noise. 0 = off, as in the chapter."
+            ),
         )
         st.toggle(
-            "DiffAugment (colour, translation, cutout)",
+            _("DiffAugment (colour, translation, cutout)"),
             DEFAULTS["tr_aug"],
             key="tr_aug",
             **LINKED,
-            help="Why: random colour, shift and cutout on every image D sees, real and fake "
-            "(Zhao et al. 2020), stop D memorising a small dataset like Pokemon; it slows "
-            "learning on large ones.",
+            help=_(
+                "Why: random colour, shift and cutout on every image D sees, real and fake "
+                "(Zhao et al. 2020), stop D memorising a small dataset like Pokemon; it slows "
+                "learning on large ones."
+            ),
         )
         links.share(LINKED_KEYS, where=note)
 
