@@ -13,6 +13,7 @@ import time
 import streamlit as st
 
 from dcgan import runs
+from dcgan.i18n import _, ngettext, number
 from dcgan.images import gif_bytes, png_array
 from ui import jobs
 from ui.train_settings import KEEP
@@ -32,64 +33,79 @@ def grid_pace(train: dict) -> str:
     """'every 50 steps, at most one per 2 s' (or 'one every 1 s') for a run's train config."""
     every, pace = train.get("sample_every", 0), train.get("sample_min_s") or 0
     if every == 1 and pace:
-        return f"one every {pace:g} s"
-    return f"every {every} steps" + (f", at most one per {pace:g} s" if pace else "")
+        return _("one every {seconds} s").format(seconds=number(pace))
+    steps = ngettext("every step", "every {n} steps", every).format(n=number(every))
+    if not pace:
+        return steps
+    return _("{steps}, at most one per {seconds} s").format(steps=steps, seconds=number(pace))
 
 
 def _status_row(job, s: dict, config: dict) -> None:
     """Four metrics, then the progress bar and any failure."""
     c = st.columns(4)  # every element is a message per viewer per second: four, not five
-    c[0].metric("Status", s.get("status", "?"))
+    c[0].metric(_("Status"), jobs.status_label(s.get("status", "?")))
     total = s.get("total_steps") or 0
-    short = f"{total / 1000:,.0f}k" if total >= 10_000 else f"{total:,}"  # fits a quarter width
+    # "k" after thousands fits a quarter width in every language
+    short = f"{number(round(total / 1000))}k" if total >= 10_000 else number(total)
     c[1].metric(
-        "Step", f"{s.get('step', 0):,} / {short}" if total else "…", help=f"of {total:,} steps"
+        _("Step"),
+        f"{number(s.get('step', 0))} / {short}" if total else "…",
+        help=ngettext("of {n} step", "of {n} steps", total).format(n=number(total)),
     )
-    c[2].metric("Examples/sec", f"{s.get('examples_per_sec', 0):,.0f}")
+    c[2].metric(_("Examples/sec"), number(s.get("examples_per_sec", 0), 0))
     elapsed = (s.get("updated_at") or time.time()) - (s.get("started_at") or time.time())
     where = " · ".join(x for x in (s.get("device"), s.get("precision")) if x) or "…"
-    c[3].metric("Device · precision", where, help=f"running for {elapsed:.0f} s")
+    c[3].metric(
+        _("Device · precision"),
+        where,
+        help=_("running for {seconds} s").format(seconds=number(elapsed, 0)),
+    )
     if s.get("status") == "loading":
-        st.progress(s.get("load_progress", 0.0), text=f"Loading {config['data']['source']}…")
+        st.progress(
+            s.get("load_progress", 0.0),
+            text=_("Loading {dataset}…").format(dataset=config["data"]["source"]),
+        )
     elif total:
         st.progress(
             min(1.0, s.get("step", 0) / total), text=f"{job.dir.name}: " + jobs.job_summary(config)
         )
     if s.get("error"):
-        st.error(f"The job failed: {s['error']}")
+        st.error(_("The job failed: {error}").format(error=s["error"]))
 
 
 def _grids(run, config: dict) -> None:
     """The newest grid from the fixed noise, and the raw G's beside it when the user asks."""
-    st.markdown("**Samples from the fixed noise**")
+    st.markdown(_("**Samples from the fixed noise**"))
     if run.grid is None:
-        st.caption("The first grid appears after the first step.")
+        st.caption(_("The first grid appears after the first step."))
         return
     ema = config.get("train", {}).get("ema_decay", 0)
     both = bool(ema) and run.grid_raw is not None
     both = both and st.toggle(
-        "Raw G beside the average",
+        _("Raw G beside the average"),
         key="tr_raw",
-        help="The raw generator jumps with every step; the average (EMA) is where "
-        "training is heading. The difference is the point of the EMA.",
+        help=_(
+            "The raw generator jumps with every step; the average (EMA) is where "
+            "training is heading. The difference is the point of the EMA."
+        ),
     )
     where = st.columns(2) if both else [st.container()]
     where[0].image(
         run.grid[1],
         width="stretch",
-        alt="live sample grid",
+        alt=_("live sample grid"),
         output_format="PNG",  # "auto" re-encodes a PNG as JPEG on every rerun
-        caption=f"step {run.grid[0]:,}"
-        + (" (weight average, EMA)" if ema else "")
-        + f", {grid_pace(config.get('train', {}))}",
+        caption=(
+            _("step {step} (weight average, EMA), {pace}") if ema else _("step {step}, {pace}")
+        ).format(step=number(run.grid[0]), pace=grid_pace(config.get("train", {}))),
     )
     if both:
         where[1].image(
             run.grid_raw,
             width="stretch",
-            alt="raw generator grid",
+            alt=_("raw generator grid"),
             output_format="PNG",
-            caption="the raw G, same noise",
+            caption=_("the raw G, same noise"),
         )
 
 
@@ -100,9 +116,11 @@ def live_view() -> None:
     job, run, s = current_run()
     if job is None:
         st.info(
-            "No training job yet. The settings on the left default to the classroom-cpu "
-            "preset on the built-in shapes: press Start and recognisable shapes appear on a "
-            "laptop CPU within about a minute."
+            _(
+                "No training job yet. The settings on the left default to the classroom-cpu "
+                "preset on the built-in shapes: press Start and recognisable shapes appear on a "
+                "laptop CPU within about a minute."
+            )
         )
         return
     config = run.config()
@@ -111,7 +129,7 @@ def live_view() -> None:
     with left:
         _grids(run, config)
     with right:
-        st.markdown("**Health**")
+        st.markdown(_("**Health**"))
         tile = int(config.get("model", {}).get("image_size", 64))
         for h in run.hints(config, tile):
             box = {"ok": st.success, "warning": st.warning}.get(h.level, st.info)
@@ -126,10 +144,10 @@ def live_charts() -> None:
     if job is None:
         return
     smoothing = st.slider(
-        "Smoothing", 0.0, 0.99, 0.6, step=0.01, key="tr_smooth", persist_state=KEEP
+        _("Smoothing"), 0.0, 0.99, 0.6, step=0.01, key="tr_smooth", persist_state=KEEP
     )
     if not run.has_metrics:
-        st.caption("Charts appear once the first metrics arrive.")
+        st.caption(_("Charts appear once the first metrics arrive."))
         return
     figs = run.figures(smoothing, f"{s.get('device', '')} ({s.get('precision', '')})")
     keys = ("ch_loss", "ch_d", "ch_grad", "ch_eps")
@@ -143,34 +161,44 @@ def live_charts() -> None:
 def timeline_view() -> None:
     """Scrub back through the recorded grids; download them as an animated GIF. Every ten
     seconds: the live grid above shows each new frame, and each rerun costs every viewer."""
-    st.subheader("Timeline")
+    st.subheader(_("Timeline"))
     ss = st.session_state
     job = jobs.current_job()
     frames = runs.timeline(job.dir) if job is not None else []
     if len(frames) < 2:
-        st.caption("The timeline fills as training records sample grids.")
+        st.caption(_("The timeline fills as training records sample grids."))
         return
-    steps = [s for s, _ in frames]
+    steps = [s for s, _path in frames]
     if ss.get("tr_frame") not in steps or ss.tr_frame == ss.get("tr_frame_last"):
         ss.tr_frame = steps[-1]  # new, thinned away, or following the newest frame
     ss.tr_frame_last = steps[-1]
-    step = st.select_slider("Step", options=steps, key="tr_frame")
+    step = st.select_slider(_("Step"), options=steps, key="tr_frame")
     paths = dict(frames)
     left, right = st.columns([2, 3])
     try:
         left.image(
-            paths[step].read_bytes(), width="stretch", output_format="PNG", caption=f"step {step:,}"
+            paths[step].read_bytes(),
+            width="stretch",
+            output_format="PNG",
+            caption=_("step {step}").format(step=number(step)),
         )
     except OSError:
-        left.caption("That frame was just thinned away; pick another.")
+        left.caption(_("That frame was just thinned away; pick another."))
     keep = frames[-100:]
     right.markdown(
-        f"{len(frames)} frames from step {steps[0]:,} to {steps[-1]:,}. The GIF plays the "
-        f"last {len(keep)} of them, oldest first."
+        _(
+            "{frames} frames from step {first} to {last}. The GIF plays the last {kept} of "
+            "them, oldest first."
+        ).format(
+            frames=number(len(frames)),
+            first=number(steps[0]),
+            last=number(steps[-1]),
+            kept=number(len(keep)),
+        )
     )
     right.download_button(
-        "Download the timeline as a GIF",
-        data=lambda: gif_bytes([png_array(p.read_bytes()) for _, p in keep if p.exists()], 150),
+        _("Download the timeline as a GIF"),
+        data=lambda: gif_bytes([png_array(p.read_bytes()) for _step, p in keep if p.exists()], 150),
         file_name="dcgan-timeline.gif",
         mime="image/gif",
         on_click="ignore",
