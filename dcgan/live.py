@@ -71,7 +71,8 @@ def sources(upload: bool = False) -> dict[str, str]:
 
 def uploaded_zip(root: str | Path) -> Path:
     """Where a visitor's prepared upload lives in their folder (dcgan.upload writes it)."""
-    return Path(root) / "upload" / "images.zip"
+    # its name is what the run and the generator file record as the dataset
+    return Path(root) / "upload" / "your-images.zip"
 
 
 def run_source(source: str, root: str | Path) -> str:

@@ -51,7 +51,7 @@ def test_an_uploaded_zip_trains_plays_in_the_latent_tabs_and_goes_with_the_sessi
     assert text.startswith("**40 images ready** from `holiday.zip`, 2 skipped (1 × "), text
     assert picked["value"] == live.UPLOAD and box["value"] is None
     folder = app.events.SESSIONS / c.session_hash
-    assert tree(folder) == ["upload", "upload/images.zip"]
+    assert tree(folder) == ["upload", "upload/your-images.zip"]
     assert in_gradio_cache("holiday.zip") == []
 
     job = c.submit(live.UPLOAD, 30, api_name="/train")
@@ -68,6 +68,11 @@ def test_an_uploaded_zip_trains_plays_in_the_latent_tabs_and_goes_with_the_sessi
     assert pixels(c.predict(app.YOURS, 3, 4, api_name="/sample")).shape == (70, 70, 3)
     strip, _ = c.predict(app.YOURS, 1, 2, "slerp", 5, api_name="/interp")
     assert pixels(strip).shape == (36, 5 * 34 + 2, 3)
+    info = c.predict(
+        app.YOURS, 0, 4, 1, 2, "lerp", 3, 0.5, 0, "16", "0", "1", "2", 1, -1, 1, 0.0,
+        api_name="/model",
+    )[0]  # fmt: skip
+    assert "Trained with dataset: your-images.zip" in info
 
     app.events.end_session(SimpleNamespace(session_hash=c.session_hash))  # the tab closed
     assert wait_for(lambda: not folder.exists(), timeout=60)
@@ -115,4 +120,4 @@ def test_the_zerogpu_function_trains_on_the_upload_too(space, tmp_path):
     last = frames[-1]
     assert last.ended and last.step == 3 and Path(last.generator).exists(), last.error
     run = json.loads((Path(last.generator).parent / "config.json").read_text())
-    assert run["data"]["source"].endswith("visitor/upload/images.zip")
+    assert run["data"]["source"].endswith("visitor/upload/your-images.zip")

@@ -83,7 +83,7 @@ def test_an_upload_is_kept_as_small_pngs_in_the_visitors_folder_only(tmp_path):
     assert s.reasons == {"not an image file": 1, "unsafe path in zip (absolute or '..')": 1}
     assert s.path == live.uploaded_zip(tmp_path / "visitor")
     assert tree(tmp_path) == sorted(
-        [*before, "visitor", "visitor/upload", "visitor/upload/images.zip"]
+        [*before, "visitor", "visitor/upload", "visitor/upload/your-images.zip"]
     )
     with zipfile.ZipFile(s.path) as zf:
         names = zf.namelist()
@@ -96,7 +96,7 @@ def test_an_upload_is_kept_as_small_pngs_in_the_visitors_folder_only(tmp_path):
 
     again = upload.prepare_upload(good_zip(tmp_path / "second.zip", 33), tmp_path / "visitor")
     assert again.count == 33 and again.path == s.path
-    assert tree(tmp_path / "visitor") == ["upload", "upload/images.zip"]  # no .part left over
+    assert tree(tmp_path / "visitor") == ["upload", "upload/your-images.zip"]  # no .part left over
     assert len(zipfile.ZipFile(s.path).namelist()) == 33
 
 
