@@ -48,12 +48,12 @@ source, classes = None, None
 named = dcdata.SOURCES.get(choice)
 if named is not None:
     source = choice
-    st.caption(named.description)
+    st.caption(_(named.description))  # marked N_ in the registry
 if named is not None and named.classes:
     picked = st.multiselect(
         _("Classes (empty keeps all {n})").format(n=len(named.classes)),
         list(range(len(named.classes))),
-        format_func=lambda i: named.classes[i],
+        format_func=lambda i: _(named.classes[i]),
         key="data_classes",
     )
     classes = tuple(picked) or None
@@ -82,7 +82,8 @@ if source and not auto and st.session_state.get("data_loaded", {}).get("request"
 if source and (auto or st.session_state.get("data_go") == request):
     cached = st.session_state.get("data_loaded", {})
     if cached.get("request") != request:
-        bar = st.progress(0.0, text=_("Loading {name}…").format(name=Path(source).name))
+        shown = dcdata.source_label(source)
+        bar = st.progress(0.0, text=_("Loading {name}…").format(name=shown))
 
         def progress(done, total):
             """Move the bar; the load runs in this script thread, so st calls are fine."""
@@ -120,7 +121,7 @@ if source and (auto or st.session_state.get("data_go") == request):
         upscale(cached["grid"]),
         caption=_(
             "The first 20 images of {name}, in source order (4×5, as the chapter shows them)"
-        ).format(name=Path(source).name),
+        ).format(name=dcdata.source_label(source)),
     )
     with right:
         c1, c2 = st.columns(2)
@@ -140,7 +141,8 @@ if source and (auto or st.session_state.get("data_go") == request):
             with st.expander(_("First skipped files")):
                 st.code("\n".join(cached["examples"]))
         if cached["classes"]:
-            names = cached["classes"]
+            # a registry dataset's class names are msgids; a folder's are its subfolders' names
+            names = [_(n) for n in cached["classes"]] if named else cached["classes"]
             more = _(", … ({n} in all)").format(n=len(names)) if len(names) > 12 else ""
             st.caption(_("Classes: {names}").format(names=", ".join(names[:12]) + more))
         if cached["from_cache"]:

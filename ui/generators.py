@@ -16,7 +16,7 @@ import torch
 from dcgan import checkpoint as ckpt
 from dcgan import models, pretrained, runs
 from dcgan.config import ModelConfig, preset
-from dcgan.i18n import N_, _
+from dcgan.i18n import LANGUAGES, N_, _, use
 from ui import links, state
 from ui.jobs import DEFAULT_PRESET, current_job, runs_dir, saved_checkpoints
 
@@ -171,6 +171,20 @@ def _picked(key: str, by_label: dict[str, GeneratorChoice]) -> None:
     state.set_active_generator(by_label.get(st.session_state[key]))
 
 
+def _named_in_a_link(key: str, texts: dict, shown: set[str]) -> GeneratorChoice | None:
+    """The option a link's `key` names in another language than the session's, if any: the
+    URL holds the label as its sender read it, and a French link must open in English too."""
+    raw = st.session_state.get(links.RAW, {}).get(key)
+    if not raw or raw[0] in shown:
+        return None
+    for lang in LANGUAGES:
+        with use(lang):
+            for c, (t, n) in texts.items():
+                if _(t).format(name=n) == raw[0]:
+                    return c
+    return None
+
+
 def generator_picker(label: str | None = None, key: str = "gen_choice") -> Loaded | None:
     """A selectbox over generator_options(); the loaded generator, or None after an error.
 
@@ -182,6 +196,10 @@ def generator_picker(label: str | None = None, key: str = "gen_choice") -> Loade
     options = {c: t.format(name=n) for c, (t, n) in texts.items()}
     shown_as = {options[c]: _(t).format(name=n) for c, (t, n) in texts.items()}
     by_label = {v: k for k, v in options.items()}
+    linked = _named_in_a_link(key, texts, set(shown_as.values()))
+    if linked is not None:  # as if the link had named it in this session's language
+        state.set_active_generator(linked)
+        st.session_state[links.RAW][key] = [options[linked]]  # honoured: no note
     want = default_choice(options)
     if by_label.get(st.session_state.get(key)) != want:
         st.session_state[key] = options[want]
