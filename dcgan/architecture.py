@@ -11,6 +11,7 @@ from torch import nn
 
 from .config import ModelConfig
 from .explain import conv_out, conv_transpose_out
+from .i18n import _
 from .models import Discriminator, Generator, trace_shapes
 
 
@@ -18,7 +19,7 @@ def predicted_size(layer: nn.Module, n: int) -> tuple[int, str]:
     """The spatial size the formulas give for `layer` on an n x n input, and the working."""
     convs = [m for m in layer.modules() if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))]
     if not convs:
-        return n, "size unchanged"
+        return n, _("size unchanged")
     working = []
     for m in convs:
         k, s, p, d = m.kernel_size[0], m.stride[0], m.padding[0], m.dilation[0]

@@ -28,6 +28,7 @@ import torch
 from torch import nn
 
 from .data import SHAPE_COLOURS, SHAPE_KINDS, SHAPE_SIZES, data_dir, make_shapes
+from .i18n import N_, _
 from .latent import generate, sample_z
 
 ATTRIBUTES: dict[str, tuple[str, ...]] = {
@@ -52,6 +53,12 @@ class QueryError(ValueError):
     """An arithmetic query that cannot be scored; the message says why and what to do."""
 
 
+def refused(msgid: str, **values) -> QueryError:
+    """A QueryError in the reader's language; a str value is quoted as the user typed it."""
+    shown = {k: repr(v) if k in ("word", "term", "text") else v for k, v in values.items()}
+    return QueryError(_(msgid).format(**shown))
+
+
 # --------------------------------------------------------------------------- classifier
 
 
@@ -62,15 +69,9 @@ class AttributeNet(nn.Module):
     def __init__(self):
         super().__init__()
         # 3 x 32 x 32 -> 32 x 32 x 32 -> 32 x 16 x 16 -> 64 x 8 x 8 -> 64 x 4 x 4
+        convs = ((3, 32, 1), (32, 32, 2), (32, 64, 2), (64, 64, 2))  # (in, out, stride)
         self.body = nn.Sequential(
-            nn.Conv2d(3, 32, 3, 1, 1),
-            nn.ReLU(),
-            nn.Conv2d(32, 32, 3, 2, 1),
-            nn.ReLU(),
-            nn.Conv2d(32, 64, 3, 2, 1),
-            nn.ReLU(),
-            nn.Conv2d(64, 64, 3, 2, 1),
-            nn.ReLU(),
+            *(m for i, o, s in convs for m in (nn.Conv2d(i, o, 3, s, 1), nn.ReLU()))
         )
         pooled, flat = 2 * 64, 64 * 4 * 4
         self.heads = nn.ModuleDict(
@@ -116,7 +117,7 @@ def _accuracy(net: AttributeNet, images: torch.Tensor, labels: dict) -> dict[str
 def _fit(net: AttributeNet, opt, x: torch.Tensor, y: dict, gen: torch.Generator) -> None:
     """EPOCHS passes over the shapes in shuffled batches."""
     loss_fn = nn.CrossEntropyLoss()
-    for _ in range(EPOCHS):
+    for _epoch in range(EPOCHS):
         perm = torch.randperm(len(x), generator=gen)
         for i in range(0, len(x), BATCH):
             idx = perm[i : i + BATCH]
@@ -208,12 +209,13 @@ def parse_term(text: str) -> Spec:
                     found = (key, v)
         if found is None:
             known = ", ".join(v for vs in ATTRIBUTES.values() for v in vs)
-            raise QueryError(f"unknown attribute word {word!r}; use {known}.")
+            raise refused(N_("unknown attribute word {word}; use {known}."), word=word, known=known)
         if found[0] in spec and spec[found[0]] != found[1]:
-            raise QueryError(f"{text!r} names two {found[0]}s; give one per term.")
+            msg = N_("{term} names two values of {attribute}; give one per term.")
+            raise refused(msg, term=text, attribute=found[0])
         spec[found[0]] = found[1]
     if not spec:
-        raise QueryError("an empty term; write e.g. 'red square - red + blue'.")
+        raise QueryError(_("an empty term; write e.g. 'red square - red + blue'."))
     return spec
 
 
@@ -221,9 +223,8 @@ def parse_expression(text: str) -> tuple[Spec, Spec, Spec]:
     """'red square - red + blue' -> the three specs A, B, C of A - B + C."""
     m = re.fullmatch(r"\s*([^+\-]+)-([^+\-]+)\+([^+\-]+)", text)
     if not m:
-        raise QueryError(
-            f"{text!r} is not of the form 'A - B + C' (e.g. 'red square - red + blue')."
-        )
+        msg = N_("{text} is not of the form 'A - B + C' (e.g. 'red square - red + blue').")
+        raise refused(msg, text=text)
     a, b, c = (parse_term(t) for t in m.groups())
     return a, b, c
 
@@ -238,14 +239,12 @@ def target_of(a: Spec, b: Spec, c: Spec) -> Spec:
                 count[spec[key]] = count.get(spec[key], 0) + sign
         positive = [v for v, n in count.items() if n > 0]
         if len(positive) > 1:
-            raise QueryError(
-                f"the {key} of the result is ambiguous ({' and '.join(positive)}); "
-                f"subtract one of them in B."
-            )
+            msg = N_("the {attribute} of the result is ambiguous ({values}); subtract one in B.")
+            raise refused(msg, attribute=key, values=" / ".join(positive))
         if positive:
             target[key] = positive[0]
     if not target:
-        raise QueryError("A - B + C leaves no attribute to check; keep one in A or C.")
+        raise QueryError(_("A - B + C leaves no attribute to check; keep one in A or C."))
     return target
 
 
@@ -321,11 +320,12 @@ def score_arithmetic(
     for name, spec in (("A", a), ("B", b), ("C", c)):
         idx = matches(pred, spec, min_confidence).nonzero().flatten()
         if len(idx) < per_group:
-            raise QueryError(
-                f"only {len(idx)} of {n_pool} samples look like '{describe_spec(spec)}' "
-                f"({name}); {per_group} are needed. Train the generator longer, or draw a "
-                "bigger pool."
+            msg = N_(
+                "only {found} of {pool} samples look like '{spec}' ({group}); {need} are "
+                "needed. Train the generator longer, or draw a bigger pool."
             )
+            found, spec_text = len(idx), describe_spec(spec)
+            raise refused(msg, found=found, pool=n_pool, spec=spec_text, group=name, need=per_group)
         groups[name] = idx
 
     def means(idx: torch.Tensor) -> torch.Tensor:

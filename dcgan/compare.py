@@ -17,6 +17,7 @@ import plotly.graph_objects as go
 import torch
 
 from . import runs
+from .i18n import _
 from .plots import smooth, step_lines_layout
 
 QUALITY = "quality.json"
@@ -65,7 +66,7 @@ def quality(run_dir: str | Path, n: int = QUALITY_N, seed: int = 0) -> dict | No
     if cached and cached.get("mtime_ns") == mtime and cached.get("n") == n:
         return cached
     config = runs.read_json(run_dir / runs.CONFIG) or {}
-    G, mcfg, _ = load_generator(snap)
+    G, mcfg, __ = load_generator(snap)
     step = int(read_metadata(snap).get("step", 0) or 0)
     real = real_images(config, n, seed)
     fake = generated_images(G, mcfg.nz, len(real), seed)
@@ -149,7 +150,7 @@ def overlay_figure(
 def loss_overlay(series: dict[str, dict], smoothing: float = 0.6) -> go.Figure:
     """loss_D (solid) and loss_G (dashed) of every run."""
     picked = {k: {m: v[m] for m in ("loss_D", "loss_G") if m in v} for k, v in series.items()}
-    return overlay_figure(picked, "Losses", "BCE loss", smoothing)
+    return overlay_figure(picked, _("Losses"), _("{name} loss").format(name="BCE"), smoothing)
 
 
 def d_outputs_overlay(series: dict[str, dict], smoothing: float = 0.6) -> go.Figure:
@@ -157,12 +158,12 @@ def d_outputs_overlay(series: dict[str, dict], smoothing: float = 0.6) -> go.Fig
     picked = {k: {m: v[m] for m in ("D_x", "D_G_z1") if m in v} for k, v in series.items()}
     fig = overlay_figure(
         picked,
-        "What D says: D(x) solid, D(G(z)) dashed",
-        "probability 'real'",
+        _("What D says: D(x) solid, D(G(z)) dashed"),
+        _("probability 'real'"),
         smoothing,
         names={"D_x": "D(x)", "D_G_z1": "D(G(z))"},
     )
-    fig.add_hline(y=0.5, line_dash="dot", annotation_text="0.5: D cannot tell")
+    fig.add_hline(y=0.5, line_dash="dot", annotation_text=_("0.5: D cannot tell"))
     fig.update_yaxes(range=[0, 1])
     return fig
 
@@ -172,15 +173,15 @@ def quality_figure(labels: list[str], values: list[float | None]) -> go.Figure:
     shown = [(lab, v) for lab, v in zip(labels, values, strict=True) if v is not None]
     fig = go.Figure(
         go.Bar(
-            x=[lab for lab, _ in shown],
-            y=[v for _, v in shown],
-            text=[f"{v:.1f}" for _, v in shown],
+            x=[lab for lab, __ in shown],
+            y=[v for __, v in shown],
+            text=[f"{v:.1f}" for __, v in shown],
             textposition="outside",
             marker_color=[COLOURS[i % len(COLOURS)] for i in range(len(shown))],
         )
     )
     fig.update_layout(
-        title="Quality: SWD x10³ to real images (lower is better)",
+        title=_("Quality: SWD x10³ to real images (lower is better)"),
         yaxis_title="SWD x10³",
         height=320,
         margin=dict(l=40, r=10, t=40, b=40),
@@ -190,7 +191,9 @@ def quality_figure(labels: list[str], values: list[float | None]) -> go.Figure:
 
 def dead_units_overlay(series: dict[str, dict[str, tuple[list, list]]]) -> go.Figure:
     """Dead-unit fraction per D block over the run: colour per arm, dash per block."""
-    fig = overlay_figure(series, "Dead units in D, per block, over the run", "fraction dead", 0.0)
+    fig = overlay_figure(
+        series, _("Dead units in D, per block, over the run"), _("fraction dead"), 0.0
+    )
     fig.update_yaxes(range=[-0.02, 1.02], tickformat=".0%")
     return fig
 

@@ -25,6 +25,7 @@ import torch
 
 from . import attributes
 from .data import SHAPE_COLOURS, SHAPE_KINDS
+from .i18n import N_, _
 from .images import png_array, to_uint8
 from .latent import generate, sample_z
 from .runs.folder import CONFIG, timeline
@@ -37,6 +38,20 @@ GRID_PAD = 2  # images.grid_array's padding between tiles
 # image also needs coloured pixels to count: every real shape has 3.7 % or more of them
 SATURATED = 0.35  # max - min channel above this: a coloured pixel (the shapes' are 0.7-0.8)
 MIN_COLOURED = 0.01  # share of coloured pixels an image needs to show a coloured shape
+
+
+# the attribute words (shapes, colours, sizes, halves), marked for the catalogs: the query
+# language stays English (attributes.parse_term), and shown_word() translates a word for a readout
+WORDS = (
+    *(N_("circle"), N_("square"), N_("triangle")),
+    *(N_("red"), N_("green"), N_("blue"), N_("yellow")),
+    *(N_("small"), N_("large"), N_("left"), N_("right"), N_("top"), N_("bottom")),
+)
+
+
+def shown_word(word: str) -> str:
+    """An attribute word ('red', 'square') in the language of the moment."""
+    return _(word)
 
 
 class CoverageError(ValueError):
@@ -66,9 +81,10 @@ class ClassCoverage:
         return int((self.counts >= self.need).sum())
 
     def missing(self) -> list[str]:
-        """'colour shape' names of the classes below `need`, for a readout."""
+        """'colour shape' names of the classes below `need`, for a readout, in the language of
+        the moment."""
         return [
-            f"{c} {s}"
+            _("{colour} {shape}").format(colour=shown_word(c), shape=shown_word(s))
             for i, s in enumerate(SHAPE_KINDS)
             for j, c in enumerate(COLOURS)
             if self.counts[i, j] < self.need
@@ -105,8 +121,10 @@ def grid_tiles(grid: np.ndarray, size: int, n: int) -> torch.Tensor:
     rows = math.ceil(n / nrow)
     if grid.shape[0] < rows * step or grid.shape[1] < nrow * step:
         raise CoverageError(
-            f"a {grid.shape[1]}x{grid.shape[0]} grid cannot hold {n} tiles of {size}x{size}; "
-            "was the run's image size or sample count changed?"
+            _(
+                "a {w}x{h} grid cannot hold {n} tiles of {size}x{size}; was the run's image "
+                "size or sample count changed?"
+            ).format(w=grid.shape[1], h=grid.shape[0], n=n, size=size)
         )
     tiles = []
     for i in range(n):
@@ -121,12 +139,16 @@ def _run_layout(run_dir: Path) -> tuple[int, int]:
     try:
         cfg = json.loads((Path(run_dir) / CONFIG).read_text())
     except (OSError, ValueError) as e:
-        raise CoverageError(f"{run_dir} has no readable {CONFIG}; is it a run folder?") from e
+        raise CoverageError(
+            _("{run} has no readable {file}; is it a run folder?").format(run=run_dir, file=CONFIG)
+        ) from e
     source = cfg.get("data", {}).get("source")
     if source != "shapes":
         raise CoverageError(
-            f"{Path(run_dir).name} trained on {source!r}; class coverage needs the shapes "
-            "data, whose classes the attribute classifier knows. Train on shapes."
+            _(
+                "{run} trained on {source}; class coverage needs the shapes data, whose "
+                "classes the attribute classifier knows. Train on shapes."
+            ).format(run=Path(run_dir).name, source=repr(source))
         )
     return int(cfg["model"]["image_size"]), int(cfg["train"]["n_samples"])
 
@@ -172,7 +194,7 @@ def after_arm(arm: dict, arm_dir: Path, quality_n: int) -> None:
     from .checkpoint import load_generator
     from .runs.folder import GENERATOR
 
-    G, mcfg, _ = load_generator(Path(arm_dir) / GENERATOR)
+    G, mcfg, __ = load_generator(Path(arm_dir) / GENERATOR)
     c = of_generator(G, mcfg.nz, n=quality_n, seed=0)
     arm["coverage"] = {"covered": c.covered, "of": N_CLASSES, "unreadable": c.unreadable, "n": c.n}
 
@@ -193,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
             from .checkpoint import CheckpointError, load_generator
 
             try:
-                G, mcfg, _ = load_generator(a.checkpoint)
+                G, mcfg, __ = load_generator(a.checkpoint)
             except CheckpointError as e:
                 raise CoverageError(str(e)) from e
             rows = [("final", of_generator(G, mcfg.nz, a.n, a.seed))]

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .i18n import _
+
 CHAPTER_ALPHAS = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # the d2l chapter's LeakyReLU plot
 
 
@@ -31,9 +33,15 @@ class ConvArithmetic:
 def _check(n, k, s, p, d, op=0):
     for name, v, lo in (("n", n, 1), ("k", k, 1), ("s", s, 1), ("p", p, 0), ("d", d, 1)):
         if not isinstance(v, (int, np.integer)) or v < lo or v > 4096:
-            raise ShapeError(f"{name}={v!r} must be a whole number from {lo} to 4096.")
+            raise ShapeError(
+                _("{name}={value} must be a whole number from {lo} to 4096.").format(
+                    name=name, value=repr(v), lo=lo
+                )
+            )
     if not 0 <= op < max(s, d):
-        raise ShapeError(f"output padding {op} must be smaller than the stride or dilation.")
+        raise ShapeError(
+            _("output padding {op} must be smaller than the stride or dilation.").format(op=op)
+        )
 
 
 def conv_out(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> ConvArithmetic:
@@ -43,8 +51,10 @@ def conv_out(n: int, k: int, s: int = 1, p: int = 0, d: int = 1) -> ConvArithmet
     out = (n + 2 * p - eff) // s + 1
     if out < 1:
         raise ShapeError(
-            f"the kernel (effective size {eff}) is larger than the padded input ({n + 2 * p}): "
-            "lower k or d, or add padding."
+            _(
+                "the kernel (effective size {eff}) is larger than the padded input ({padded}): "
+                "lower k or d, or add padding."
+            ).format(eff=eff, padded=n + 2 * p)
         )
     sub = f"floor(({n} + 2*{p} - {d}*({k}-1) - 1) / {s}) + 1 = {out}"
     alt = f"floor(({n} - {k} + 2*{p} + {s}) / {s}) = {(n - k + 2 * p + s) // s}" if d == 1 else ""
@@ -64,7 +74,9 @@ def conv_transpose_out(
     _check(n, k, s, p, d, op)
     out = (n - 1) * s - 2 * p + d * (k - 1) + op + 1
     if out < 1:
-        raise ShapeError(f"padding {p} crops away the whole output; lower the padding.")
+        raise ShapeError(
+            _("padding {p} crops away the whole output; lower the padding.").format(p=p)
+        )
     sub = f"({n}-1)*{s} - 2*{p} + {d}*({k}-1) + {op} + 1 = {out}"
     simple = d == 1 and op == 0
     return ConvArithmetic(
@@ -97,7 +109,9 @@ def transposed_scatter(n: int, k: int, s: int, p: int = 0, d: int = 1) -> Scatte
         coverage[st : st + d * (k - 1) + 1 : d] += 1
     out = full - 2 * p
     if out < 1:
-        raise ShapeError(f"padding {p} crops away the whole output; lower the padding.")
+        raise ShapeError(
+            _("padding {p} crops away the whole output; lower the padding.").format(p=p)
+        )
     return Scatter(full_size=full, out_size=out, crop=p, starts=starts, coverage=coverage)
 
 

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from .config import ConfigError
+from .i18n import N_, _
 
 
 @dataclass
@@ -52,40 +53,45 @@ class Gan2DConfig:
         """Raise ConfigError naming the first bad field."""
         if self.data not in DATASETS:
             raise ConfigError(
-                f"gan2d.data={self.data!r} is not a dataset; choose one of {sorted(DATASETS)}."
+                _("gan2d.data={value} is not a dataset; choose one of {names}.").format(
+                    value=repr(self.data), names=sorted(DATASETS)
+                )
             )
-        for name in (
-            "n_real",
-            "batch_size",
-            "epochs",
-            "latent_dim",
-            "n_show",
-            "resolution",
-            "hidden",
-            "n_eval",
-            "bins",
-        ):
+        whole = ("n_real", "batch_size", "epochs", "latent_dim", "n_show", "resolution")
+        for name in (*whole, "hidden", "n_eval", "bins"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
-                raise ConfigError(f"gan2d.{name}={value!r} must be a whole number of at least 1.")
+                raise ConfigError(
+                    _("gan2d.{name}={value} must be a whole number of at least 1.").format(
+                        name=name, value=repr(value)
+                    )
+                )
         if self.batch_size > self.n_real:
             raise ConfigError(
-                f"gan2d.batch_size={self.batch_size} is larger than n_real={self.n_real}."
+                _("gan2d.batch_size={batch} is larger than n_real={n}.").format(
+                    batch=self.batch_size, n=self.n_real
+                )
             )
         for name in ("lr_D", "lr_G"):
             value = getattr(self, name)
             if not 0 < value <= 1:
-                raise ConfigError(f"gan2d.{name}={value} must be greater than 0 and at most 1.")
+                raise ConfigError(
+                    _("gan2d.{name}={value} must be greater than 0 and at most 1.").format(
+                        name=name, value=value
+                    )
+                )
         if not 0 <= self.beta1 < 1:
-            raise ConfigError(f"gan2d.beta1={self.beta1} must be at least 0 and below 1.")
+            raise ConfigError(
+                _("gan2d.beta1={value} must be at least 0 and below 1.").format(value=self.beta1)
+            )
         return self
 
 
-# name -> what the page calls it
+# name -> what the page calls it (English msgids: _() one to show it)
 DATASETS = {
-    "gaussian": "the chapter's tilted Gaussian",
-    "ring": "a ring of 8 Gaussians (GAN Lab)",
-    "grid": "a grid of 25 Gaussians",
+    "gaussian": N_("the chapter's tilted Gaussian"),
+    "ring": N_("a ring of 8 Gaussians (GAN Lab)"),
+    "grid": N_("a grid of 25 Gaussians"),
 }
 RING_RADIUS, RING_STD = 2.0, 0.1  # narrow modes far apart: a G that covers one misses the rest
 GRID_SPACING, GRID_STD = 2.0, 0.2  # wider than the ring's: 25 narrow modes defeat a small MLP
@@ -351,7 +357,7 @@ def train(cfg: Gan2DConfig | None = None, on_frame: Callable[[Frame], None] | No
     frames = [gan.frame()]
     if on_frame:
         on_frame(frames[0])
-    for _ in range(gan.cfg.epochs):
+    for _epoch in range(gan.cfg.epochs):
         frames.append(gan.frame(*gan.train_epoch()))
         if on_frame:
             on_frame(frames[-1])

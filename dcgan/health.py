@@ -23,6 +23,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .i18n import N_, _, number
 from .losses import scale
 
 D_COLLAPSE_LOSS = 0.1  # per-example loss_D: D(x) ~ 0.9 and D(G(z)) ~ 0.1 or better on average
@@ -42,13 +43,56 @@ W_WIDEN_MIN = 0.5  # ... and by at least this much per example
 
 
 @dataclass(frozen=True)
+class Num:
+    """A number shown with `digits` decimals, written as the reader's language writes it."""
+
+    value: float
+    digits: int
+
+
+@dataclass(frozen=True)
+class Msg:
+    """A message (a msgid marked with N_) and its named values, translated when read: one
+    session's hints are shared by every viewer of the run (ui.jobs), whatever their language."""
+
+    msgid: str
+    params: tuple = ()  # (name, value) pairs; a value may be a Num or another Msg
+
+    def text(self) -> str:
+        def show(v):
+            if isinstance(v, Num):
+                return number(v.value, v.digits)
+            return v.text() if isinstance(v, Msg) else v
+
+        return _(self.msgid).format(**{k: show(v) for k, v in self.params})
+
+
+def msg(msgid: str, **params) -> Msg:
+    """Msg(msgid, params) with the values named: msg(N_("last {w} steps"), w=20)."""
+    return Msg(msgid, tuple(params.items()))
+
+
+@dataclass(frozen=True)
 class Hint:
-    """One note for the Train page: 'ok', 'info' or 'warning', with the numbers behind it."""
+    """One note for the Train page: 'ok', 'info' or 'warning', with the numbers behind it;
+    its texts are read in the language of the moment."""
 
     level: str
-    title: str
-    message: str
-    evidence: str = ""
+    title_msg: Msg
+    message_msg: Msg
+    evidence_msg: Msg | None = None
+
+    @property
+    def title(self) -> str:
+        return self.title_msg.text()
+
+    @property
+    def message(self) -> str:
+        return self.message_msg.text()
+
+    @property
+    def evidence(self) -> str:
+        return self.evidence_msg.text() if self.evidence_msg else ""
 
 
 def per_example(values: list[float], reduction: str, batch_size: int) -> np.ndarray:
@@ -72,11 +116,20 @@ def d_collapse(loss_D: np.ndarray, D_G_z: np.ndarray, loss: str = "bce") -> Hint
     if ld < loss_limit and fake < fake_limit:
         return Hint(
             "warning",
-            "D's loss is collapsing to 0",
-            "The discriminator rejects almost every generated image, so the generator's "
-            "gradient carries little information. Try a lower learning rate for D, fewer "
-            "D channels (ndf), or the 'paper' preset's smaller learning rate.",
-            f"last {w} steps: loss_D {ld:.3f} per example, D(G(z)) {fake:.3f}",
+            msg(N_("D's loss is collapsing to 0")),
+            msg(
+                N_(
+                    "The discriminator rejects almost every generated image, so the generator's "
+                    "gradient carries little information. Try a lower learning rate for D, fewer "
+                    "D channels (ndf), or the 'paper' preset's smaller learning rate."
+                )
+            ),
+            msg(
+                N_("last {w} steps: loss_D {loss_d} per example, D(G(z)) {fake}"),
+                w=w,
+                loss_d=Num(ld, 3),
+                fake=Num(fake, 3),
+            ),
         )
     return None
 
@@ -94,10 +147,20 @@ def g_climbing(loss_G: np.ndarray) -> Hint | None:
     if late - early > G_CLIMB_MIN_RISE and late > G_CLIMB_RATIO * max(early, 1e-6):
         return Hint(
             "warning",
-            "G's loss keeps climbing",
-            "The discriminator is pulling away from the generator. If the samples stop "
-            "improving, lower D's learning rate or β1, or restart from the last checkpoint.",
-            f"loss_G per example rose from {early:.2f} to {late:.2f} over the last {w} steps",
+            msg(N_("G's loss keeps climbing")),
+            msg(
+                N_(
+                    "The discriminator is pulling away from the generator. If the samples stop "
+                    "improving, lower D's learning rate or β1, or restart from the last "
+                    "checkpoint."
+                )
+            ),
+            msg(
+                N_("loss_G per example rose from {early} to {late} over the last {w} steps"),
+                early=Num(early, 2),
+                late=Num(late, 2),
+                w=w,
+            ),
         )
     return None
 
@@ -114,12 +177,21 @@ def critic_widening(loss_D: np.ndarray) -> Hint | None:
     if late - early > W_WIDEN_MIN and late > W_WIDEN_RATIO * max(early, 1e-6):
         return Hint(
             "warning",
-            "The critic's distance estimate is growing",
-            "In WGAN-GP, −loss_D estimates how far G's images are from the real ones; it "
-            "should shrink as G improves. Growing, it says G is falling behind: lower the "
-            "learning rate (the paper's is 1e-4 with β1 0 and β2 0.9) or restart from the "
-            "last checkpoint.",
-            f"−loss_D per example rose from {early:.2f} to {late:.2f} over the last {w} steps",
+            msg(N_("The critic's distance estimate is growing")),
+            msg(
+                N_(
+                    "In WGAN-GP, −loss_D estimates how far G's images are from the real ones; "
+                    "it should shrink as G improves. Growing, it says G is falling behind: "
+                    "lower the learning rate (the paper's is 1e-4 with β1 0 and β2 0.9) or "
+                    "restart from the last checkpoint."
+                )
+            ),
+            msg(
+                N_("−loss_D per example rose from {early} to {late} over the last {w} steps"),
+                early=Num(early, 2),
+                late=Num(late, 2),
+                w=w,
+            ),
         )
     return None
 
@@ -147,8 +219,8 @@ def diversity(tiles: np.ndarray) -> float:
 
 def diversity_series(timeline, tile: int, pad: int = 2) -> tuple[list[int], list[float]]:
     """(steps, diversity) for each recorded grid of a timeline [(step, grid), ...]."""
-    steps = [int(s) for s, _ in timeline]
-    return steps, [diversity(grid_tiles(g, tile, pad)) for _, g in timeline]
+    steps = [int(s) for s, __ in timeline]
+    return steps, [diversity(grid_tiles(g, tile, pad)) for __, g in timeline]
 
 
 def mode_collapse(steps: list[int], values: list[float]) -> Hint | None:
@@ -160,12 +232,22 @@ def mode_collapse(steps: list[int], values: list[float]) -> Hint | None:
     if peak > 0 and now < DIVERSITY_DROP * peak and len(values) - 1 - peak_i >= 3:
         return Hint(
             "warning",
-            "Sample diversity is falling (mode collapse)",
-            "The fixed-noise samples are becoming alike although their noise vectors differ: "
-            "the generator is collapsing onto a few outputs that fool D. Restart from an "
-            "earlier checkpoint, lower the learning rates, or try the 'paper' preset.",
-            f"diversity {now:.3f} at step {steps[-1]}, down from {peak:.3f} at step "
-            f"{steps[peak_i]}",
+            msg(N_("Sample diversity is falling (mode collapse)")),
+            msg(
+                N_(
+                    "The fixed-noise samples are becoming alike although their noise vectors "
+                    "differ: the generator is collapsing onto a few outputs that fool D. "
+                    "Restart from an earlier checkpoint, lower the learning rates, or try the "
+                    "'paper' preset."
+                )
+            ),
+            msg(
+                N_("diversity {now} at step {step}, down from {peak} at step {peak_step}"),
+                now=Num(now, 3),
+                step=Num(steps[-1], 0),
+                peak=Num(peak, 3),
+                peak_step=Num(steps[peak_i], 0),
+            ),
         )
     return None
 
@@ -192,9 +274,9 @@ def check(
         return [
             Hint(
                 "info",
-                "Too early to judge",
-                f"Health hints start after {MIN_STEPS} logged steps.",
-                f"{len(loss_D)} steps so far",
+                msg(N_("Too early to judge")),
+                msg(N_("Health hints start after {n} logged steps."), n=MIN_STEPS),
+                msg(N_("{n} steps so far"), n=len(loss_D)),
             )
         ]
     # a critic: its distance estimate; its loss_G drifts with the scores' offset, so no g_climbing
@@ -208,23 +290,40 @@ def check(
         w = _window(len(loss_D))
         eq_D, eq_G = loss.equilibrium
         undecided = (
-            f"a coin-flipping D scores ln 2 = {math.log(2):.3f}"
+            msg(N_("a coin-flipping D scores ln 2 = {ln2}"), ln2=Num(math.log(2), 3))
             if loss.name == "bce"
-            else f"on {loss.name}, a D that cannot tell scores {eq_D:g} and {eq_G:g}"
+            else msg(
+                N_("on {loss}, a D that cannot tell scores {eq_d} and {eq_g}"),
+                loss=loss.name,
+                eq_d=f"{eq_D:g}",
+                eq_g=f"{eq_G:g}",
+            )
         )
-        what = (
-            "The critic's distance estimate is not growing"
+        message = (
+            N_("The critic's distance estimate is not growing and the samples stay diverse.")
             if loss.critic
-            else "D's loss is not collapsing, G's loss is not running away"
+            else N_(
+                "D's loss is not collapsing, G's loss is not running away and the samples "
+                "stay diverse."
+            )
         )
         hints.append(
             Hint(
                 "ok",
-                "No classic failure in sight",
-                f"{what} and the samples stay diverse.",
-                f"last {w} steps: loss_D {np.mean(loss_D[-w:]):.3f}, "
-                f"loss_G {np.mean(loss_G[-w:]):.3f} per example ({undecided}); "
-                f"D(G(z)) {np.mean(D_G_z[-w:]):.2f} ({loss.output})",
+                msg(N_("No classic failure in sight")),
+                msg(message),
+                msg(
+                    N_(
+                        "last {w} steps: loss_D {loss_d}, loss_G {loss_g} per example "
+                        "({undecided}); D(G(z)) {dgz} ({output})"
+                    ),
+                    w=w,
+                    loss_d=Num(float(np.mean(loss_D[-w:])), 3),
+                    loss_g=Num(float(np.mean(loss_G[-w:])), 3),
+                    undecided=undecided,
+                    dgz=Num(float(np.mean(D_G_z[-w:])), 2),
+                    output=msg(loss.output),
+                ),
             )
         )
     return hints

@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from PIL import Image
 
+from .i18n import _, current, font_path
+
 
 def to_uint8(images: torch.Tensor) -> torch.Tensor:
     """(N,3,H,W) in [-1, 1] (float) or already uint8 -> uint8 on the CPU."""
@@ -72,7 +74,7 @@ def gif_bytes(frames: list[np.ndarray], ms_per_frame: int = 200, scale: int = 1)
     latent walk; one fast-octree palette from a montage of up to 16 frames, applied without
     dithering, takes about 0.05 s and looks the same (bench/generate_latency.py times it)."""
     if not frames:
-        raise ValueError("no frames to encode; train for a few steps first.")
+        raise ValueError(_("no frames to encode; train for a few steps first."))
     step = max(1, len(frames) // 16)
     montage = Image.fromarray(np.concatenate([f for f in frames[::step]], axis=0))
     palette = montage.quantize(256, method=Image.Quantize.FASTOCTREE)
@@ -89,14 +91,14 @@ def gif_bytes(frames: list[np.ndarray], ms_per_frame: int = 200, scale: int = 1)
 def numbered_grid_image(images: torch.Tensor, nrow: int | None = None, scale: int = 2):
     """A grid (upscaled by `scale`) with each cell's index drawn in its corner, so a user can
     pick samples by number (the vector-arithmetic tools)."""
-    from PIL import ImageDraw, ImageFont
+    from PIL import ImageDraw
 
     pad = 2
-    n, _, h, w = images.shape
+    n, __, h, w = images.shape
     nrow = nrow or max(1, math.ceil(math.sqrt(n)))
     img = grid_image(images, nrow=nrow, scale=scale)
     draw = ImageDraw.Draw(img)
-    font = ImageFont.load_default(size=max(10, 6 * scale))
+    font = text_font(max(10, 6 * scale))
     for i in range(n):
         r, col = divmod(i, nrow)
         x0, y0 = (pad + col * (w + pad)) * scale, (pad + r * (h + pad)) * scale
@@ -104,3 +106,30 @@ def numbered_grid_image(images: torch.Tensor, nrow: int | None = None, scale: in
         draw.rectangle((box[0] - 2, box[1] - 1, box[2] + 2, box[3] + 1), fill=(0, 0, 0))
         draw.text((x0 + 2, y0 + 1), str(i), fill=(255, 255, 255), font=font)
     return img
+
+
+def text_font(size: int):
+    """A font that draws the current language's script: Noto Sans CJK SC for Chinese (Pillow's
+    default has no Han glyphs and would draw nothing), Pillow's own font elsewhere."""
+    from PIL import ImageFont
+
+    path = font_path(current())
+    return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
+
+
+def caption_band(img: Image.Image, text: str, size: int = 14) -> Image.Image:
+    """`img` with a white strip below it holding `text` (a caption for an exported PNG or GIF
+    frame, already in the reader's language), drawn in a font for that language's script."""
+    from PIL import ImageDraw
+
+    font = text_font(size)
+    probe = ImageDraw.Draw(img)
+    left, top, right, bottom = probe.textbbox((0, 0), text, font=font)
+    margin = max(2, size // 3)
+    band = bottom - top + 2 * margin
+    out = Image.new("RGB", (max(img.width, right - left + 2 * margin), img.height + band), "white")
+    out.paste(img.convert("RGB"), (0, 0))
+    ImageDraw.Draw(out).text(
+        (margin - left, img.height + margin - top), text, fill=(0, 0, 0), font=font
+    )
+    return out

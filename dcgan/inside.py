@@ -20,6 +20,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from .i18n import _
 from .images import grid_array
 from .models import describe
 
@@ -42,7 +43,9 @@ def filter_tiles(weight: torch.Tensor, tile: int = TILE, nrow: int | None = None
     largest |weight| so weak filters stay visible (c = 1 is grey, c = 3 is RGB)."""
     w = weight.detach().float().cpu()
     if w.shape[1] not in (1, 3):
-        raise ValueError(f"filters with {w.shape[1]} input channels cannot be drawn as colours.")
+        raise ValueError(
+            _("filters with {n} input channels cannot be drawn as colours.").format(n=w.shape[1])
+        )
     peak = w.abs().flatten(1).amax(1).clamp_min(1e-12).reshape(-1, 1, 1, 1)
     w = w / peak
     if w.shape[1] == 1:
@@ -54,7 +57,7 @@ def d_first_filters(D: nn.Module, tile: int = TILE) -> np.ndarray:
     """D's first-layer filters as RGB tiles: the paper's 'what D looks for' figure."""
     convs = _layers_of(D, nn.Conv2d)
     if not convs:
-        raise ValueError("this discriminator has no Conv2d layer to draw.")
+        raise ValueError(_("this discriminator has no Conv2d layer to draw."))
     return filter_tiles(convs[0].weight, tile)  # (ndf, nc, 4, 4)
 
 
@@ -62,7 +65,7 @@ def g_last_filters(G: nn.Module, tile: int = TILE) -> np.ndarray:
     """G's last-layer filters as RGB tiles: the stamps its final feature maps paint with."""
     convs = _layers_of(G, nn.ConvTranspose2d)
     if not convs:
-        raise ValueError("this generator has no ConvTranspose2d layer to draw.")
+        raise ValueError(_("this generator has no ConvTranspose2d layer to draw."))
     return filter_tiles(convs[-1].weight, tile)  # ConvTranspose2d weight: (ngf, nc, 4, 4)
 
 

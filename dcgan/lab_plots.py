@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 import plotly.graph_objects as go
 
+from .i18n import _
 from .memorisation import REF_PERCENTILE, DistanceReport
 
 
@@ -16,13 +17,13 @@ def nn_distance_figure(r: DistanceReport) -> go.Figure:
     bins = dict(start=0.0, end=top * 1.02, size=top / 40)
     fig = go.Figure()
     for name, values, colour in (
-        ("held-out → train", r.heldout, "#7f7f7f"),
-        ("generated → train", r.generated, "#d62728" if r.flagged else "#1f77b4"),
+        (_("held-out → train"), r.heldout, "#7f7f7f"),
+        (_("generated → train"), r.generated, "#d62728" if r.flagged else "#1f77b4"),
     ):
         fig.add_trace(
             go.Histogram(
                 x=values,
-                name=f"{name} (n = {len(values)})",
+                name=_("{name} (n = {n})").format(name=name, n=len(values)),
                 xbins=bins,
                 histnorm="probability",
                 marker_color=colour,
@@ -33,14 +34,14 @@ def nn_distance_figure(r: DistanceReport) -> go.Figure:
         x=r.threshold,
         line_dash="dash",
         line_color="black",
-        annotation_text=f"held-out {REF_PERCENTILE:g}th percentile",
+        annotation_text=_("held-out {p}th percentile").format(p=f"{REF_PERCENTILE:g}"),
         annotation_position="top right",
     )
     fig.update_layout(
-        title=f"Distance to the nearest training image ({r.space})",
+        title=_("Distance to the nearest training image ({space})").format(space=_(r.space)),
         barmode="overlay",
-        xaxis_title="RMS distance to the nearest training image",
-        yaxis_title="fraction of images",
+        xaxis_title=_("RMS distance to the nearest training image"),
+        yaxis_title=_("fraction of images"),
         legend=dict(orientation="h", y=-0.25),
         height=360,
     )
@@ -61,8 +62,8 @@ def dead_units_by_layer_figure(fractions: dict[str, float]) -> go.Figure:
         )
     )
     fig.update_layout(
-        title="Dead units in D, per block",
-        yaxis=dict(title="fraction of units never active", range=[0, 1.1], tickformat=".0%"),
+        title=_("Dead units in D, per block"),
+        yaxis=dict(title=_("fraction of units never active"), range=[0, 1.1], tickformat=".0%"),
         height=320,
     )
     return fig

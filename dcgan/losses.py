@@ -21,9 +21,23 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from .i18n import N_, _
+
 DEFAULT = "bce"
 GP_WEIGHT = 10.0  # the WGAN-GP paper's lambda, used for every dataset there
 N_CRITIC = 5  # the WGAN-GP paper's critic steps per generator step
+
+
+class Shown:
+    """A class attribute the UIs show (a loss's title, its explanation): the msgid is marked
+    for the catalogs, and reading the attribute gives it in the language of the moment, so
+    `LOSSES[name].title` is translated wherever a page reads it. `.msgid` is the English."""
+
+    def __init__(self, msgid: str):
+        self.msgid = msgid
+
+    def __get__(self, obj, owner=None) -> str:
+        return _(self.msgid)
 
 
 def _reduce(x: torch.Tensor, reduction: str) -> torch.Tensor:
@@ -35,18 +49,20 @@ class GanLoss:
     """The chapter's BCE: D classifies, and its loss is the mean of the real and fake terms."""
 
     name = "bce"
-    title = "BCE (the chapter's)"
-    output = "P(real)"  # what readout() returns
+    title = Shown(N_("BCE (the chapter's)"))
+    output = N_("P(real)")  # what readout() returns
     equilibrium = (math.log(2), math.log(2))  # per-example (loss_D, loss_G) when D outputs 0.5
     undecided = 0.5  # readout() of a D that cannot tell real from fake (None: no such value)
     critic = False  # True: D is a critic whose gradient penalty forbids BatchNorm
-    explanation = (
-        "**Binary cross-entropy**, the chapter's loss. D is a classifier: the sigmoid of its "
-        "output is its probability that an image is real, and BCE rewards it for calling "
-        "real images real and fakes fake. G uses the *non-saturating* form: it maximises "
-        "log D(G(z)) rather than minimising log(1 − D(G(z))), whose gradient vanishes exactly "
-        "when G is bad and D is sure. When D can no longer tell, it says 0.5 everywhere and "
-        "both losses sit at ln 2 ≈ 0.69 per example."
+    explanation = Shown(
+        N_(
+            "**Binary cross-entropy**, the chapter's loss. D is a classifier: the sigmoid of its "
+            "output is its probability that an image is real, and BCE rewards it for calling "
+            "real images real and fakes fake. G uses the *non-saturating* form: it maximises "
+            "log D(G(z)) rather than minimising log(1 − D(G(z))), whose gradient vanishes exactly "
+            "when G is bad and D is sure. When D can no longer tell, it says 0.5 everywhere and "
+            "both losses sit at ln 2 ≈ 0.69 per example."
+        )
     )
 
     def __init__(self, reduction: str = "mean", gp_weight: float = GP_WEIGHT):
@@ -88,16 +104,18 @@ class LeastSquares(GanLoss):
     """LSGAN: D regresses real images onto 1 and fakes onto 0; G pulls its fakes towards 1."""
 
     name = "lsgan"
-    title = "Least squares (LSGAN)"
-    output = "score (real → 1, fake → 0)"
+    title = Shown(N_("Least squares (LSGAN)"))
+    output = N_("score (real → 1, fake → 0)")
     equilibrium = (0.25, 0.125)  # D outputs 0.5 everywhere: (0.25 + 0.25) / 2 and 0.25 / 2
-    explanation = (
-        "**Least squares** (LSGAN, Mao et al. 2017). D regresses its output onto 1 for real "
-        "images and 0 for fakes, and G pushes D(G(z)) towards 1, each with a squared error. "
-        "A fake on the right side of D's boundary but far from the real data still costs G "
-        "something, so G keeps getting a gradient where BCE's sigmoid has saturated; training "
-        "is often steadier. D's output is a score, not a probability. When D cannot tell it "
-        "outputs 0.5 everywhere: loss_D = 0.25 and loss_G = 0.125 per example."
+    explanation = Shown(
+        N_(
+            "**Least squares** (LSGAN, Mao et al. 2017). D regresses its output onto 1 for real "
+            "images and 0 for fakes, and G pushes D(G(z)) towards 1, each with a squared error. "
+            "A fake on the right side of D's boundary but far from the real data still costs G "
+            "something, so G keeps getting a gradient where BCE's sigmoid has saturated; training "
+            "is often steadier. D's output is a score, not a probability. When D cannot tell it "
+            "outputs 0.5 everywhere: loss_D = 0.25 and loss_G = 0.125 per example."
+        )
     )
 
     def d_terms(self, real, fake):
@@ -117,17 +135,19 @@ class Hinge(GanLoss):
     """The hinge loss: D only pays for real images scored under +1 and fakes over −1."""
 
     name = "hinge"
-    title = "Hinge"
-    output = "score (margin ±1)"
+    title = Shown(N_("Hinge"))
+    output = N_("score (margin ±1)")
     equilibrium = (2.0, 0.0)  # D scores everything 0: 1 + 1, and −0
     undecided = 0.0
-    explanation = (
-        "**Hinge** (Lim & Ye 2017; SN-GAN, SAGAN and BigGAN train with it). D is a max-margin "
-        "classifier: it pays only for real images it scores below +1 and fakes above −1, so "
-        "it stops pushing on images it already separates and spends its capacity on the hard "
-        "ones. G maximises D's score on its fakes (loss_G = −D(G(z))). The output is an "
-        "unbounded score: a D that cannot tell scores everything 0, giving loss_D = 2 and "
-        "loss_G = 0. D winning outright shows as loss_D near 0 with D(G(z)) below −1."
+    explanation = Shown(
+        N_(
+            "**Hinge** (Lim & Ye 2017; SN-GAN, SAGAN and BigGAN train with it). D is a max-margin "
+            "classifier: it pays only for real images it scores below +1 and fakes above −1, so "
+            "it stops pushing on images it already separates and spends its capacity on the hard "
+            "ones. G maximises D's score on its fakes (loss_G = −D(G(z))). The output is an "
+            "unbounded score: a D that cannot tell scores everything 0, giving loss_D = 2 and "
+            "loss_G = 0. D winning outright shows as loss_D near 0 with D(G(z)) below −1."
+        )
     )
 
     def d_terms(self, real, fake):
@@ -148,22 +168,24 @@ class WassersteinGP(GanLoss):
     gradient penalty at points between real and fake images."""
 
     name = "wgan-gp"
-    title = "WGAN-GP"
-    output = "critic score (no scale)"
+    title = Shown("WGAN-GP")  # a name every language keeps
+    output = N_("critic score (no scale)")
     equilibrium = (0.0, 0.0)  # real and fake scored alike: the distance estimate is 0
     undecided = None  # a critic's scores float: only the gap between real and fake means much
     critic = True
-    explanation = (
-        "**WGAN-GP** (Gulrajani et al. 2017). D becomes a *critic* whose scores estimate the "
-        "Wasserstein (earth-mover's) distance between real and generated images: "
-        "loss_D = D(G(z)) − D(x) on average, so −loss_D is how far G still is, and it "
-        "shrinks as G improves, a loss that tracks quality. The estimate only holds if the "
-        "critic is 1-Lipschitz, which a *gradient penalty* enforces softly: λ(‖∇D(x̂)‖ − 1)² "
-        "at random points x̂ between real and fake images (λ = 10). The penalty is per image, "
-        "so the critic must not use BatchNorm, which mixes the images of a batch: here it uses "
-        "layer norm, as the paper suggests. The critic should be near its optimum before G "
-        "moves, so it takes n_critic = 5 steps per G step. Its scores are not probabilities "
-        "and have no fixed scale: read the trend of −loss_D, not its value."
+    explanation = Shown(
+        N_(
+            "**WGAN-GP** (Gulrajani et al. 2017). D becomes a *critic* whose scores estimate the "
+            "Wasserstein (earth-mover's) distance between real and generated images: "
+            "loss_D = D(G(z)) − D(x) on average, so −loss_D is how far G still is, and it "
+            "shrinks as G improves, a loss that tracks quality. The estimate only holds if the "
+            "critic is 1-Lipschitz, which a *gradient penalty* enforces softly: λ(‖∇D(x̂)‖ − 1)² "
+            "at random points x̂ between real and fake images (λ = 10). The penalty is per image, "
+            "so the critic must not use BatchNorm, which mixes the images of a batch: here it uses "
+            "layer norm, as the paper suggests. The critic should be near its optimum before G "
+            "moves, so it takes n_critic = 5 steps per G step. Its scores are not probabilities "
+            "and have no fixed scale: read the trend of −loss_D, not its value."
+        )
     )
 
     def d_terms(self, real, fake):
@@ -215,7 +237,7 @@ class Scale:
 
     name: str
     equilibrium: tuple[float, float]
-    output: str
+    output: str  # the English msgid (a key for code); _() it to show it
     critic: bool
     undecided: float | None
 
@@ -224,3 +246,12 @@ def scale(name: str) -> Scale:
     """The reading guide for a loss name (unknown names read as BCE, the chapter's)."""
     c = LOSSES.get(name, GanLoss)
     return Scale(c.name, c.equilibrium, c.output, c.critic, c.undecided)
+
+
+def msgid(cls: type[GanLoss], attr: str) -> str:
+    """The English msgid behind a Shown attribute (e.g. a loss's title), untranslated: for
+    what is stored (an experiment arm's label) and translated later, where it is shown."""
+    for k in cls.__mro__:
+        if attr in vars(k):
+            return vars(k)[attr].msgid
+    raise AttributeError(attr)

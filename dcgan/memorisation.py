@@ -43,16 +43,18 @@ import numpy as np
 import torch
 from torch import nn
 
+from .i18n import N_, _, number
 from .images import to_uint8
 from .latent import generate, sample_z
 from .neighbours import CHUNK, Embed, feature_embed, knn, pixel_embed
 from .provenance import data_spec, discriminator_for, training_data
 
-PIXEL = "pixel"
-FEATURES = "D features"
+# the spaces' names: keys (and the CLI's words) in English; _() one to show it
+PIXEL = N_("pixel")
+FEATURES = N_("D features")
 REF_PERCENTILE = 5.0  # a held-out image lands below this by construction 5 % of the time
 FLAG_EXCESS = 0.15  # 20 % against held-out's 5 %: four times the rate, not sampling noise
-THEIS_CAVEAT = (
+THEIS_CAVEAT = N_(
     "Nearest neighbours alone are weak evidence (Theis, van den Oord & Bethge 2015, "
     "'A note on the evaluation of generative models'): a copy shifted by a pixel looks far "
     "away, and small changes can hide a memorised image. A clean result means no near-copies "
@@ -174,19 +176,21 @@ def split_heldout(
     gen = torch.Generator().manual_seed(seed + 7919)
     if heldout is not None and len(heldout) > 0:
         pick = torch.randperm(len(heldout), generator=gen)[:n_heldout]
-        note = f"{len(pick):,} held-out images the generator never trained on."
+        note = _("{n} held-out images the generator never trained on.").format(n=number(len(pick)))
         return train, heldout[pick], True, note
     n = min(n_heldout, len(train) // 2)
     if n < 2:
         raise ValueError(
-            f"only {len(train)} training images: too few to split off a held-out reference; "
-            "use a dataset with at least four images."
+            _(
+                "only {n} training images: too few to split off a held-out reference; "
+                "use a dataset with at least four images."
+            ).format(n=len(train))
         )
     perm = torch.randperm(len(train), generator=gen)
-    note = (
-        f"The run trained on every image, so there is no true held-out set: {n:,} random "
+    note = _(
+        "The run trained on every image, so there is no true held-out set: {n} random "
         "training images stand in as a reference only (the generator has seen them)."
-    )
+    ).format(n=number(n))
     return train[perm[n:]], train[perm[:n]], False, note
 
 
@@ -209,7 +213,7 @@ def check(
     """Run the whole check: nearest training images of generated samples against held-out."""
     t0 = time.perf_counter()
     if train.dtype != torch.uint8 or train.dim() != 4:
-        raise ValueError("training images must be a uint8 (N, C, H, W) tensor.")
+        raise ValueError(_("training images must be a uint8 (N, C, H, W) tensor."))
     seed_int = int(seed.initial_seed()) if isinstance(seed, torch.Generator) else int(seed)
     ref, held, real, note = split_heldout(train, heldout, n_heldout, seed_int)
     fake = to_uint8(generate(G, sample_z(n_generated, nz, seed)))
@@ -239,7 +243,7 @@ def check(
         train=ref,
         heldout_is_real=real,
         heldout_note=note,
-        feature_note=feature_note if D is not None else "no discriminator given",
+        feature_note=feature_note if D is not None else _("no discriminator given"),
         n_generated=n_generated,
         seconds=time.perf_counter() - t0,
         flips=flips,

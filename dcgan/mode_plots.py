@@ -11,6 +11,8 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from . import gan2d, plots
+from .coverage import shown_word
+from .i18n import _, number
 
 COVERED, MISSED = "#2ca02c", "#7f7f7f"
 
@@ -33,8 +35,10 @@ def mark_modes(fig: go.Figure, cfg: gan2d.Gan2DConfig, frame: gan2d.Frame) -> go
             line=dict(color=COVERED if hit else MISSED, width=2, dash="solid" if hit else "dot"),
         )
     fig.update_layout(
-        title=f"Epoch {frame.epoch}: G covers {frame.covered} of {len(centres)} modes "
-        "(green circles), D's decision surface behind"
+        title=_(
+            "Epoch {epoch}: G covers {covered} of {modes} modes (green circles), D's decision "
+            "surface behind"
+        ).format(epoch=frame.epoch, covered=frame.covered, modes=len(centres))
     )
     return fig
 
@@ -50,13 +54,15 @@ def mode_count_figure(cfg: gan2d.Gan2DConfig, frame: gan2d.Frame) -> go.Figure:
             x=[str(i + 1) for i in range(k)],
             y=list(frame.mode_counts),
             marker_color=[COVERED if n >= need else MISSED for n in frame.mode_counts],
-            name="G's samples",
+            name=_("G's samples"),
         )
     )
-    fig.add_hline(y=fair, line_dash="dot", annotation_text="fair share")
-    fig.add_hline(y=need, line_dash="dash", line_color=MISSED, annotation_text="covered above")
-    title = f"Where {cfg.n_eval:,} samples of G land, per mode (epoch {frame.epoch})"
-    return plots.axes_layout(fig, title, "mode", "samples within 3 sd", 300)
+    fig.add_hline(y=fair, line_dash="dot", annotation_text=_("fair share"))
+    fig.add_hline(y=need, line_dash="dash", line_color=MISSED, annotation_text=_("covered above"))
+    title = _("Where {n} samples of G land, per mode (epoch {epoch})").format(
+        n=number(cfg.n_eval), epoch=frame.epoch
+    )
+    return plots.axes_layout(fig, title, _("mode"), _("samples within 3 sd"), 300)
 
 
 def divergence_figure(
@@ -70,14 +76,14 @@ def divergence_figure(
         cols=1,
         shared_xaxes=True,
         vertical_spacing=0.06,
-        subplot_titles=("modes covered", "KL(real ‖ G), nats", "JS(real, G), nats"),
+        subplot_titles=(_("modes covered"), _("KL(real ‖ G), nats"), _("JS(real, G), nats")),
     )
-    fig.add_scatter(x=ep, y=[f.covered for f in fr], name="covered", row=1, col=1)
+    fig.add_scatter(x=ep, y=[f.covered for f in fr], name=_("covered"), row=1, col=1)
     fig.add_scatter(x=ep, y=[f.kl for f in fr], name="KL", row=2, col=1)
     fig.add_scatter(x=ep, y=[f.js for f in fr], name="JS", row=3, col=1)
     fig.update_yaxes(range=[0, n_modes + 0.5], row=1, col=1)
     fig.add_hline(
-        y=float(np.log(2)), line_dash="dot", annotation_text="ln 2: disjoint", row=3, col=1
+        y=float(np.log(2)), line_dash="dot", annotation_text=_("ln 2: disjoint"), row=3, col=1
     )
     if floor is not None:
         for row, value in ((2, floor[0]), (3, floor[1])):
@@ -85,11 +91,11 @@ def divergence_figure(
                 y=value,
                 line_dash="dash",
                 line_color=COVERED,
-                annotation_text="perfect G",
+                annotation_text=_("perfect G"),
                 row=row,
                 col=1,
             )
-    fig.update_xaxes(title_text="epoch", row=3, col=1)
+    fig.update_xaxes(title_text=_("epoch"), row=3, col=1)
     fig.update_layout(height=520, showlegend=False, margin=plots.MARGIN)
     return fig
 
@@ -97,23 +103,25 @@ def divergence_figure(
 def class_coverage_figure(rows: list, n_classes: int) -> go.Figure:
     """Shape x colour classes a DCGAN draws at each kept step, and the share of its samples
     the classifier cannot read (early blobs): rows of (step, coverage.ClassCoverage)."""
-    steps = [s for s, _ in rows]
+    steps = [s for s, __ in rows]
     fig = make_subplots(specs=[[{"secondary_y": True}]])
     fig.add_scatter(
-        x=steps, y=[c.covered for _, c in rows], name="classes covered", mode="lines+markers"
+        x=steps, y=[c.covered for __, c in rows], name=_("classes covered"), mode="lines+markers"
     )
     fig.add_scatter(
         x=steps,
-        y=[100 * c.unreadable / max(1, c.n) for _, c in rows],
-        name="unreadable samples, %",
+        y=[100 * c.unreadable / max(1, c.n) for __, c in rows],
+        name=_("unreadable samples, %"),
         line=dict(dash="dot", color=MISSED),
         secondary_y=True,
     )
-    fig.update_yaxes(title_text="classes covered", range=[0, n_classes + 0.5], secondary_y=False)
-    fig.update_yaxes(title_text="unreadable, %", range=[0, 100], secondary_y=True, showgrid=False)
+    fig.update_yaxes(title_text=_("classes covered"), range=[0, n_classes + 0.5], secondary_y=False)
+    fig.update_yaxes(
+        title_text=_("unreadable, %"), range=[0, 100], secondary_y=True, showgrid=False
+    )
     fig.update_layout(
-        title=f"Shape × colour classes G draws, of {n_classes}",
-        xaxis_title="step",
+        title=_("Shape × colour classes G draws, of {n}").format(n=n_classes),
+        xaxis_title=_("step"),
         height=320,
         margin=plots.MARGIN,
         legend=dict(orientation="h", y=-0.3),
@@ -127,17 +135,17 @@ def class_counts_figure(cov, shapes: tuple[str, ...], colours: tuple[str, ...], 
     fig = go.Figure(
         go.Heatmap(
             z=cov.counts,
-            x=list(colours),
-            y=list(shapes),
+            x=[shown_word(c) for c in colours],
+            y=[shown_word(s) for s in shapes],
             text=cov.counts,
             texttemplate="%{text}",
             colorscale="Greens",
             zmin=0,
-            colorbar=dict(title="samples"),
+            colorbar=dict(title=_("samples")),
         )
     )
     fig.update_layout(
-        title=f"Step {step}: G's samples per class",
+        title=_("Step {step}: G's samples per class").format(step=number(step)),
         height=320,
         margin=plots.MARGIN,
     )

@@ -13,6 +13,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from .i18n import _
+
 CHUNK = 1024  # training images embedded at once: 1024 x 64x64x3 floats is 50 MB
 
 Embed = Callable[[torch.Tensor], torch.Tensor]  # uint8 (n, C, H, W) -> float (n, d)
@@ -54,11 +56,13 @@ def knn(
     embeddings and one chunk are ever held as floats.
     """
     if len(refs) == 0:
-        raise ValueError("no training images to search; load a dataset with images in it.")
+        raise ValueError(_("no training images to search; load a dataset with images in it."))
     if queries.shape[1:] != refs.shape[1:]:
         raise ValueError(
-            f"generated images are {tuple(queries.shape[1:])} but training images are "
-            f"{tuple(refs.shape[1:])}; load the data at the generator's image size."
+            _(
+                "generated images are {generated} but training images are {train}; load the "
+                "data at the generator's image size."
+            ).format(generated=tuple(queries.shape[1:]), train=tuple(refs.shape[1:]))
         )
     k = min(k, len(refs))
     q = embed(queries)
@@ -90,10 +94,10 @@ def nearest_distance(
     chunk: int = CHUNK,
 ) -> np.ndarray:
     """Each query's distance to its nearest ref; with flips, also to every mirrored ref."""
-    d, _ = knn(queries, refs, embed, 1, chunk)
+    d, __ = knn(queries, refs, embed, 1, chunk)
     if flips:
         # mirroring the query instead of the refs: the same distance, half the work
-        d_flip, _ = knn(queries.flip(-1), refs, embed, 1, chunk)
+        d_flip, __ = knn(queries.flip(-1), refs, embed, 1, chunk)
         d = torch.minimum(d, d_flip)
     return d[:, 0].numpy()
 

@@ -7,6 +7,7 @@ import numpy as np
 import plotly.graph_objects as go
 
 from .explain import CHAPTER_ALPHAS, leaky_relu, leaky_relu_grad, transposed_scatter
+from .i18n import _
 
 
 def leaky_relu_figure(
@@ -22,7 +23,7 @@ def leaky_relu_figure(
             x=x,
             y=y,
             mode="lines",
-            name=f"α = {a:g}" + (" (D now)" if bold else ""),
+            name=(_("α = {alpha} (D now)") if bold else "α = {alpha}").format(alpha=f"{a:g}"),
             line=dict(width=5 if bold else 2, dash=None if bold else "solid"),
         )
     if current is not None and not any(abs(a - current) < 1e-9 for a in alphas):
@@ -31,13 +32,13 @@ def leaky_relu_figure(
             x=x,
             y=y,
             mode="lines",
-            name=f"α = {current:g} (D now)",
+            name=_("α = {alpha} (D now)").format(alpha=f"{current:g}"),
             line=dict(width=5, color="black"),
         )
     fig.update_layout(
         title="d LeakyReLU / dx" if derivative else "LeakyReLU(x) = max(0, x) + α·min(0, x)",
         xaxis_title="x",
-        yaxis_title="gradient" if derivative else "output",
+        yaxis_title=_("gradient") if derivative else _("output"),
         height=380,
         margin=dict(l=40, r=10, t=50, b=40),
         legend=dict(orientation="h"),
@@ -50,13 +51,15 @@ def scatter_figure(n: int, k: int, s: int, p: int = 0) -> go.Figure:
     with the padding crop drawn as a box."""
     sc = transposed_scatter(n, k, s, p)
     grid = np.outer(sc.coverage, sc.coverage)
-    fig = go.Figure(go.Heatmap(z=grid, colorscale="Blues", colorbar=dict(title="writes")))
+    fig = go.Figure(go.Heatmap(z=grid, colorscale="Blues", colorbar=dict(title=_("writes"))))
     if p:
         lo, hi = p - 0.5, sc.full_size - p - 0.5
         fig.add_shape(type="rect", x0=lo, y0=lo, x1=hi, y1=hi, line=dict(color="red", width=3))
     fig.update_layout(
-        title=f"{n}x{n} input, k={k}, s={s}: {sc.full_size}x{sc.full_size} before the crop, "
-        f"{sc.out_size}x{sc.out_size} inside the red box (p={p})",
+        title=_(
+            "{n}x{n} input, k={k}, s={s}: {full}x{full} before the crop, "
+            "{out}x{out} inside the red box (p={p})"
+        ).format(n=n, k=k, s=s, p=p, full=sc.full_size, out=sc.out_size),
         xaxis=dict(constrain="domain"),  # square cells, no wide empty axis beside them
         yaxis=dict(autorange="reversed", scaleanchor="x"),
         height=420,
@@ -70,7 +73,7 @@ def norm_figure(norms: dict[str, np.ndarray], nz: int) -> go.Figure:
     fig = go.Figure()
     for name, values in norms.items():
         fig.add_scatter(x=np.linspace(0, 1, len(values)), y=values, mode="lines+markers", name=name)
-    fig.add_hline(y=float(np.sqrt(nz)), line_dash="dot", annotation_text="√nz (typical ‖z‖)")
+    fig.add_hline(y=float(np.sqrt(nz)), line_dash="dot", annotation_text=_("√nz (typical ‖z‖)"))
     fig.update_layout(
         xaxis_title="t", yaxis_title="‖z‖", height=300, margin=dict(l=40, r=10, t=30, b=40)
     )
@@ -116,7 +119,7 @@ def step_lines_layout(fig: go.Figure, title: str, yaxis_title: str, height: int)
     """The layout of a chart of lines over training steps, legend below (Train and Compare)."""
     fig.update_layout(
         title=title,
-        xaxis_title="step",
+        xaxis_title=_("step"),
         yaxis_title=yaxis_title,
         height=height,
         margin=MARGIN,
@@ -148,7 +151,7 @@ def _series_figure(
                 x=x,
                 y=v[idx].astype(np.float32),
                 mode="lines",
-                name=f"{name} (raw)",
+                name=_("{name} (raw)").format(name=name),
                 line=dict(color=colour, width=1),
                 opacity=0.25,
                 showlegend=False,
@@ -166,7 +169,11 @@ def loss_figure(steps, loss_D, loss_G, smoothing: float = 0.6, loss: str = "bce"
     """loss_D and loss_G per step, raw and smoothed, named for the run's train.loss."""
     name = "BCE" if loss == "bce" else loss
     return _series_figure(
-        steps, {"loss_D": loss_D, "loss_G": loss_G}, smoothing, "Losses", f"{name} loss"
+        steps,
+        {"loss_D": loss_D, "loss_G": loss_G},
+        smoothing,
+        _("Losses"),
+        _("{name} loss").format(name=name),
     )
 
 
@@ -176,10 +183,10 @@ def d_outputs_figure(steps, D_x, D_G_z, smoothing: float = 0.6, loss: str = "bce
     from .losses import scale  # here: the losses import torch, which plots otherwise never do
 
     sc = scale(loss)
-    label = "probability 'real'" if loss == "bce" else sc.output
-    fig = _series_figure(steps, {"D(x)": D_x, "D(G(z))": D_G_z}, smoothing, "What D says", label)
+    label = _("probability 'real'") if loss == "bce" else _(sc.output)
+    fig = _series_figure(steps, {"D(x)": D_x, "D(G(z))": D_G_z}, smoothing, _("What D says"), label)
     if sc.undecided is not None:
-        fig.add_hline(y=sc.undecided, line_dash="dot", annotation_text="D cannot tell")
+        fig.add_hline(y=sc.undecided, line_dash="dot", annotation_text=_("D cannot tell"))
     if loss == "bce":
         fig.update_yaxes(range=[0, 1])
     return fig
@@ -188,16 +195,15 @@ def d_outputs_figure(steps, D_x, D_G_z, smoothing: float = 0.6, loss: str = "bce
 def grad_norm_figure(steps, grad_G, grad_D, smoothing: float = 0.6) -> go.Figure:
     """Total gradient norms of G and D on a log axis."""
     return _series_figure(
-        steps, {"‖∇G‖": grad_G, "‖∇D‖": grad_D}, smoothing, "Gradient norms", "L2", log_y=True
+        steps, {"‖∇G‖": grad_G, "‖∇D‖": grad_D}, smoothing, _("Gradient norms"), "L2", log_y=True
     )
 
 
 def throughput_figure(steps, examples_per_sec, device: str = "") -> go.Figure:
     """Examples per second (each step sees one real and one fake batch)."""
-    where = f" on {device}" if device else ""
-    return _series_figure(
-        steps, {"examples/sec": examples_per_sec}, 0.0, f"Throughput{where}", "examples/sec"
-    )
+    title = _("Throughput on {device}").format(device=device) if device else _("Throughput")
+    per_sec = _("examples/sec")
+    return _series_figure(steps, {per_sec: examples_per_sec}, 0.0, title, per_sec)
 
 
 def mark_events(fig: go.Figure, events: list[dict]) -> go.Figure:
@@ -218,7 +224,11 @@ def diversity_figure(steps, values) -> go.Figure:
     """Spread of the fixed-noise samples over training; a fall signals mode collapse."""
     fig = go.Figure(go.Scatter(x=list(steps), y=list(values), mode="lines+markers"))
     return axes_layout(
-        fig, "Sample diversity (std across the fixed-noise samples)", "step", "diversity", 260
+        fig,
+        _("Sample diversity (std across the fixed-noise samples)"),
+        _("step"),
+        _("diversity"),
+        260,
     )
 
 
@@ -233,7 +243,7 @@ def architecture_figure(rows: list[dict], title: str) -> go.Figure:
     x = 0.0
     heights = [1 + np.log2(r["shape"][2]) for r in rows]
     for i, r in enumerate(rows):
-        _, c, h, w = r["shape"]
+        __, c, h, w = r["shape"]
         height = heights[i]
         width = 0.4 + 0.25 * np.log2(c)
         before = rows[i - 1]["shape"][2] if i else h
@@ -255,7 +265,7 @@ def architecture_figure(rows: list[dict], title: str) -> go.Figure:
             fillcolor=colour,
             line=dict(color="#555"),
         )
-        label = "input" if i == 0 else r["op"].replace(" + ", "<br>")
+        label = _("input") if i == 0 else r["op"].replace(" + ", "<br>")
         fig.add_annotation(
             x=x + width / 2, y=height / 2 + 0.2, text=label, showarrow=False, yanchor="bottom"
         )
@@ -289,10 +299,16 @@ def dead_units_figure(pre_activations: np.ndarray, alpha: float) -> go.Figure:
     fig.add_hline(y=0, line_color="black")
     n = int(dead.sum())
     verdict = (
-        f"{n} dead" if alpha == 0 else f"{n} negative for every input, still learning (α={alpha:g})"
+        _("{n} dead").format(n=n)
+        if alpha == 0
+        else _("{n} negative for every input, still learning (α={alpha})").format(
+            n=n, alpha=f"{alpha:g}"
+        )
     )
-    title = f"Largest pre-activation of each of {len(top)} units: {verdict}"
-    return axes_layout(fig, title, "unit", "max over the batch", 320)
+    title = _("Largest pre-activation of each of {units} units: {verdict}").format(
+        units=len(top), verdict=verdict
+    )
+    return axes_layout(fig, title, _("unit"), _("max over the batch"), 320)
 
 
 def gan2d_figure(frame) -> go.Figure:
@@ -306,25 +322,27 @@ def gan2d_figure(frame) -> go.Figure:
             zmin=0,
             zmax=1,
             opacity=0.6,
-            colorbar=dict(title="D: P(real)"),
+            colorbar=dict(title=_("D: P(real)")),
         )
     )
     fig.add_scatter(
         x=frame.real[:, 0],
         y=frame.real[:, 1],
         mode="markers",
-        name="real",
+        name=_("real"),
         marker=dict(color="#1f3b73", size=6),
     )
     fig.add_scatter(
         x=frame.fake[:, 0],
         y=frame.fake[:, 1],
         mode="markers",
-        name="generated",
+        name=_("generated"),
         marker=dict(color="#ff7f0e", size=6, symbol="x"),
     )
     fig.update_layout(
-        title=f"Epoch {frame.epoch}: real vs generated, D's decision surface behind",
+        title=_("Epoch {epoch}: real vs generated, D's decision surface behind").format(
+            epoch=frame.epoch
+        ),
         xaxis_title="x₁",
         yaxis=dict(title="x₂", scaleanchor="x"),
         height=480,
@@ -342,8 +360,8 @@ def gan2d_loss_figure(frames) -> go.Figure:
     fig.add_scatter(x=[f.epoch for f in fr], y=[f.loss_G for f in fr], name="loss_G")
     fig.add_hline(y=float(np.log(2)), line_dash="dot", annotation_text="ln 2")
     fig.update_layout(
-        title="Losses per example",
-        xaxis_title="epoch",
+        title=_("Losses per example"),
+        xaxis_title=_("epoch"),
         height=300,
         margin=MARGIN,
         legend=dict(orientation="h", y=-0.3),

@@ -12,6 +12,25 @@ from pathlib import Path
 
 import torch
 
+from .i18n import N_, _
+
+
+class Lazy(str):
+    """A message whose str value is its English text (what JSON, files and the CLI get) and
+    which shows itself in the language of the moment wherever it is formatted or str()-ed:
+    for text made once and cached for every session (ui.lab caches discriminator_for)."""
+
+    def __new__(cls, msgid: str, **params):
+        obj = super().__new__(cls, msgid.format(**params))
+        obj.msgid, obj.params = msgid, params
+        return obj
+
+    def __str__(self) -> str:
+        return _(self.msgid).format(**self.params)
+
+    def __format__(self, spec: str) -> str:
+        return format(str(self), spec)
+
 
 def discriminator_for(path: str | Path | None, model_cfg, seed: int = 0):
     """(D, note): the trained D of a full .pt checkpoint, else a randomly initialised one.
@@ -30,11 +49,13 @@ def discriminator_for(path: str | Path | None, model_cfg, seed: int = 0):
             cfg = Config.from_dict(state["config"]).model
             D = Discriminator(cfg)
             D.load_state_dict(state["D"])
-            return D.eval(), f"the trained discriminator in {Path(path).name}"
+            return D.eval(), Lazy(N_("the trained discriminator in {name}"), name=Path(path).name)
     D = build(model_cfg, seed=seed)[1].eval()
-    return D, (
-        "a randomly initialised discriminator of the same architecture (generator exports "
-        "carry no D): random features, a rough stand-in for what a trained D sees"
+    return D, Lazy(
+        N_(
+            "a randomly initialised discriminator of the same architecture (generator exports "
+            "carry no D): random features, a rough stand-in for what a trained D sees"
+        )
     )
 
 
@@ -81,7 +102,7 @@ def training_data(
 
     name = source or spec.source
     if not name:
-        raise ValueError("the generator does not name its dataset; pick or pass one (--data).")
+        raise ValueError(_("the generator does not name its dataset; pick or pass one (--data)."))
     same = name == spec.source
     full = load(name, size, classes=spec.classes if same else None, progress=progress)
     if same and spec.limit is not None and spec.limit < len(full):

@@ -26,6 +26,7 @@ import torch
 from torch import nn
 
 from . import losses
+from .i18n import _, number
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,7 @@ class StepReport:
     """Everything one explained step measured."""
 
     loss: str  # train.loss name
-    output: str  # what D's readout is: a probability for BCE, a score otherwise
+    output: str  # what D's readout is (an English msgid: _() it to show it)
     D_x: tuple[float, float]  # D's readout on the real batch, before and after D's update
     D_G_z: tuple[float, float, float]  # on G(z): before, after D's update, after G's update
     d_terms: tuple[float, float]  # D's loss on the real batch and on the fake batch
@@ -253,28 +254,38 @@ def why_loss_g_rises(loss_G, D_x, D_G_z, loss: str = "bce") -> LossGRise | None:
     rise = lg[1] - lg[0]
     rose = rise > ROSE_BY * max(abs(lg[0]), 1e-6)  # a wobble of a few per cent is not a rise
     sc = losses.scale(loss)
-    seen = (
-        f"loss_G went from {lg[0]:.2f} to {lg[1]:.2f} while D(G(z)) went from {dgz[0]:.2f} to "
-        f"{dgz[1]:.2f} and D(x) from {dx[0]:.2f} to {dx[1]:.2f} ({sc.output}). "
+    f2 = lambda v: number(v, 2)  # noqa: E731
+    seen = _(
+        "loss_G went from {lg0} to {lg1} while D(G(z)) went from {dgz0} to {dgz1} and D(x) "
+        "from {dx0} to {dx1} ({output})."
+    ).format(
+        lg0=f2(lg[0]),
+        lg1=f2(lg[1]),
+        dgz0=f2(dgz[0]),
+        dgz1=f2(dgz[1]),
+        dx0=f2(dx[0]),
+        dx1=f2(dx[1]),
+        output=_(sc.output),
     )
     if rose and sc.critic:
-        text = seen + (
+        why = _(
             "A critic's scores have no fixed zero: both drift, and loss_G = −D(G(z)) follows "
-            f"the drift. Read the gap instead: D(x) − D(G(z)) went from {dx[0] - dgz[0]:.2f} to "
-            f"{dx[1] - dgz[1]:.2f}, the critic's own estimate of how far G still is."
-        )
+            "the drift. Read the gap instead: D(x) − D(G(z)) went from {gap0} to {gap1}, the "
+            "critic's own estimate of how far G still is."
+        ).format(gap0=f2(dx[0] - dgz[0]), gap1=f2(dx[1] - dgz[1]))
     elif rose:
-        text = seen + (
+        why = _(
             "loss_G only measures how well G fools the D of the same step, and D is learning "
             "too: it got better at telling the two apart faster than G got better at fooling it. "
             "The target moved, so a rising loss_G says D is winning the race for now, not that "
             "G's images got worse; judge them by the grids or SWD."
         )
     else:
-        text = seen + (
+        why = _(
             "Here loss_G did not rise (by more than a few per cent): G kept up with D. It often "
             "rises while D learns faster than G, early in a run or after a learning-rate change."
         )
+    text = seen + " " + why
     return LossGRise(rose, lg, dx, dgz, text)
 
 
@@ -293,39 +304,48 @@ GRAD = 'color="#d62728", fontcolor="#d62728", style=dashed, constraint=false'
 
 def d_step_dot(r: StepReport) -> str:
     """Graphviz DOT of D's update with this step's numbers: forward in black, gradients red."""
-    (a0, a1), (b0, b1, _) = r.D_x, r.D_G_z
-    gp = f"\n+ gradient penalty {_fmt(r.penalty)}" if r.penalty else ""
+    (a0, a1), (b0, b1, __) = r.D_x, r.D_G_z
+    gp = "\n" + _("+ gradient penalty {value}").format(value=_fmt(r.penalty)) if r.penalty else ""
+    # labels in the reader's language; a translation must hold no double quote (DOT's)
+    batch = _("real batch x\n({n} images)").format(n=r.batch)
+    updated, on_real, on_fake = _("(updated)"), _("term on real"), _("term on fake")
+    steps_d = _("Adam steps D")
+    stops = _("stops: 0 reaches G\n(without detach: {value})").format(value=_fmt(r.forgot_detach))
     return (
         HEAD + 'z [label="z ~ N(0, I)", shape=ellipse]; G [label="G", fillcolor="#ffe0b2"]; '
         'fake [label="G(z)", shape=ellipse]; '
         'cut [label="detach()", shape=octagon, fillcolor="#ffcdd2"]; '
-        f'x [label="real batch x\n({r.batch} images)", shape=ellipse]; '
-        'D [label="D\n(updated)", fillcolor="#bbdefb"]; '
-        f'lr [label="term on real\n{_fmt(r.d_terms[0])}"]; '
-        f'lf [label="term on fake\n{_fmt(r.d_terms[1])}"]; '
+        f'x [label="{batch}", shape=ellipse]; '
+        f'D [label="D\n{updated}", fillcolor="#bbdefb"]; '
+        f'lr [label="{on_real}\n{_fmt(r.d_terms[0])}"]; '
+        f'lf [label="{on_fake}\n{_fmt(r.d_terms[1])}"]; '
         f'L [label="loss_D = {_fmt(r.d_update.loss)}{gp}", fillcolor="#fff9c4"]; '
         "z -> G -> fake -> cut -> D; x -> D; "
         f'D -> lr [label="D(x) {_fmt(a0)} → {_fmt(a1)}"]; '
         f'D -> lf [label="D(G(z)) {_fmt(b0)} → {_fmt(b1)}"]; lr -> L; lf -> L; '
-        f'L -> D [label="‖∇D‖ = {_fmt(r.d_update.grad_norm)}, Adam steps D", {GRAD}]; '
-        f'L -> cut [label="stops: 0 reaches G\n(without detach: {_fmt(r.forgot_detach)})", '
-        f"{GRAD}, style=dotted]; "
+        f'L -> D [label="‖∇D‖ = {_fmt(r.d_update.grad_norm)}, {steps_d}", {GRAD}]; '
+        f'L -> cut [label="{stops}", {GRAD}, style=dotted]; '
         "}"
     )
 
 
 def g_step_dot(r: StepReport) -> str:
     """Graphviz DOT of G's update: the gradient flows back through a frozen D into G."""
-    _, b1, b2 = r.D_G_z
+    __, b1, b2 = r.D_G_z
+    # labels in the reader's language; a translation must hold no double quote (DOT's)
+    same, updated, frozen = _("z (the same)"), _("(updated)"), _("(frozen)")
+    through = _("through D's layers; its weights would get {value}, unused").format(
+        value=_fmt(r.grad_to_d_in_g_step)
+    )
+    steps_g = _("Adam steps G")
     return (
-        HEAD + 'z [label="z (the same)", shape=ellipse]; '
-        'G [label="G\n(updated)", fillcolor="#ffe0b2"]; fake [label="G(z)", shape=ellipse]; '
-        'D [label="D\n(frozen)", fillcolor="#e0e0e0"]; '
+        HEAD + f'z [label="{same}", shape=ellipse]; '
+        f'G [label="G\n{updated}", fillcolor="#ffe0b2"]; fake [label="G(z)", shape=ellipse]; '
+        f'D [label="D\n{frozen}", fillcolor="#e0e0e0"]; '
         f'L [label="loss_G = {_fmt(r.g_update.loss)}", fillcolor="#fff9c4"]; '
         f'z -> G -> fake -> D; D -> L [label="D(G(z)) {_fmt(b1)} → {_fmt(b2)}"]; '
-        f"L -> D [label=\"through D's layers; its weights would get "
-        f'{_fmt(r.grad_to_d_in_g_step)}, unused", {GRAD}]; '
+        f'L -> D [label="{through}", {GRAD}]; '
         f'D -> fake [label="‖∂loss_G/∂G(z)‖ = {_fmt(r.grad_at_fake)}", {GRAD}]; '
-        f'fake -> G [label="‖∇G‖ = {_fmt(r.g_update.grad_norm)}, Adam steps G", {GRAD}]; '
+        f'fake -> G [label="‖∇G‖ = {_fmt(r.g_update.grad_norm)}, {steps_g}", {GRAD}]; '
         "}"
     )

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageFile, ImageOps
 
+from ..i18n import _, number
 from .imageset import DataError, ImageSet, Progress, pack
 
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".gif", ".bmp", ".webp"}
@@ -170,6 +171,13 @@ def _announced_members(path: Path) -> int | None:
         return None  # ZipFile below gives the real error
 
 
+def too_many_members(path, n: int, limit: int) -> str:
+    """The refusal of a zip with more members than the limit, in the reader's language."""
+    return _(
+        "{path} has {n} members; the limit is {limit}. Split the archive or use a folder."
+    ).format(path=path, n=n, limit=limit)
+
+
 # Errors zipfile and zlib raise for a damaged, encrypted or exotic member.
 _MEMBER_ERRORS = (zipfile.BadZipFile, zlib.error, EOFError, OSError, RuntimeError)
 
@@ -182,21 +190,17 @@ def read_zip(
     # Checked before ZipFile parses the directory: a million stub entries cost real memory.
     announced = _announced_members(path)
     if announced is not None and announced > limits.max_members:
-        raise DataError(
-            f"{path} has {announced} members; the limit is {limits.max_members}. "
-            "Split the archive or use a folder."
-        )
+        raise DataError(too_many_members(path, announced, limits.max_members))
     try:
         zf = zipfile.ZipFile(path)
     except (zipfile.BadZipFile, OSError, ValueError, EOFError) as e:
-        raise DataError(f"{path} is not a readable zip file ({e}).") from e
+        raise DataError(
+            _("{path} is not a readable zip file ({error}).").format(path=path, error=e)
+        ) from e
     with zf:
         infos = zf.infolist()
         if len(infos) > limits.max_members:
-            raise DataError(
-                f"{path} has {len(infos)} members; the limit is {limits.max_members}. "
-                "Split the archive or use a folder."
-            )
+            raise DataError(too_many_members(path, len(infos), limits.max_members))
         skipped: list[tuple[str, str]] = []
         members = []
         total = 0
@@ -226,8 +230,10 @@ def read_zip(
             total += info.file_size
             if total > limits.max_total_bytes:
                 raise DataError(
-                    f"{path} unpacks to more than {limits.max_total_bytes:,} bytes; "
-                    "refusing it as a possible zip bomb."
+                    _(
+                        "{path} unpacks to more than {limit} bytes; refusing it as a possible "
+                        "zip bomb."
+                    ).format(path=path, limit=number(limits.max_total_bytes))
                 )
             members.append(info)
         members.sort(key=lambda i: i.filename)
@@ -309,12 +315,15 @@ def read_folder(
                 total += st.st_size
             if len(files) + len(skipped) > limits.max_members:
                 raise DataError(
-                    f"{path} holds more than {limits.max_members} files; point at a smaller folder."
+                    _("{path} holds more than {limit} files; point at a smaller folder.").format(
+                        path=path, limit=limits.max_members
+                    )
                 )
             if total > limits.max_total_bytes:
                 raise DataError(
-                    f"{path} holds more than {limits.max_total_bytes:,} bytes of images; "
-                    "point at a smaller folder."
+                    _(
+                        "{path} holds more than {limit} bytes of images; point at a smaller folder."
+                    ).format(path=path, limit=number(limits.max_total_bytes))
                 )
     files.sort(key=lambda t: t[0])
     cap = limits.max_member_bytes

@@ -9,6 +9,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
+from ..i18n import _
 from .imageset import DataError, Progress
 
 
@@ -34,7 +35,11 @@ def download(
     dest.parent.mkdir(parents=True, exist_ok=True)
     scheme = urllib.parse.urlparse(url).scheme
     if scheme not in ("http", "https", "file"):
-        raise DataError(f"cannot download {url!r}: only http, https and file URLs are supported.")
+        raise DataError(
+            _("cannot download {url}: only http, https and file URLs are supported.").format(
+                url=repr(url)
+            )
+        )
     fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
     try:
         h = hashlib.sha1()
@@ -49,14 +54,18 @@ def download(
                     progress(done, total)
         if sha1 is not None and h.hexdigest() != sha1.lower():
             raise DataError(
-                f"checksum mismatch for {url}: expected sha1 {sha1}, got {h.hexdigest()}. "
-                "The file was discarded; check the URL (or DCGAN_POKEMON_SHA1) and try again."
+                _(
+                    "checksum mismatch for {url}: expected sha1 {expected}, got {got}. The file "
+                    "was discarded; check the URL (or DCGAN_POKEMON_SHA1) and try again."
+                ).format(url=url, expected=sha1, got=h.hexdigest())
             )
         os.replace(tmp, dest)
     except OSError as e:
         raise DataError(
-            f"could not download {url}: {e}. Check the network, or set DCGAN_POKEMON_URL "
-            "to a local copy (file:///path/to/pokemon.zip)."
+            _(
+                "could not download {url}: {error}. Check the network, or set DCGAN_POKEMON_URL "
+                "to a local copy (file:///path/to/pokemon.zip)."
+            ).format(url=url, error=e)
         ) from e
     finally:
         if os.path.exists(tmp):

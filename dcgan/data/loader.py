@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from ..i18n import _
 from .cache import cache_key, cache_load, cache_save
 from .decode import read_images
 from .imageset import DataError, ImageSet, Progress, subset
@@ -24,7 +25,11 @@ def load(
     """Load a registered source (SOURCES) or a folder/zip path as an ImageSet of size x size RGB
     images, decoded once and then read from the cache."""
     if size < 8 or size > 512:
-        raise DataError(f"image size {size} is out of range; use 8 to 512 (the models use 32-128).")
+        raise DataError(
+            _("image size {size} is out of range; use 8 to 512 (the models use 32-128).").format(
+                size=size
+            )
+        )
     named = SOURCES.get(source)
     if named is not None:
         where, read = named.locate(progress), named.read
@@ -41,7 +46,9 @@ def load(
     s.source = source
     if classes is not None:
         if s.labels is None:
-            raise DataError(f"{source} has no classes to filter; drop the class filter.")
+            raise DataError(
+                _("{source} has no classes to filter; drop the class filter.").format(source=source)
+            )
         keep = torch.isin(s.labels, torch.tensor(list(classes)))
         idx = keep.nonzero().flatten().tolist()
         s = subset(s, idx)
@@ -49,8 +56,10 @@ def load(
         s = subset(s, list(range(min(limit, len(s)))))
     if len(s) == 0:
         raise DataError(
-            f"{source} holds no usable images ({len(s.skipped)} skipped: "
-            f"{dict(s.skip_reasons())}). Give a folder or zip of PNG/JPEG images."
+            _(
+                "{source} holds no usable images ({n} skipped: {reasons}). Give a folder or zip "
+                "of PNG/JPEG images."
+            ).format(source=source, n=len(s.skipped), reasons=dict(s.skip_reasons()))
         )
     return s
 
@@ -60,16 +69,24 @@ def path_source(source: str) -> Path:
     p = Path(source).expanduser()
     if not p.exists():
         raise DataError(
-            f"unknown dataset {source!r}: it is not one of {', '.join(SOURCES)} "
-            "and no such file or folder exists."
+            _(
+                "unknown dataset {source}: it is not one of {names} and no such file or folder "
+                "exists."
+            ).format(source=repr(source), names=", ".join(SOURCES))
         )
     if not (p.is_dir() or p.is_file()):
         raise DataError(
-            f"{source} is neither a folder nor a regular file (a pipe or device?); "
-            "give a folder or a .zip of images."
+            _(
+                "{source} is neither a folder nor a regular file (a pipe or device?); give a "
+                "folder or a .zip of images."
+            ).format(source=source)
         )
     if p.is_file() and not zipfile.is_zipfile(p):
-        raise DataError(f"{source} is a file but not a zip; give a folder or a .zip of images.")
+        raise DataError(
+            _("{source} is a file but not a zip; give a folder or a .zip of images.").format(
+                source=source
+            )
+        )
     return p
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import torch
 
+from ..i18n import N_, _
 from .cache import data_dir
 from .decode import read_images
 from .download import download
@@ -28,32 +29,34 @@ from .shapes import make_shapes
 POKEMON_URL = "http://d2l-data.s3-accelerate.amazonaws.com/pokemon.zip"
 POKEMON_SHA1 = "c065c0e2593b8b161a2d7873e42418bf6a21106c"
 ANIME_FACES_FILE = "anime_faces_64.zip"  # the name looked for in the shared and data folders
-ANIME_FACES_HELP = (
+ANIME_FACES_HELP = N_(
     "The Anime Face dataset is on Kaggle (splcher/animefacedataset) and needs a Kaggle login, "
     "so it is not downloaded automatically. Download it, then set DCGAN_ANIME_FACES to the zip "
     "or folder, or put it at {path}."
 )
 REPO_ROOT = Path(__file__).resolve().parents[2]
+# English, as keys and file names use them (class_key); _() one to show it
 FASHION_CLASSES = (
-    "T-shirt/top",
-    "Trouser",
-    "Pullover",
-    "Dress",
-    "Coat",
-    "Sandal",
-    "Shirt",
-    "Sneaker",
-    "Bag",
-    "Ankle boot",
+    N_("T-shirt/top"),
+    N_("Trouser"),
+    N_("Pullover"),
+    N_("Dress"),
+    N_("Coat"),
+    N_("Sandal"),
+    N_("Shirt"),
+    N_("Sneaker"),
+    N_("Bag"),
+    N_("Ankle boot"),
 )
 
 
 def source_label(source: str, picker: bool = False) -> str:
-    """A named source's label (its picker_label when picker); a path's file or folder name."""
+    """A named source's label (its picker_label when picker) in the language of the moment;
+    a path's file or folder name."""
     named = SOURCES.get(source)
     if named is None:
         return Path(source).name
-    return named.picker_label if picker else named.label
+    return named.picker_label if picker else _(named.label)
 
 
 def allowed_roots() -> list[Path]:
@@ -73,9 +76,10 @@ def check_path_allowed(source: str, extra_roots: tuple[Path, ...] = ()) -> None:
     roots = allowed_roots() + [Path(r).resolve() for r in extra_roots]
     if not any(target == r or r in target.parents for r in roots):
         raise DataError(
-            f"{source} is outside the folders this app may read ("
-            + ", ".join(str(r) for r in roots)
-            + "). Move the images there, upload a zip, or set DCGAN_IMAGE_ROOTS on the server."
+            _(
+                "{source} is outside the folders this app may read ({roots}). Move the images "
+                "there, upload a zip, or set DCGAN_IMAGE_ROOTS on the server."
+            ).format(source=source, roots=", ".join(str(r) for r in roots))
         )
 
 
@@ -98,8 +102,10 @@ def fashion_mnist(size: int, progress: Progress | None) -> ImageSet:
         ds = torchvision.datasets.FashionMNIST(root=str(root), train=True, download=not local)
     except Exception as e:  # torchvision raises RuntimeError/URLError alike
         raise DataError(
-            f"could not load Fashion-MNIST into {root}: {e}. Check the network, or set "
-            "DCGAN_FASHION_MNIST_DIR to a folder holding the four idx .gz files."
+            _(
+                "could not load Fashion-MNIST into {root}: {error}. Check the network, or set "
+                "DCGAN_FASHION_MNIST_DIR to a folder holding the four idx .gz files."
+            ).format(root=root, error=e)
         ) from e
     x = ds.data.unsqueeze(1).float()  # (N, 1, 28, 28)
     chunks = []
@@ -169,10 +175,12 @@ def anime_faces_path() -> Path:
     env = os.environ.get("DCGAN_ANIME_FACES")
     if env:
         raise DataError(
-            f"DCGAN_ANIME_FACES={env} does not exist; point it at the anime faces zip or "
-            "folder, or unset it to use the shared or data folder."
+            _(
+                "DCGAN_ANIME_FACES={path} does not exist; point it at the anime faces zip or "
+                "folder, or unset it to use the shared or data folder."
+            ).format(path=env)
         )
-    raise DataError(ANIME_FACES_HELP.format(path=shared_data_dir() / ANIME_FACES_FILE))
+    raise DataError(_(ANIME_FACES_HELP).format(path=shared_data_dir() / ANIME_FACES_FILE))
 
 
 def fashion_in_space() -> bool:
@@ -192,6 +200,8 @@ class Source:
     """A named dataset: how every UI shows it and how it loads. The one registry is SOURCES."""
 
     name: str  # what configs, checkpoints and the CLI call it
+    # label and description are English msgids (marked N_): _() them, or read shown_label
+    # and shown_description, to show them
     label: str  # what a picker shows
     offline: bool  # True when it never needs the network (built in, or a local copy)
     description: str  # one line: where the images come from and how to get them offline
@@ -204,9 +214,21 @@ class Source:
     in_space: Callable[[], bool] = _never  # may a Space visitor's live run use it here?
 
     @property
+    def shown_label(self) -> str:
+        """The label in the language of the moment."""
+        return _(self.label)
+
+    @property
+    def shown_description(self) -> str:
+        """The description in the language of the moment."""
+        return _(self.description)
+
+    @property
     def picker_label(self) -> str:
-        """The label with what it costs to use, e.g. 'Pokemon (d2l) · downloads once'."""
-        return f"{self.label} · {'offline' if self.offline else 'downloads once'}"
+        """The label with what it costs to use, e.g. 'Pokemon (d2l) · downloads once', in the
+        language of the moment."""
+        cost = _("offline") if self.offline else _("downloads once")
+        return _("{label} · {cost}").format(label=_(self.label), cost=cost)
 
 
 # name -> Source, in menu order: every list of datasets in the app, the CLI and the Space
@@ -215,40 +237,48 @@ SOURCES: dict[str, Source] = {
     for s in (
         Source(
             "shapes",
-            "Built-in shapes",
+            N_("Built-in shapes"),
             True,
-            "Coloured circles, squares and triangles drawn here, with known attributes; "
-            "no download, so it works anywhere.",
+            N_(
+                "Coloured circles, squares and triangles drawn here, with known attributes; "
+                "no download, so it works anywhere."
+            ),
             locate=lambda progress: "shapes",
-            read=lambda _, size, progress: make_shapes(size),
+            read=lambda _where, size, progress: make_shapes(size),
             in_space=lambda: True,  # drawn here: nothing to download or license
         ),
         Source(
             "pokemon",
-            "Pokemon (d2l)",
+            "Pokemon (d2l)",  # a name every language keeps
             False,
-            "The chapter's sprites, downloaded once from d2l.ai (about 70 MB) with a sha1 "
-            "check. Offline, set DCGAN_POKEMON_URL to a local copy "
-            "(file:///path/to/pokemon.zip).",
+            N_(
+                "The chapter's sprites, downloaded once from d2l.ai (about 70 MB) with a sha1 "
+                "check. Offline, set DCGAN_POKEMON_URL to a local copy "
+                "(file:///path/to/pokemon.zip)."
+            ),
             locate=pokemon_zip,
         ),
         Source(
             "anime-faces",
-            "Anime faces",
+            N_("Anime faces"),
             True,
-            "Faces from Kaggle, which needs a login, so never downloaded: set "
-            "DCGAN_ANIME_FACES to its zip or folder, or put anime_faces_64.zip in the shared "
-            "or data folder.",
+            N_(
+                "Faces from Kaggle, which needs a login, so never downloaded: set "
+                "DCGAN_ANIME_FACES to its zip or folder, or put anime_faces_64.zip in the shared "
+                "or data folder."
+            ),
             locate=lambda progress: anime_faces_path(),
         ),
         Source(
             "fashion-mnist",
-            "Fashion-MNIST",
+            "Fashion-MNIST",  # a name every language keeps
             False,
-            "Ten classes of 28x28 clothing photos, downloaded once by torchvision. Offline, "
-            "set DCGAN_FASHION_MNIST_DIR to a folder holding its four .gz files.",
+            N_(
+                "Ten classes of 28x28 clothing photos, downloaded once by torchvision. Offline, "
+                "set DCGAN_FASHION_MNIST_DIR to a folder holding its four .gz files."
+            ),
             locate=lambda progress: "fashion-mnist",
-            read=lambda _, size, progress: fashion_mnist(size, progress),
+            read=lambda _where, size, progress: fashion_mnist(size, progress),
             classes=FASHION_CLASSES,
             in_space=fashion_in_space,
         ),

@@ -16,6 +16,7 @@ from pathlib import Path
 from .. import compare, coverage, losses
 from ..config import Config, ConfigError
 from ..data import FASHION_CLASSES
+from ..i18n import N_, _
 from .probes import DeadUnitProbe
 
 BASE_PRESET = "classroom-cpu"  # 32 px, narrow widths: an arm is about a minute on a laptop CPU
@@ -33,7 +34,9 @@ DEFAULT_CLASSES = (0, 1, 5, 8, 9)  # T-shirt, Trouser, Sandal, Bag, Ankle boot: 
 
 @dataclass(frozen=True)
 class Arm:
-    """One arm: a folder-safe key, a label, and dotted overrides on the experiment's base."""
+    """One arm: a folder-safe key, a label, and dotted overrides on the experiment's base.
+    The label, like an Entry's texts, is an English msgid (the runner writes it into the
+    experiment's JSON): the pages _() it to show it."""
 
     key: str
     label: str
@@ -49,10 +52,12 @@ def class_key(c: int) -> str:
 def class_arms(classes: tuple[int, ...]) -> tuple[Arm, ...]:
     """One arm per Fashion-MNIST class, trained on that class only."""
     if not classes:
-        raise ConfigError("pick at least one Fashion-MNIST class.")
+        raise ConfigError(_("pick at least one Fashion-MNIST class."))
     bad = [c for c in classes if not 0 <= int(c) <= 9]
     if bad:
-        raise ConfigError(f"classes {bad} are not Fashion-MNIST classes; use 0 to 9.")
+        raise ConfigError(
+            _("classes {bad} are not Fashion-MNIST classes; use 0 to 9.").format(bad=bad)
+        )
     return tuple(
         Arm(class_key(int(c)), FASHION_CLASSES[int(c)], {"data.classes": [int(c)]})
         for c in dict.fromkeys(classes)
@@ -88,27 +93,35 @@ CATALOG: dict[str, Entry] = {
     for e in (
         Entry(
             "relu",
-            "Exercise 1: ReLU instead of LeakyReLU in D",
-            "The chapter's discriminator uses LeakyReLU with slope 0.2. What changes with a "
-            "plain ReLU (its exercise 1)?",
-            "A ReLU unit whose input is negative for every image outputs 0 and gets no "
-            "gradient, so once dead it can stay dead; LeakyReLU still passes 0.2 of the "
-            "gradient. Watch the dead-unit fraction per D block over the run, then compare "
-            "D(G(z)) and the grids: G learns only through the units of D that are alive.",
+            N_("Exercise 1: ReLU instead of LeakyReLU in D"),
+            N_(
+                "The chapter's discriminator uses LeakyReLU with slope 0.2. What changes with a "
+                "plain ReLU (its exercise 1)?"
+            ),
+            N_(
+                "A ReLU unit whose input is negative for every image outputs 0 and gets no "
+                "gradient, so once dead it can stay dead; LeakyReLU still passes 0.2 of the "
+                "gradient. Watch the dead-unit fraction per D block over the run, then compare "
+                "D(G(z)) and the grids: G learns only through the units of D that are alive."
+            ),
             arms=(
-                Arm("leaky-relu", "LeakyReLU (α 0.2)", {"model.d_activation": "leaky_relu"}),
-                Arm("relu", "ReLU", {"model.d_activation": "relu"}),
+                Arm("leaky-relu", N_("LeakyReLU (α 0.2)"), {"model.d_activation": "leaky_relu"}),
+                Arm("relu", N_("ReLU"), {"model.d_activation": "relu"}),
             ),
             probe=DeadUnitProbe,
         ),
         Entry(
             "fashion-classes",
-            "Exercise 2: Fashion-MNIST, class by class",
-            "Which Fashion-MNIST categories does a DCGAN learn well (the chapter's exercise "
-            "2)? Each arm trains on one class only, with the same seed, steps and model.",
-            "The table ranks the classes by SWD to real images of the same class (lower is "
-            "closer). Look at which silhouettes come out clean and which details are lost: "
-            "thin straps, prints and textures need more than a minute of a small model.",
+            N_("Exercise 2: Fashion-MNIST, class by class"),
+            N_(
+                "Which Fashion-MNIST categories does a DCGAN learn well (the chapter's exercise "
+                "2)? Each arm trains on one class only, with the same seed, steps and model."
+            ),
+            N_(
+                "The table ranks the classes by SWD to real images of the same class (lower is "
+                "closer). Look at which silhouettes come out clean and which details are lost: "
+                "thin straps, prints and textures need more than a minute of a small model."
+            ),
             by_class=True,
             base={"data.source": "fashion-mnist"},
             after_arm=class_baseline,  # each arm has its own real images
@@ -116,42 +129,57 @@ CATALOG: dict[str, Entry] = {
         ),
         Entry(
             "bn-first",
-            "The paper: BatchNorm on D's first layer or not",
-            "The chapter normalises every D block; Radford et al. leave BatchNorm out of D's "
-            "input layer (and G's output layer), saying it caused sample oscillation and "
-            "instability. Does it matter here?",
-            "Compare the loss and D(x)/D(G(z)) curves for oscillation, and the final grids "
-            "and SWD. At this short scale the difference can be small; that is an answer too.",
+            N_("The paper: BatchNorm on D's first layer or not"),
+            N_(
+                "The chapter normalises every D block; Radford et al. leave BatchNorm out of D's "
+                "input layer (and G's output layer), saying it caused sample oscillation and "
+                "instability. Does it matter here?"
+            ),
+            N_(
+                "Compare the loss and D(x)/D(G(z)) curves for oscillation, and the final grids "
+                "and SWD. At this short scale the difference can be small; that is an answer too."
+            ),
             arms=(
-                Arm("bn-first", "BatchNorm on D's first block (d2l)", {"model.d_first_bn": True}),
-                Arm("no-bn-first", "No BatchNorm there (paper)", {"model.d_first_bn": False}),
+                Arm(
+                    "bn-first", N_("BatchNorm on D's first block (d2l)"), {"model.d_first_bn": True}
+                ),
+                Arm("no-bn-first", N_("No BatchNorm there (paper)"), {"model.d_first_bn": False}),
             ),
         ),
         Entry(
             "lr",
-            "Learning rate: 0.005 (the chapter) against 2e-4 (the paper)",
-            "The chapter trains with lr 0.005; the paper found 0.001 too high and used 2e-4. "
-            "Which works better for the same number of steps?",
-            "A large lr moves fast and can overshoot: look for D(x) pinned near 1 and "
-            "D(G(z)) near 0 (D has won), spiky losses and blotchy grids. A small lr is "
-            "steadier but may not get far in a short run.",
+            N_("Learning rate: 0.005 (the chapter) against 2e-4 (the paper)"),
+            N_(
+                "The chapter trains with lr 0.005; the paper found 0.001 too high and used 2e-4. "
+                "Which works better for the same number of steps?"
+            ),
+            N_(
+                "A large lr moves fast and can overshoot: look for D(x) pinned near 1 and "
+                "D(G(z)) near 0 (D has won), spiky losses and blotchy grids. A small lr is "
+                "steadier but may not get far in a short run."
+            ),
             arms=(
-                Arm("lr-0.005", "lr 0.005 (d2l)", {"train.lr": 0.005}),
-                Arm("lr-2e-4", "lr 2e-4 (paper)", {"train.lr": 0.0002}),
+                Arm("lr-0.005", N_("lr 0.005 (d2l)"), {"train.lr": 0.005}),
+                Arm("lr-2e-4", N_("lr 2e-4 (paper)"), {"train.lr": 0.0002}),
             ),
         ),
         Entry(
             "losses",
-            "Loss functions: BCE, least squares, hinge and WGAN-GP",
-            "The chapter trains with binary cross-entropy; GAN Lab offers least squares too, "
-            "and SN-GAN, BigGAN and WGAN-GP train with hinge and Wasserstein losses. With the "
-            "same model, seed, data and steps, which gets furthest?",
-            "Compare SWD and the grids first. Each loss reads on its own scale (dcgan.losses), "
-            "so compare the curves' shapes, not their values. WGAN-GP's critic takes 5 steps "
-            "per G step, so its G moves a fifth as often; its −loss_D should shrink as G "
-            "improves. Class coverage counts how many of the 12 shape × colour classes G draws.",
+            N_("Loss functions: BCE, least squares, hinge and WGAN-GP"),
+            N_(
+                "The chapter trains with binary cross-entropy; GAN Lab offers least squares too, "
+                "and SN-GAN, BigGAN and WGAN-GP train with hinge and Wasserstein losses. With the "
+                "same model, seed, data and steps, which gets furthest?"
+            ),
+            N_(
+                "Compare SWD and the grids first. Each loss reads on its own scale (dcgan.losses), "
+                "so compare the curves' shapes, not their values. WGAN-GP's critic takes 5 steps "
+                "per G step, so its G moves a fifth as often; its −loss_D should shrink as G "
+                "improves. Class coverage counts how many of the 12 shape × colour classes G draws."
+            ),
             arms=tuple(
-                Arm(name, cls.title, {"train.loss": name}) for name, cls in losses.LOSSES.items()
+                Arm(name, losses.msgid(cls, "title"), {"train.loss": name})
+                for name, cls in losses.LOSSES.items()
             ),
             after_arm=coverage.after_arm,
         ),

@@ -13,6 +13,7 @@ from enum import StrEnum
 from pathlib import Path
 
 from .. import runs
+from ..i18n import _
 
 EXPERIMENT = "experiment.json"
 
@@ -39,9 +40,12 @@ def read_experiment(exp_dir: str | Path) -> dict | None:
 
     def why(_spec: dict) -> str:
         tail = runs.log_tail(exp_dir)
-        return "the experiment's process ended without finishing." + (
-            f" The end of its log:\n{tail}" if tail else ""
-        )
+        # read by the Experiments page, in its reader's language; nothing writes it to a file
+        if tail:
+            return _(
+                "the experiment's process ended without finishing. The end of its log:\n{tail}"
+            ).format(tail=tail)
+        return _("the experiment's process ended without finishing.")
 
     return runs.checked_record(exp_dir, EXPERIMENT, LIVE, ExperimentStatus.FAILED, why)
 
