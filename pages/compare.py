@@ -32,9 +32,9 @@ found = runs.list_runs(root, nested=True)
 if len(found) < 2:
     st.info(
         ngettext(
-            "Comparing needs at least two runs in {root}; there is {n}. "
+            "Comparing needs at least two runs in `{root}`; there is {n}. "
             "Train on the Train page or start an experiment on the Experiments page.",
-            "Comparing needs at least two runs in {root}; there are {n}. "
+            "Comparing needs at least two runs in `{root}`; there are {n}. "
             "Train on the Train page or start an experiment on the Experiments page.",
             len(found),
         ).format(root=root, n=len(found))

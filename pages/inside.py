@@ -7,7 +7,7 @@ import streamlit as st
 
 from dcgan import inside
 from dcgan.config import ConfigError
-from dcgan.data import DataError
+from dcgan.data import DataError, source_label
 from dcgan.i18n import _, number
 from dcgan.images import to_uint8, upscale
 from dcgan.lab_plots import dead_units_by_layer_figure
@@ -63,7 +63,7 @@ c[2].image(upscale(lab.hwc(to_uint8(image))[0], 128), caption=_("the sample"))
 tab_g, tab_d = st.tabs([_("G: noise → picture"), _("D: picture → verdict")])
 with tab_g:
     for m in inside.feature_maps(gen.G, z, max_channels=n_ch):
-        st.markdown(f"**{m.name}** ({m.op}) → {'×'.join(map(str, m.shape))}")
+        st.markdown(f"**`{m.name}`** (`{m.op}`) → {'×'.join(map(str, m.shape))}")
         st.image(m.grid, width=min(640, 3 * m.grid.shape[1]))
     st.caption(
         _(
@@ -74,7 +74,7 @@ with tab_g:
 with tab_d:
     maps = inside.feature_maps(D, image, max_channels=n_ch)
     for m in maps[:-1]:
-        st.markdown(f"**{m.name}** ({m.op}) → {'×'.join(map(str, m.shape))}")
+        st.markdown(f"**`{m.name}`** (`{m.op}`) → {'×'.join(map(str, m.shape))}")
         st.image(m.grid, width=min(640, 3 * m.grid.shape[1]))
     logit = maps[-1].value
     st.metric(
@@ -99,11 +99,14 @@ spec = lab.data_spec(path)
 source = spec.source or "shapes"
 try:
     train, _held, _info = lab.training_data(source, gen.cfg.image_size, spec, repr(spec))
-    batch, what = train[:256], _("256 training images from {source}").format(source=source)
+    batch, what = (
+        train[:256],
+        _("256 training images from {source}").format(source=source_label(source)),
+    )
 except (DataError, ConfigError, ValueError) as e:
     batch = to_uint8(generate(gen.G, sample_z(256, gen.cfg.nz, 1)))
     what = _("256 generated samples ({source} could not be loaded: {error})").format(
-        source=source, error=e
+        source=source_label(source), error=e
     )
 dead = inside.dead_unit_fractions(D, batch)
 st.plotly_chart(dead_units_by_layer_figure(dead), key="inside_dead")
