@@ -6,27 +6,54 @@ from pathlib import Path
 import numpy as np
 import streamlit as st
 
-from dcgan import coverage, gan2d, mode_plots, plots, runs
+from dcgan import coverage, gan2d, i18n, mode_plots, plots, runs
 from dcgan.config import ConfigError
 from dcgan.data import SHAPE_KINDS
+from dcgan.i18n import _, number
 from ui import links, nav
 from ui.jobs import current_job
 
 nav.page_setup()
 
-st.title("GAN basics")
+st.title(_("GAN basics"))
 GAN_URL = "https://d2l.ai/chapter_generative-adversarial-networks/gan.html"
 st.markdown(
-    f"Before images, the d2l chapter's predecessor, [Generative Adversarial Networks]({GAN_URL}), "
-    "trains a GAN on points. The real data are a tilted 2-D Gaussian; G is a single linear "
-    "layer, so it can only stretch, rotate and shift its own Gaussian noise; D is a tiny MLP "
-    "(2 → 5 → 3 → 1, tanh). The heatmap is D's belief that a point is real: blue is 'real', "
-    "red is 'fake'. Press Train and watch G's orange cloud move onto the real points while D's "
-    "surface flattens towards 0.5, where it can no longer tell them apart."
+    _(
+        "Before images, the d2l chapter's predecessor, [Generative Adversarial Networks]({url}), "
+        "trains a GAN on points. The real data are a tilted 2-D Gaussian; G is a single linear "
+        "layer, so it can only stretch, rotate and shift its own Gaussian noise; D is a tiny MLP "
+        "(2 → 5 → 3 → 1, tanh). The heatmap is D's belief that a point is real: blue is 'real', "
+        "red is 'fake'. Press Train and watch G's orange cloud move onto the real points while "
+        "D's surface flattens towards 0.5, where it can no longer tell them apart."
+    ).format(url=GAN_URL)
 )
 
+
+def data_from_link() -> None:
+    """A link names the real data by the label the radio shows, in its sender's language: a
+    label of any language is taken here as its dataset on the page's first run, and written
+    back into the address in this language on the next (Streamlit puts a value set in code
+    there only from a widget's second run on). A label that is no dataset's is left for
+    links.note."""
+    given, held = st.query_params.get("gb_data"), st.session_state.get("gb_data")
+    if held is not None:
+        if held != "gaussian" and given is None:
+            st.session_state["gb_data"] = held
+        return
+    codes = {
+        i18n.translations(lang).gettext(label): code
+        for lang in i18n.LANGUAGES
+        for code, label in gan2d.DATASETS.items()
+    }
+    if given in codes and given != _(gan2d.DATASETS[codes[given]]):
+        st.session_state["gb_data"] = codes[given]
+        st.session_state.get(links.RAW, {}).pop("gb_data", None)  # honoured: nothing to note
+
+
+data_from_link()
 data = st.radio(
-    "Real data", list(gan2d.DATASETS), format_func=gan2d.DATASETS.get, horizontal=True,
+    _("Real data"), list(gan2d.DATASETS), format_func=lambda v: _(gan2d.DATASETS[v]),
+    horizontal=True,
     key="gb_data", bind="query-params",
 )  # fmt: skip
 mixture = data != "gaussian"
@@ -40,42 +67,48 @@ def set_lrs(lr_D: float, lr_G: float) -> None:
 
 if mixture:
     st.markdown(
-        "**Mode collapse**, as GAN Lab teaches it. Now the real data are several narrow "
-        "Gaussians, so G and D are small MLPs (two hidden layers of 64, ReLU): a linear G could "
-        "never split its noise between modes. A green circle is a mode G covers, a grey one a "
-        "mode it misses. Under the **healthy** setting D and G learn at the same rate and G "
-        "spreads over every mode. Under the **collapse** setting D learns ten times slower: it "
-        "cannot punish G for crowding one mode before G moves on, so G piles all its samples "
-        "onto one or two modes and hops between them. KL(real ‖ G) grows when G misses real "
-        "mass; JS reaches ln 2 ≈ 0.69 when the two share nothing."
+        _(
+            "**Mode collapse**, as GAN Lab teaches it. Now the real data are several narrow "
+            "Gaussians, so G and D are small MLPs (two hidden layers of 64, ReLU): a linear G "
+            "could never split its noise between modes. A green circle is a mode G covers, a "
+            "grey one a mode it misses. Under the **healthy** setting D and G learn at the same "
+            "rate and G spreads over every mode. Under the **collapse** setting D learns ten "
+            "times slower: it cannot punish G for crowding one mode before G moves on, so G piles "
+            "all its samples onto one or two modes and hops between them. KL(real ‖ G) grows "
+            "when G misses real mass; JS reaches ln 2 ≈ 0.69 when the two share nothing."
+        )
     )
     b = st.columns([1, 1, 4])
-    b[0].button("Healthy setting", on_click=set_lrs, args=(1e-3, 1e-3), width="stretch")
-    b[1].button("Collapse setting", on_click=set_lrs, args=(1e-4, 1e-3), width="stretch")
+    b[0].button(_("Healthy setting"), on_click=set_lrs, args=(1e-3, 1e-3), width="stretch")
+    b[1].button(_("Collapse setting"), on_click=set_lrs, args=(1e-4, 1e-3), width="stretch")
 c = st.columns(5)
 if mixture:
-    epochs = c[0].slider("Epochs", 1, 60, 30, key="gb_mepochs", bind="query-params")
+    epochs = c[0].slider(_("Epochs"), 1, 60, 30, key="gb_mepochs", bind="query-params")
     lr_D = c[1].select_slider(
-        "D's learning rate", MIX_LRS, 1e-3, key="gb_mlrd", bind="query-params"
+        _("D's learning rate"), MIX_LRS, 1e-3, key="gb_mlrd", bind="query-params"
     )
     lr_G = c[2].select_slider(
-        "G's learning rate", MIX_LRS, 1e-3, key="gb_mlrg", bind="query-params"
+        _("G's learning rate"), MIX_LRS, 1e-3, key="gb_mlrg", bind="query-params"
     )
 else:
-    epochs = c[0].slider("Epochs", 1, 60, 20, key="gb_epochs", bind="query-params")
+    epochs = c[0].slider(_("Epochs"), 1, 60, 20, key="gb_epochs", bind="query-params")
     lr_D = c[1].select_slider(
-        "D's learning rate", (0.005, 0.01, 0.02, 0.05, 0.1), 0.05, key="gb_lrd", bind="query-params"
+        _("D's learning rate"),
+        (0.005, 0.01, 0.02, 0.05, 0.1),
+        0.05,
+        key="gb_lrd",
+        bind="query-params",
     )
     lr_G = c[2].select_slider(
-        "G's learning rate",
+        _("G's learning rate"),
         (0.001, 0.002, 0.005, 0.01, 0.05),
         0.005,
         key="gb_lrg",
         bind="query-params",
     )
-seed = c[3].number_input("Seed", 0, 10_000, 0, key="gb_seed", bind="query-params")
+seed = c[3].number_input(_("Seed"), 0, 10_000, 0, key="gb_seed", bind="query-params")
 c[4].write("")
-go = c[4].button("Train", type="primary", width="stretch")
+go = c[4].button(_("Train"), type="primary", width="stretch")
 links.share("gb_data gb_mepochs gb_mlrd gb_mlrg gb_epochs gb_lrd gb_lrg gb_seed".split())
 
 try:
@@ -119,58 +152,80 @@ if go:
     st.session_state["gb_frames"] = (key, frames, floor, (plots.gan2d_loss_figure(frames), div_fig))
 
 
+def table(*rows) -> str:
+    """A markdown table, its first row the header (translated cells can't sit in an f-string:
+    gettext's extractor does not read inside one)."""
+    lines = ["| " + " | ".join(row) + " |" for row in rows]
+    lines.insert(1, "|---" * len(rows[0]) + "|")
+    return "\n" + "\n".join(lines) + "\n"
+
+
 def moments_table(real: np.ndarray, frame: gan2d.Frame) -> str:
     """Markdown: the real data's and G's mean and covariance, and the range of D's belief."""
     mu_r, cov_r = gan2d.moments(real)
     mu_g, cov_g = gan2d.moments(frame.fake)
-    fmt = lambda a: ", ".join(f"{v:.2f}" for v in np.ravel(a))
-    return f"""
-| | real | generated (epoch {frame.epoch}) |
-|---|---|---|
-| mean | {fmt(mu_r)} | {fmt(mu_g)} |
-| covariance | {fmt(cov_r)} | {fmt(cov_g)} |
-| D's P(real) over the plane | | {frame.surface.min():.2f} to {frame.surface.max():.2f} |
-"""
+    fmt = lambda a: ", ".join(f"{v:.2f}" for v in np.ravel(a))  # a vector, as maths writes it
+    lo, hi = number(frame.surface.min(), 2), number(frame.surface.max(), 2)
+    return table(
+        ("", _("real"), _("generated (epoch {epoch})").format(epoch=frame.epoch)),
+        (_("mean"), fmt(mu_r), fmt(mu_g)),
+        (_("covariance"), fmt(cov_r), fmt(cov_g)),
+        (_("D's P(real) over the plane"), "", _("{low} to {high}").format(low=lo, high=hi)),
+    )
 
 
 def starting_state(frame: gan2d.Frame) -> str:
     """Markdown: what the untrained networks already show, read off the epoch-0 frame."""
     centre = frame.fake.mean(axis=0)
     spread = float(np.linalg.norm(frame.fake - centre, axis=1).max())
-    return (
+    return _(
         "**Before training.** The blue points are the real data: the chapter's tilted "
-        f"Gaussian. G's {len(frame.fake)} orange crosses all lie within {spread:.2f} of "
-        f"({centre[0]:.2f}, {centre[1]:.2f}): its weights start at N(0, 0.02), so it maps every "
-        "noise vector to nearly the same point. D's surface is "
-        f"{frame.surface.min():.2f} to {frame.surface.max():.2f} everywhere: it has learned "
-        "nothing yet and calls every point a coin flip. Press Train to watch D learn where the "
-        "real points are, and G follow D's gradient there."
+        "Gaussian. G's {n} orange crosses all lie within {spread} of {centre}: its weights "
+        "start at N(0, 0.02), so it maps every noise vector to nearly the same point. D's "
+        "surface is {low} to {high} everywhere: it has learned nothing yet and calls every "
+        "point a coin flip. Press Train to watch D learn where the real points are, and G "
+        "follow D's gradient there."
+    ).format(
+        n=number(len(frame.fake)),
+        spread=number(spread, 2),
+        centre=f"({centre[0]:.2f}, {centre[1]:.2f})",  # a point, as maths writes it
+        low=number(frame.surface.min(), 2),
+        high=number(frame.surface.max(), 2),
     )
 
 
 def coverage_table(frame: gan2d.Frame, floor: tuple[float, float]) -> str:
     """Markdown: modes covered, KL and JS at this frame, beside what a perfect G scores."""
     k = len(frame.mode_counts)
-    return f"""
-| epoch {frame.epoch} | G | a perfect G |
-|---|---|---|
-| modes covered | **{frame.covered} of {k}** | {k} of {k} |
-| KL(real ‖ G) | {frame.kl:.2f} | {floor[0]:.2f} |
-| JS(real, G) | {frame.js:.3f} | {floor[1]:.3f} |
-
-KL and JS are binned on a {cfg.bins} × {cfg.bins} grid from {cfg.n_eval:,} samples of G; a
-perfect G's are not 0, since a finite sample never matches the density exactly.
-"""
+    of = _("{covered} of {k}")
+    note = _(
+        "KL and JS are binned on a {bins} × {bins} grid from {n} samples of G; a perfect G's "
+        "are not 0, since a finite sample never matches the density exactly."
+    ).format(bins=cfg.bins, n=number(cfg.n_eval))
+    return (
+        table(
+            (_("epoch {epoch}").format(epoch=frame.epoch), "G", _("a perfect G")),
+            (
+                _("modes covered"),
+                "**" + of.format(covered=frame.covered, k=k) + "**",
+                of.format(covered=k, k=k),
+            ),
+            (_("KL(real ‖ G)"), number(frame.kl, 2), number(floor[0], 2)),
+            (_("JS(real, G)"), number(frame.js, 3), number(floor[1], 3)),
+        )
+        + "\n"
+        + note
+        + "\n"
+    )
 
 
 def mixture_start(frame: gan2d.Frame) -> str:
     """Markdown: the untrained MLP's cloud against the modes."""
-    return (
-        f"**Before training.** The blue points are the real data, {len(frame.mode_counts)} "
-        "narrow Gaussians. G is an untrained MLP: its orange crosses form one smooth blob that "
-        f"covers {frame.covered} modes. Press Train, then try the collapse setting with the same "
-        "seed."
-    )
+    return _(
+        "**Before training.** The blue points are the real data, {k} narrow Gaussians. G is an "
+        "untrained MLP: its orange crosses form one smooth blob that covers {covered} modes. "
+        "Press Train, then try the collapse setting with the same seed."
+    ).format(k=len(frame.mode_counts), covered=frame.covered)
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
@@ -193,8 +248,8 @@ if saved is None or saved[0][0] != data:
 else:
     skey, frames, floor, (loss_fig, div_fig) = saved
     if skey != key:
-        st.caption("Settings changed since this run; press Train to run them.")
-    shown = st.slider("Epoch to show", 0, len(frames) - 1, len(frames) - 1, key="gb_show")
+        st.caption(_("Settings changed since this run; press Train to run them."))
+    shown = st.slider(_("Epoch to show"), 0, len(frames) - 1, len(frames) - 1, key="gb_show")
     frame = frames[shown]
     chart.plotly_chart(scene(frame), key="gb_fig")
     loss_chart.plotly_chart(loss_fig, key="gb_loss")
@@ -210,7 +265,7 @@ else:
         )
 
 
-@st.cache_data(show_spinner="Reading the run's grids with the attribute classifier…", max_entries=4)
+@st.cache_data(show_spinner=False, max_entries=4)
 def class_rows(run_dir: str, newest: int) -> list:
     """(step, ClassCoverage) over a shapes run's timeline, at most ~40 grids; cached per run and
     newest grid, so each new grid costs one read for every viewer."""
@@ -219,22 +274,26 @@ def class_rows(run_dir: str, newest: int) -> list:
 
 
 st.divider()
-st.subheader("Mode collapse in the DCGAN")
+st.subheader(_("Mode collapse in the DCGAN"))
 st.markdown(
-    "The built-in shapes come in 3 shapes × 4 colours = 12 classes, in equal numbers. A "
-    "collapsed DCGAN draws a few of them over and over. The attribute classifier (the one "
-    "behind *Checkable arithmetic*) reads each image of the training job's fixed-noise grids, "
-    "so you can watch how many classes G draws as it trains. A class counts as covered once "
-    "it holds a fifth of its fair share (at least one image); blurry blobs the classifier "
-    "cannot read are counted apart."
+    _(
+        "The built-in shapes come in 3 shapes × 4 colours = 12 classes, in equal numbers. A "
+        "collapsed DCGAN draws a few of them over and over. The attribute classifier (the one "
+        "behind *Checkable arithmetic*) reads each image of the training job's fixed-noise "
+        "grids, so you can watch how many classes G draws as it trains. A class counts as "
+        "covered once it holds a fifth of its fair share (at least one image); blurry blobs the "
+        "classifier cannot read are counted apart."
+    )
 )
 job = current_job()
 frames_kept = runs.timeline(job.dir) if job is not None else []
 if not frames_kept:
-    st.info("No training run with sample grids yet: train on the built-in shapes (Train page).")
+    st.info(_("No training run with sample grids yet: train on the built-in shapes (Train page)."))
 else:
     try:
-        rows = class_rows(str(job.dir), frames_kept[-1][0])
+        # the spinner cached functions show is English: this one is drawn here instead
+        with st.spinner(_("Reading the run's grids with the attribute classifier…")):
+            rows = class_rows(str(job.dir), frames_kept[-1][0])
     except coverage.CoverageError as e:
         st.info(str(e))
     else:
@@ -248,8 +307,17 @@ else:
                 mode_plots.class_counts_figure(last, SHAPE_KINDS, coverage.COLOURS, step),
                 key="gb_class_counts",
             )
-            missing = ", ".join(last.missing()) or "none"
+            missing = ", ".join(last.missing()) or _("none")
             st.caption(
-                f"Run {job.dir.name}, step {step:,}: {last.covered} of {coverage.N_CLASSES} "
-                f"classes covered in {last.n} samples; missing: {missing}."
+                _(
+                    "Run {run}, step {step}: {covered} of {total} classes covered in {n} "
+                    "samples; missing: {missing}."
+                ).format(
+                    run=job.dir.name,
+                    step=number(step),
+                    covered=last.covered,
+                    total=coverage.N_CLASSES,
+                    n=number(last.n),
+                    missing=missing,
+                )
             )
