@@ -29,6 +29,19 @@ def _data_cache(tmp_path_factory):
     yield path
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _torch_threads_per_worker():
+    """Torch work in the test process gets its share of the cores: under `pytest -n 2` on two
+    cores, two workers at two intra-op threads each left OpenMP threads spinning for a core
+    the other worker held, and in-process training ran up to 10x slower. A test that wants
+    another count sets it itself (test_teaching does)."""
+    torch = sys.modules.get("torch")  # imported by the collected test modules, if any uses it
+    if torch is not None:
+        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+    yield
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The real datasets; tests that need them skip with a reason when absent."""
