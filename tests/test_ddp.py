@@ -20,6 +20,9 @@ import torch
 
 ROOT = Path(__file__).resolve().parents[1]
 N_IMAGES, BATCH, STEPS = 64, 8, 4  # 64 images / (8 x 2 ranks) = 4 steps: exactly one epoch
+# one torchrun launch (the module fixture) serves every test here: under `pytest -n 2 --dist
+# loadgroup` they share a worker, or each worker would launch its own
+pytestmark = pytest.mark.xdist_group("ddp")
 
 
 def indexed_images() -> torch.Tensor:
