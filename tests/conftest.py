@@ -23,8 +23,15 @@ def shared_data_dir() -> Path | None:
 
 @pytest.fixture(scope="session", autouse=True)
 def _data_cache(tmp_path_factory):
-    """Every test session decodes into its own cache, never the user's ./data."""
-    path = tmp_path_factory.mktemp("dcgan-data")
+    """Every test run decodes into its own cache, never the user's ./data. The workers of one
+    `pytest -n` run share it (their base folders' common parent is this run's own), so the
+    attribute classifier (~8 s on one core) and each decoded dataset are made once per run,
+    not once per worker; the cache writes whole files by rename, so two workers may race."""
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        path = tmp_path_factory.getbasetemp().parent / "dcgan-data"
+        path.mkdir(exist_ok=True)
+    else:
+        path = tmp_path_factory.mktemp("dcgan-data")
     os.environ["DCGAN_DATA_DIR"] = str(path)
     yield path
 
