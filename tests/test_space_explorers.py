@@ -18,13 +18,14 @@ pytest.importorskip("gradio_client")
 
 
 def test_a_small_class_explores_and_the_verdict_matches_the_figures(tmp_path):
-    """Two visitors explore for a few seconds: every request is answered, only the four
-    exploring endpoints are called, and the exit code is the judged target's."""
+    """Two visitors explore for a second (at least one request each, then a look of 1-3 s):
+    every request is answered, only the four exploring endpoints are called, and the exit code
+    is the judged target's."""
     checkpoints = tiny_generators(tmp_path / "checkpoints")
     out = tmp_path / "explorers.json"
     r = subprocess.run(
         [sys.executable, "-m", "loadtest.space_requests", "--scenario", "explorers"]
-        + ["--visitors", "2", "--seconds", "4", "--json", str(out)],
+        + ["--visitors", "2", "--seconds", "1", "--json", str(out)],
         cwd=ROOT,
         env={**os.environ, "DCGAN_CHECKPOINTS": str(checkpoints), "DCGAN_SPACE_SPARE": "0"},
         capture_output=True,
