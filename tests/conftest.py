@@ -41,11 +41,19 @@ def _torch_threads_per_worker():
     """Torch work in the test process gets its share of the cores: under `pytest -n 2` on two
     cores, two workers at two intra-op threads each left OpenMP threads spinning for a core
     the other worker held, and in-process training ran up to 10x slower. A test that wants
-    another count sets it itself (test_teaching does)."""
+    another count sets it itself (test_teaching does).
+
+    Under xdist the share is also OMP_NUM_THREADS for the programs the tests start (unless the
+    caller set it): benchmarks' child runs and other programs that leave torch its default
+    count spun the same way. A count a program is given (--threads, the Space's quota) still
+    rules; a job's default (dcgan.hardware.default_threads) reads this variable."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    share = max(1, (os.cpu_count() or 1) // workers)
+    if workers > 1:
+        os.environ.setdefault("OMP_NUM_THREADS", str(share))
     torch = sys.modules.get("torch")  # imported by the collected test modules, if any uses it
     if torch is not None:
-        workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
-        torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
+        torch.set_num_threads(share)
     yield
 
 
