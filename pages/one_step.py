@@ -28,10 +28,10 @@ st.markdown(
     _(
         "Every training step is two updates. **D's update**: a real batch x and a fake batch "
         "G(z) go through D, and D's loss pushes D(x) up and D(G(z)) down. The fakes are "
-        "`G(z).detach()`, so D's loss stops at the cut and never reaches G. **G's update**: the "
-        "same G(z) goes through D again, now frozen in effect; G's loss flows back *through* "
-        "D's layers into G, and only G's weights move. Below is one real step of a real model, with its "
-        "numbers: press the button to apply it and look at the next."
+        "`G(z).detach()`, so D's loss stops at the cut and never reaches G. **G's update**: "
+        "the same G(z) goes through D again, now frozen in effect; G's loss flows back "
+        "*through* D's layers into G, and only G's weights move. Below is one real step of a "
+        "real model, with its numbers: press the button to apply it and look at the next."
     )
 )
 ss = st.session_state
