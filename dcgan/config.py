@@ -14,6 +14,8 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from .i18n import N_, _
+
 SUPPORTED_IMAGE_SIZES = (32, 64, 128)
 D_ACTIVATIONS = ("leaky_relu", "relu")
 INIT_SCHEMES = ("d2l", "paper")
@@ -235,7 +237,7 @@ class Config:
         sections: dict[str, dict] = {}
         top: dict = {}
         for key, value in overrides.items():
-            section, _, name = key.rpartition(".")
+            section, _dot, name = key.rpartition(".")
             target = getattr(self, section, None) if section in _SECTIONS else None
             if (section and target is None) or name not in _field_names(target or self):
                 raise ConfigError(f"unknown config field {key!r}.")
@@ -311,13 +313,13 @@ class Preset:
     """A named starting point: the function that builds its Config, and its one line of help."""
 
     build: Callable[[], Config]
-    help: str
+    help: str  # marked for the catalogs; presets_help() shows it in the reader's language
 
 
 PRESETS = {
-    "d2l": Preset(_d2l, "the chapter exactly"),
-    "paper": Preset(_paper, "Radford et al.'s learning rate and init, with a weight average"),
-    "classroom-cpu": Preset(_classroom_cpu, "small and fast on a laptop CPU"),
+    "d2l": Preset(_d2l, N_("the chapter exactly")),
+    "paper": Preset(_paper, N_("Radford et al.'s learning rate and init, with a weight average")),
+    "classroom-cpu": Preset(_classroom_cpu, N_("small and fast on a laptop CPU")),
 }
 
 
@@ -330,7 +332,7 @@ def preset(name: str) -> Config:
 
 def presets_help() -> str:
     """'d2l: the chapter exactly. paper: ...' for a preset picker's help."""
-    return " ".join(f"{name}: {p.help}." for name, p in PRESETS.items())
+    return " ".join(f"{name}: {_(p.help)}." for name, p in PRESETS.items())
 
 
 def parse_value(text: str) -> Any:

@@ -141,11 +141,15 @@ def number(value: float, digits: int | None = None) -> str:
 
 
 def percent(value: float, digits: int = 0) -> str:
-    """A fraction (0.25) as the current language writes a percentage ('25 %', '25%')."""
+    """A fraction (0.25) as the current language writes a percentage ('25%', '25 %')."""
     from babel.numbers import format_percent
 
-    fmt = "#,##0" + ("." + "0" * digits if digits else "") + "%"
-    return format_percent(value, format=fmt, locale=babel_locale())
+    loc = babel_locale()
+    # the language's own pattern (French puts a space before %), with `digits` decimals
+    pattern = loc.percent_formats[None].pattern
+    if digits:  # "#,##0 %" has one 0: the units digit, where the decimals follow
+        pattern = pattern.replace("0", "0." + "0" * digits, 1)
+    return format_percent(value, format=pattern, locale=loc)
 
 
 @lru_cache(maxsize=8)

@@ -35,6 +35,7 @@ import numpy as np
 from . import runs
 from .config import Config, ConfigError, preset
 from .data import SOURCES, DataError
+from .i18n import N_
 from .images import png_array
 from .runs import LIVE, JobStatus
 
@@ -58,11 +59,12 @@ LOAD_LIMIT_S = 120.0
 FASHION_LIMIT = 12_000  # Fashion-MNIST images kept: a quick load, plenty for a minute's run
 # the source name of a visitor's own images: the zip dcgan.upload prepared in their folder
 UPLOAD = "upload"
-UPLOAD_LABEL = "Your images (zip)"
+UPLOAD_LABEL = N_("Your images (zip)")
 
 
 def sources(upload: bool = False) -> dict[str, str]:
-    """Datasets a live run may use here, name -> label: the registry's entries whose in_space()
+    """Datasets a live run may use here, name -> label (English: a catalog msgid, which a UI
+    translates where it shows it): the registry's entries whose in_space()
     holds (the built-in shapes; Fashion-MNIST when its files are on this machine), then the
     visitor's own upload when asked."""
     found = {s.name: s.label for s in SOURCES.values() if s.in_space()}

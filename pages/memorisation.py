@@ -186,7 +186,7 @@ for space, nb in report.examples.items():
         for j, img in enumerate(neighbours):
             row[j + 1].image(upscale(img, 96), caption=f"d = {nb.distance[i, j]:.3g}")
 
-st.info(mem.THEIS_CAVEAT)
+st.info(_(mem.THEIS_CAVEAT))
 st.caption(
     _(
         "Distances are RMS differences per value (pixels in [0, 1]). Command line: "
