@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from . import latent, plots
+from . import i18n, latent, plots
 from .hardware import pick_precision
 from .images import gif_bytes, grid_array, numbered_grid_image, png_bytes, to_uint8, upscale
 
@@ -276,7 +276,9 @@ def norm_chart(G, nz: int, seed_a: int, seed_b: int, steps: int, t: float):
         fig.add_vline(x=t, line_dash="dash", line_color="grey")
         return fig
 
-    return MEMO.get(G, ("norm_chart", nz, seed_a, seed_b, steps, round(float(t), 4)), make)
+    # the figure's annotation is in the reader's language: one figure per language
+    key = ("norm_chart", nz, seed_a, seed_b, steps, round(float(t), 4), i18n.current())
+    return MEMO.get(G, key, make)
 
 
 # ---------------------------------------------------------------- checkable arithmetic

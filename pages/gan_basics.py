@@ -229,9 +229,10 @@ def mixture_start(frame: gan2d.Frame) -> str:
 
 
 @st.cache_resource(max_entries=64, show_spinner=False)
-def starting_view(settings: tuple, _cfg) -> tuple[gan2d.Frame, object, tuple | None]:
+def starting_view(settings: tuple, lang: str, _cfg) -> tuple[gan2d.Frame, object, tuple | None]:
     """The untrained networks' frame, its chart and the mixture's divergence floor: made once
-    per setting for every session, since a class moving these sliders asks for the same few."""
+    per setting and language for every session, since a class moving these sliders asks for
+    the same few (the chart's title is in the reader's language)."""
     frame = gan2d.Gan2D(_cfg).frame()
     return frame, scene(frame), gan2d.divergence_floor(_cfg) if mixture else None
 
@@ -239,7 +240,7 @@ def starting_view(settings: tuple, _cfg) -> tuple[gan2d.Frame, object, tuple | N
 saved = st.session_state.get("gb_frames")
 if saved is None or saved[0][0] != data:
     # the starting state, drawn at once: the untrained networks already teach something
-    frame, fig, floor = starting_view(key, cfg)
+    frame, fig, floor = starting_view(key, i18n.current(), cfg)
     chart.plotly_chart(fig, key="gb_fig")
     if mixture:
         stats.markdown(mixture_start(frame) + "\n" + coverage_table(frame, floor))

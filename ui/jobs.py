@@ -16,7 +16,7 @@ from pathlib import Path
 import plotly.graph_objects as go
 import streamlit as st
 
-from dcgan import health, plots, pretrained, runs
+from dcgan import health, i18n, plots, pretrained, runs
 from dcgan.config import Config, preset
 from dcgan.i18n import N_, _
 from dcgan.images import png_array
@@ -143,8 +143,8 @@ class SharedRun:
 
     def figures(self, smoothing: float, device: str) -> tuple:
         """The four live charts, built once per data version (at most every CHARTS_EVERY_S)
-        and smoothing, for every session."""
-        sm = round(smoothing, 2)
+        and smoothing and language, for every session that reads it in that language."""
+        sm = (round(smoothing, 2), i18n.current())  # the charts' titles and legends are words
         with self.lock:
             now = time.monotonic()
             got = self._figs.get(sm)
