@@ -31,6 +31,11 @@ ALLOWED = {
     "mnist", "fashion", "anime", "radford", "goodfellow", "safetensors", "tensorboard", "kl",
     "js", "url", "nz", "ngf", "ndf", "lr", "lab", "gradio", "streamlit", "huggingface", "ms",
     "px", "onednn", "diffaugment", "kaggle", "learnopencv", "github", "http", "https", "www",
+    "detach",
+    # the presets' names: identifiers the CLI (--preset paper) and shared links use as they are
+    "paper", "classroom",
+    # maths and units written the same in every language
+    "max", "min", "nats",
 }  # fmt: skip
 # Words so common in English prose that text holding them was left untranslated, whether or
 # not a msgid happens to use them.
@@ -42,7 +47,9 @@ COMMON = {
     "fake",
 }  # fmt: skip
 # text a translator never touches: code spans, URLs, LaTeX, HTML tags and entities
-VERBATIM = re.compile(r"`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|https?://\S+|<[^>]+>|&\w+;|\([^)]*\.py\)")
+VERBATIM = re.compile(
+    r"(?s)<style>.*?</style>|`[^`]*`|\$\$.*?\$\$|\$[^$]*\$|https?://\S+|<[^>]+>|&\w+;|\([^)]*\.py\)"
+)
 WORD = re.compile(r"[A-Za-z][A-Za-z']+")
 TEXT_KEYS = {"body", "label", "help", "placeholder", "options", "title", "caption", "delta"}
 
@@ -51,8 +58,10 @@ def _collect(obj, out: list[str], key: str = "") -> None:
     """Every string under a text key of a proto-as-dict (recursively)."""
     if isinstance(obj, dict):
         for k, v in obj.items():
-            if k == "spec":  # a plotly figure, as JSON
-                out.extend(plotly_texts(json.loads(v)))
+            if k == "spec" and isinstance(v, str) and v.lstrip().startswith("{"):
+                out.extend(plotly_texts(json.loads(v)))  # a plotly figure, as JSON
+            elif k == "spec" and isinstance(v, str):  # a graphviz diagram: its labels
+                out.extend(re.findall(r'label="((?:[^"\\]|\\.)*)"', v))
             else:
                 _collect(v, out, k)
     elif isinstance(obj, list):

@@ -45,6 +45,10 @@ def apply() -> str:
         ss[KEY] = from_link
     elif KEY not in ss:
         ss[KEY] = i18n.negotiate(st.context.headers.get("Accept-Language"))
+    if not from_link and ss[KEY] != i18n.DEFAULT:
+        # the address bar says the language too: the widgets' bound parameters hold their
+        # labels in it, so a copied link means the same settings only in the same language
+        st.query_params["lang"] = url_code(ss[KEY])
     return ss[KEY]
 
 
