@@ -233,7 +233,13 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         if distributed and not lead:
             dist.barrier()  # rank 0 decodes first; the others then read its cache
-        data = load(cfg.data.source, cfg.model.image_size, cfg.data.classes, cfg.data.limit)
+        data = load(
+            cfg.data.source,
+            cfg.model.image_size,
+            cfg.data.classes,
+            cfg.data.limit,
+            cache=cfg.data.cache,
+        )
         if distributed and lead:
             dist.barrier()
         tr = Trainer(cfg, data)
