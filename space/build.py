@@ -48,6 +48,8 @@ SPACE_FILES = (
     "checks.py",
     "events.py",
     "files.py",
+    "lang.py",
+    "training.py",
     "uploads.py",
     "zerogpu.py",
     "README.md",

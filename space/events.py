@@ -1,5 +1,6 @@
 """The Space's event functions: what each button, slider and page load computes. The layout
 (app.py) wires one of these to each event; the checks (checks.py) guard every value first.
+The Train tab's events are in training.py, an upload's in uploads.py.
 
 Sampling runs here, in the server process, on the CPU (zerogpu.py says why, for ZeroGPU too);
 a visitor's training run is its own process on CPU hardware and one GPU call on ZeroGPU.
@@ -9,20 +10,17 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import tempfile
 import threading
 import time
 from pathlib import Path
 
 import gradio as gr
-import pandas as pd  # gradio's own dependency: the loss chart's table
 import torch
 from checks import (
     MAX_SAMPLES,
     MAX_SEED,
     MAX_STEPS,
-    MIN_SECONDS,
     POOL_SIZES,
     choice,
     flag,
@@ -32,16 +30,14 @@ from checks import (
     whole,
 )
 from files import png_file, sweep_pngs
-from zerogpu import TRAIN_SECONDS, ZERO_GPU, train_on_gpu
 
-from dcgan import explain, explore, latent, live, plots, pretrained, runs
+from dcgan import explain, explore, latent, live, plots, pretrained
 from dcgan.checkpoint import load_generator, read_metadata
-from dcgan.data import DataError, source_label
+from dcgan.data import source_label
+from dcgan.i18n import N_, _, number
 from dcgan.images import grid_image
 from dcgan.models import trace_shapes
 
-# tests and the browser check cap the steps (env), so a run ends in seconds; None = the clock
-TRAIN_STEP_CAP = int(os.environ.get("DCGAN_SPACE_TRAIN_STEPS", "0")) or None
 # each visitor's runs and trained generator live in a folder of their own, removed when the tab
 # closes (demo.unload) or, for a visitor who never said goodbye, by the sweep after
 # SESSION_MAX_AGE_S idle
@@ -50,9 +46,15 @@ SESSIONS = Path(
 )
 SESSION_MAX_AGE_S = 2 * 3600
 SWEEP_EVERY_S = 600  # the sweep runs at most this often, however many pages tick the timer
-# one training process waits with torch imported, so Train shows a grid in about a second
-SPARE = not ZERO_GPU and os.environ.get("DCGAN_SPACE_SPARE", "1") != "0"
-YOURS = "yours (Train tab)"  # the Generator menu's entry for this visitor's trained model
+YOURS = N_("yours (Train tab)")  # the Generator menu's entry for this visitor's trained model
+# the safetensors metadata shown under the Generator menu, by key
+FACTS = {
+    "dataset": N_("dataset"),
+    "preset": N_("preset"),
+    "step": N_("step"),
+    "wall_seconds": N_("wall seconds"),
+    "device": N_("device"),
+}
 DEVICE = "cpu"  # sampling stays on the server's CPU, on ZeroGPU too (see zerogpu.py)
 
 
@@ -79,8 +81,10 @@ def generator(name, request=None):
     mine = yours(request)
     if name == YOURS and mine is None:
         raise gr.Error(
-            f"Generator {YOURS!r}: you have not trained one yet. Press Train in the Train "
-            "tab; when the run ends, its generator is yours here until you close the page."
+            _(
+                "Generator {name!r}: you have not trained one yet. Press Train in the Train "
+                "tab; when the run ends, its generator is yours here until you close the page."
+            ).format(name=_(YOURS))
         )
     name = choice(name, "Generator", names + [YOURS] if mine else names)
     device = DEVICE  # not torch.cuda.is_available(): ZeroGPU's server says True and has none
@@ -89,17 +93,19 @@ def generator(name, request=None):
         with _yours_lock:
             hit = _yours_cache.get(key)
             if hit is None or hit[0] != mtime:
-                G, cfg, _ = load_generator(mine, device=device)
+                G, cfg, _meta = load_generator(mine, device=device)
                 if len(_yours_cache) >= 64:  # bounded: one small model per recent visitor
                     _yours_cache.pop(next(iter(_yours_cache)))
                 _yours_cache[key] = hit = (mtime, G, cfg)
         return hit[1], hit[2]
     if not names:
         raise gr.Error(
-            "No generator is shipped with this Space (checkpoints/*.safetensors is empty): "
-            "train one in the Train tab."
+            _(
+                "No generator is shipped with this Space (checkpoints/*.safetensors is empty): "
+                "train one in the Train tab."
+            )
         )
-    G, cfg, _ = pretrained.load(name, device=device)
+    G, cfg, _meta = pretrained.load(name, device=device)
     return G, cfg
 
 
@@ -118,19 +124,32 @@ def model_info(name, request: gr.Request = None):
     meta = read_metadata(yours(request)) if name == YOURS else pretrained.describe(name)
     params = sum(p.numel() for p in G.parameters())
     lines = [
-        f"**{name}**: {cfg.image_size}×{cfg.image_size} images from a {cfg.nz}-d latent, "
-        f"{params / 1e6:.1f} M parameters (ngf {cfg.ngf}).",
+        _(
+            "**{name}**: {size}×{size} images from a {nz}-d latent, {millions} M parameters "
+            "(ngf {ngf})."
+        ).format(
+            name=_(YOURS) if name == YOURS else name,
+            size=cfg.image_size,
+            nz=cfg.nz,
+            millions=number(params / 1e6, 1),
+            ngf=cfg.ngf,
+        ),
     ]
     if "dataset" in meta:  # the name the Streamlit pages show too
         meta = {**meta, "dataset": source_label(meta["dataset"])}
     facts = [
-        f"{k.replace('_', ' ')}: {meta[k]}"
+        f"{_(FACTS[k])}: {meta[k]}"
         for k in ("dataset", "preset", "step", "wall_seconds", "device")
         if k in meta
     ]
     if facts:
-        card = " in the Train tab." if name == YOURS else ". See the model card."
-        lines.append("Trained with " + ", ".join(facts) + card)
+        lines.append(
+            (
+                _("Trained with {facts} in the Train tab.")
+                if name == YOURS
+                else _("Trained with {facts}. See the model card.")
+            ).format(facts=", ".join(facts))
+        )
     return "\n\n".join(lines)
 
 
@@ -226,7 +245,10 @@ def shapes(op, n, k, s, p, out_pad, d):
         raise gr.Error(str(e)) from e
     text = [f"### {op}: {n} → **{r.out}**", f"`{r.formula}`  \n`{r.substituted}`"]
     if r.alt_formula:
-        text.append(f"The chapter's form: `{r.alt_formula}`  \n`{r.alt_substituted}`")
+        text.append(
+            _("The chapter's form: {formula}").format(formula=f"`{r.alt_formula}`")
+            + f"  \n`{r.alt_substituted}`"
+        )
     return "\n\n".join(text), figure
 
 
@@ -256,117 +278,6 @@ def show_model(
     )
 
 
-# ------------------------------------------------------------------ live training
-
-
-def keep_yours(generator_file: str, folder: Path, source: str) -> Path:
-    """Copy a finished run's generator into the visitor's folder under a telling file name;
-    it replaces their previous one, so a visitor holds one model at a time."""
-    meta = read_metadata(generator_file)
-    dest_dir = folder / "yours"
-    dest_dir.mkdir(parents=True, exist_ok=True)
-    for old in dest_dir.glob("*.safetensors"):
-        old.unlink(missing_ok=True)
-    dest = dest_dir / f"dcgan-{source}-step{meta.get('step', '0')}.safetensors"
-    shutil.copyfile(generator_file, dest)
-    return dest
-
-
-def loss_table(f: live.Frame) -> pd.DataFrame:
-    """The two loss series in the long form gr.LinePlot draws (one colour per network)."""
-    n = len(f.steps)
-    return pd.DataFrame(
-        {
-            "step": f.steps * 2,
-            "loss": f.loss_D[:n] + f.loss_G[:n],
-            "network": ["D"] * n + ["G"] * n,
-        }
-    )
-
-
-def describe_frame(f: live.Frame, label: str) -> str:
-    """One status line under the Train button."""
-    if f.status == runs.JobStatus.LOADING:
-        return f"**{label}**: loading the images and starting the trainer… ({f.elapsed:.0f} s)"
-    speed = f" · {f.examples_per_sec:.0f} images/s" if f.examples_per_sec else ""
-    head = f"**{label}** · step {f.step} · {f.trained:.0f} s of {f.seconds:.0f} s{speed}"
-    if f.status == runs.JobStatus.FAILED:
-        return f"{head}\n\n**The run failed:** {f.error}"
-    if f.ended and not f.generator:
-        return f"{head}\n\n**Stopped** before it trained: there is no generator to keep."
-    if f.ended:
-        return (
-            f"{head}\n\n**Done.** The grid is what your generator draws now. It is picked "
-            "above as **yours**: the Samples, Interpolation and Vector arithmetic tabs use it "
-            "until you close this page. Download it to load it in the app or "
-            "`python -m dcgan.sample`."
-        )
-    return head
-
-
-def train(dataset, seconds, request: gr.Request = None):
-    """Train a small DCGAN live and stream its fixed-noise grid and losses about every second.
-
-    A generator function (yield), not gr.Timer: the stream belongs to this one event, so it
-    ends when the run does, waits in the training queue like any request (the visitor sees
-    their place), and stops the run when the visitor leaves, with no polling event per tab.
-    """
-    options = live.sources(upload=True)
-    source = choice(dataset, "Dataset", list(options))
-    seconds = whole(seconds, "Seconds", MIN_SECONDS, TRAIN_SECONDS)
-    folder = session_dir(request)
-    try:  # "upload" with no upload yet: refused before a run (or a GPU call) starts
-        live.run_source(source, folder)
-    except DataError as e:
-        raise gr.Error(str(e)) from e
-    folder.mkdir(parents=True, exist_ok=True)
-    # the first answer comes before the run starts: a visitor who leaves here leaves nothing
-    yield (
-        describe_frame(live.Frame(runs.JobStatus.LOADING, 0, 0.0, seconds), options[source]),
-        None,
-        None,
-        gr.DownloadButton(value=None, visible=False),
-        gr.skip(),
-    )
-    if ZERO_GPU:
-        frames = train_on_gpu(source, str(folder), seconds, TRAIN_STEP_CAP)
-    else:  # its own process: sampling requests keep this server's core to themselves
-        try:
-            run_dir = live.start(source, folder, seconds, max_steps=TRAIN_STEP_CAP)
-        except runs.JobBusyError as e:
-            raise gr.Error(
-                "Your previous run is still stopping; press Train again in a moment."
-            ) from e
-        frames = live.follow(run_dir, seconds)
-    try:
-        yield from stream(frames, folder, source, options[source])
-    finally:
-        if not ZERO_GPU and SPARE:
-            live.warm()  # the next visitor's process imports while this one looks at results
-
-
-def stream(frames, folder: Path, source: str, label: str):
-    """Each live.Frame as the Train tab's outputs; unchanged outputs are skipped."""
-    points = 0
-    for f in frames:
-        table = gr.skip()
-        if len(f.steps) != points or f.ended:
-            points, table = len(f.steps), loss_table(f)
-        download, pick = gr.skip(), gr.skip()
-        if f.ended and f.generator:
-            mine = keep_yours(f.generator, folder, source)
-            download = gr.DownloadButton(value=str(mine), visible=True)
-            pick = gr.Dropdown(value=YOURS)
-        grid = f.grid if f.grid is not None else gr.skip()
-        yield describe_frame(f, label), grid, table, download, pick
-
-
-def stop_training(request: gr.Request = None):
-    """Stop this visitor's run; it ends within a step and its generator becomes theirs."""
-    if not live.stop(session_dir(request)):
-        gr.Info("No run of yours is training.")
-
-
 def end_session(request: gr.Request = None):
     """The tab closed: stop this visitor's run and remove their folder (off the event loop)."""
     try:
@@ -376,9 +287,9 @@ def end_session(request: gr.Request = None):
     threading.Thread(target=live.discard, args=(folder,), daemon=True).start()
 
 
-def show_teaching(alpha, derivative, *shape_args):
+def show_teaching(alpha, derivative, op, n, k, s, p, out_pad, d):
     """The model-free figures, drawn when the page opens."""
-    return leaky_relu(alpha, derivative), *shapes(*shape_args)
+    return leaky_relu(alpha, derivative), *shapes(op, n, k, s, p, out_pad, d)
 
 
 _last_sweep = [0.0]  # monotonic time of the last sweep, shared by every page's timer

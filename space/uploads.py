@@ -15,6 +15,7 @@ from events import session_dir
 
 from dcgan import live, upload
 from dcgan.data import DataError
+from dcgan.i18n import _, number
 
 
 def upload_images(file, request: gr.Request = None):
@@ -27,9 +28,13 @@ def upload_images(file, request: gr.Request = None):
         raise gr.Error(str(e)) from e
     finally:
         path.unlink(missing_ok=True)
-    skipped = f", {summary.skipped} skipped ({summary.reasons_text()})" if summary.skipped else ""
-    text = (
-        f"**{summary.count} images ready** from `{name}`{skipped}. Press **Train** to train on "
-        f"them (shrunk to {upload.SIZE}×{upload.SIZE}); they are deleted when you close this page."
+    skipped = (
+        _(", {n} skipped ({reasons})").format(n=summary.skipped, reasons=summary.reasons_text())
+        if summary.skipped
+        else ""
     )
+    text = _(
+        "**{count} images ready** from `{name}`{skipped}. Press **Train** to train on them "
+        "(shrunk to {size}×{size}); they are deleted when you close this page."
+    ).format(count=number(summary.count), name=name, skipped=skipped, size=upload.SIZE)
     return text, gr.Radio(value=live.UPLOAD), gr.File(value=None)

@@ -32,6 +32,7 @@ import gradio as gr
 import torch
 
 from dcgan import live, runs
+from dcgan.i18n import _
 
 try:  # the real `spaces` package: on ZeroGPU it lends a GPU per call, elsewhere a no-op
     import spaces
@@ -99,11 +100,13 @@ def _train_on_gpu(source: str, folder: str, seconds: int, cap: int | None = None
                 stopping = live.stop(folder)
             yield f
     except runs.JobBusyError as e:
-        raise gr.Error("Your previous run is still stopping; press Train again in a moment.") from e
+        raise gr.Error(
+            _("Your previous run is still stopping; press Train again in a moment.")
+        ) from e
     except gr.Error:
         raise
     except Exception as e:  # the visitor sees this message, not "ZeroGPU worker error"
-        raise gr.Error(f"The run failed: {type(e).__name__}: {e}") from e
+        raise gr.Error(_("The run failed: {error}").format(error=f"{type(e).__name__}: {e}")) from e
     finally:
         frames.close()
 

@@ -38,7 +38,15 @@ def checkpoints(tmp_path_factory) -> Path:
     return tiny_generators(tmp_path_factory.mktemp("checkpoints"), GENERATORS)
 
 
-SPACE_MODULES = ("checks", "events", "files", "uploads", "zerogpu")  # app.py's, imported by name
+SPACE_MODULES = (
+    "checks",
+    "events",
+    "files",
+    "lang",
+    "training",
+    "uploads",
+    "zerogpu",
+)  # app.py's, imported by name
 
 
 def import_space_app():
@@ -66,8 +74,15 @@ def space(checkpoints, tmp_path_factory):
     os.environ.update(env)
     app = import_space_app()
     app.events, app.zerogpu = sys.modules["events"], sys.modules["zerogpu"]
+    app.training = sys.modules["training"]
     port = free_port()
-    app.demo.launch(prevent_thread_lock=True, server_name="127.0.0.1", server_port=port, quiet=True)
+    app.demo.launch(
+        prevent_thread_lock=True,
+        server_name="127.0.0.1",
+        server_port=port,
+        quiet=True,
+        i18n=app.LAUNCH["i18n"],
+    )
     url = f"http://127.0.0.1:{port}/"
     yield app, url
     app.demo.close()
@@ -256,7 +271,7 @@ def test_stop_ends_a_run_early_and_sampling_never_waits_behind_it(space, monkeyp
     """While a run trains (it would go on for a minute), another visitor's /sample answers;
     Stop ends the run within moments and its generator is still the visitor's."""
     app, url = space
-    monkeypatch.setattr(app.events, "TRAIN_STEP_CAP", None)  # only the clock (or Stop) ends it
+    monkeypatch.setattr(app.training, "TRAIN_STEP_CAP", None)  # only the clock (or Stop) ends it
     c = gradio_client.Client(url, verbose=False)
     job = c.submit("shapes", 60, api_name="/train")
     for out in job:  # wait until it trains: a streamed line with a step count
@@ -470,7 +485,8 @@ def test_built_space_runs_from_its_own_folder(checkpoints, tmp_path):
     assert spaces_pin in dev  # the Space runs the `spaces` the tests ran against
     assert not (out / "data").exists()  # no dataset unless asked for
     assert sorted(p.name for p in out.glob("*.py")) == [
-        "app.py", "checks.py", "events.py", "files.py", "uploads.py", "zerogpu.py",
+        "app.py", "checks.py", "events.py", "files.py", "lang.py", "training.py", "uploads.py",
+        "zerogpu.py",
     ]  # fmt: skip
     env = {
         "PATH": "/usr/bin:/bin",
