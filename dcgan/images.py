@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import math
 
@@ -111,9 +112,15 @@ def numbered_grid_image(images: torch.Tensor, nrow: int | None = None, scale: in
 def text_font(size: int):
     """A font that draws the current language's script: Noto Sans CJK SC for Chinese (Pillow's
     default has no Han glyphs and would draw nothing), Pillow's own font elsewhere."""
+    return _font(font_path(current()), size)
+
+
+@functools.lru_cache(maxsize=8)
+def _font(path: str | None, size: int):
+    """The font at `path` (Pillow's own when None): parsed once, since a captioned GIF asks
+    for it once a frame and the CJK font is a 16 MB file."""
     from PIL import ImageFont
 
-    path = font_path(current())
     return ImageFont.truetype(path, size) if path else ImageFont.load_default(size=size)
 
 
@@ -133,3 +140,17 @@ def caption_band(img: Image.Image, text: str, size: int = 14) -> Image.Image:
         (margin - left, img.height + margin - top), text, fill=(0, 0, 0), font=font
     )
     return out
+
+
+def captioned_gif(frames: list[np.ndarray], captions: list[str], ms_per_frame: int = 200) -> bytes:
+    """A GIF whose frames each carry their caption in a band below (e.g. the step, in the
+    reader's language and script), padded with white to one size."""
+    banded = [
+        np.asarray(caption_band(Image.fromarray(f), c))
+        for f, c in zip(frames, captions, strict=True)
+    ]
+    h = max(b.shape[0] for b in banded)
+    w = max(b.shape[1] for b in banded)
+    pad = [((0, h - b.shape[0]), (0, w - b.shape[1]), (0, 0)) for b in banded]
+    frames = [np.pad(b, p, constant_values=255) for b, p in zip(banded, pad, strict=True)]
+    return gif_bytes(frames, ms_per_frame)

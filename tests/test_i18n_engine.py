@@ -1,6 +1,8 @@
 """The engine's user-facing text in the reader's language: health hints, charts, dataset
 labels, errors raised in a session, and captions drawn into exported images."""
 
+import io
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -9,7 +11,7 @@ from dcgan import health, losses, plots
 from dcgan.data import SOURCES, DataError, load, source_label
 from dcgan.experiments import catalog
 from dcgan.i18n import _, font_path, use
-from dcgan.images import caption_band
+from dcgan.images import caption_band, captioned_gif
 
 
 def early_hint() -> health.Hint:
@@ -92,3 +94,36 @@ def test_a_latin_caption_draws_with_pillows_font():
     with use("fr"):
         out = caption_band(img, "Étape 300 : échantillons")
     assert ink(out, img.height) > 20
+
+
+@pytest.mark.skipif(font_path("zh_CN") is None, reason="no CJK font installed (mplfonts)")
+def test_a_timeline_gif_says_each_frames_step_in_chinese():
+    small = np.full((40, 60, 3), 30, np.uint8)
+    wide = np.full((50, 90, 3), 30, np.uint8)  # grids of another size still make one GIF
+    with use("zh_CN"):
+        data = captioned_gif([small, wide, small], ["第 100 步", "第 200 步", "第 300 步"], 100)
+    gif = Image.open(io.BytesIO(data))
+    assert gif.n_frames == 3
+    shown = []
+    for i in range(3):
+        gif.seek(i)
+        frame = gif.convert("RGB")
+        assert frame.height > 50 and frame.width >= 90
+        shown.append(np.asarray(frame)[50:])  # below the tallest picture: the captions
+    assert all(ink(Image.fromarray(band), 0) > 30 for band in shown)
+    assert not np.array_equal(shown[0], shown[2])  # "100" and "300" drawn, not the same box
+
+
+def test_the_train_pages_timeline_gif_skips_a_grid_thinned_away(tmp_path):
+    from dcgan.images import png_bytes
+    from ui.train_live import timeline_gif
+
+    grids = []
+    for step in (100, 200, 300):
+        path = tmp_path / f"grid_{step}.png"
+        path.write_bytes(png_bytes(np.full((40, 40, 3), step // 2, np.uint8)))
+        grids.append((path, f"Étape {step}"))
+    grids[1][0].unlink()  # the run thinned its timeline after the page was drawn
+    with use("fr"):
+        gif = Image.open(io.BytesIO(timeline_gif(grids)))
+    assert gif.n_frames == 2 and gif.height > 40

@@ -14,7 +14,7 @@ import streamlit as st
 
 from dcgan import runs
 from dcgan.i18n import _, ngettext, number
-from dcgan.images import gif_bytes, png_array
+from dcgan.images import captioned_gif, png_array
 from ui import jobs
 from ui.train_settings import KEEP
 
@@ -196,11 +196,27 @@ def timeline_view() -> None:
             kept=number(len(keep)),
         )
     )
+    # each frame says its step in the reader's language; worded here, where the session's
+    # language is known, since the GIF itself is made later, when the button is pressed
+    shown = [(p, _("Step {step}").format(step=number(step))) for step, p in keep]
     right.download_button(
         _("Download the timeline as a GIF"),
-        data=lambda: gif_bytes([png_array(p.read_bytes()) for _step, p in keep if p.exists()], 150),
+        data=lambda: timeline_gif(shown),
         file_name="dcgan-timeline.gif",
         mime="image/gif",
         on_click="ignore",
         icon=":material/movie:",
     )
+
+
+def timeline_gif(shown: list) -> bytes:
+    """The kept grids, oldest first, as a GIF captioned with their steps; a grid thinned away
+    since the page was drawn is left out."""
+    frames, captions = [], []
+    for path, caption in shown:
+        try:
+            frames.append(png_array(path.read_bytes()))
+        except OSError:
+            continue
+        captions.append(caption)
+    return captioned_gif(frames, captions, 150)
