@@ -13,10 +13,13 @@ from babel.messages.pofile import read_po
 from dcgan import i18n
 from dcgan.locale.__main__ import po_path, problems, translated
 from tests.i18n_walk import english_words, open_in, page_texts
+from ui.i18n import url_code
 from ui.nav import PAGES
 
 PAGE_NAMES = [p.path.removeprefix("pages/").removesuffix(".py") for p in PAGES]
-LINK_CODES = {"en": "en", "fr": "fr", "pt_BR": "pt-BR", "zh_CN": "zh"}
+# every language the app offers, as a shared link names it (?lang=pt-BR): a new language is
+# walked as soon as dcgan.i18n.LANGUAGES lists it
+LINK_CODES = {lang: url_code(lang) for lang in i18n.LANGUAGES}
 
 
 def test_a_browser_header_or_a_link_picks_the_language_and_anything_else_is_english():

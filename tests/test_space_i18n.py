@@ -59,6 +59,14 @@ def layout_texts(demo, tag: str) -> list[str]:
     return out
 
 
+def test_every_language_of_the_app_has_its_browser_tags():
+    """A language added to dcgan.i18n.LANGUAGES is one the Space can be asked for too."""
+    from dcgan.i18n import LANGUAGES
+    from space.lang import BROWSER_LOCALES
+
+    assert set(BROWSER_LOCALES.values()) == set(LANGUAGES)
+
+
 @pytest.mark.parametrize("accept", list(BROWSERS))
 def test_the_layout_shows_no_english_in_the_browsers_language(space, accept):  # noqa: F811
     """Every label, tab, button and paragraph of the layout has its translation for the
