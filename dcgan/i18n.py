@@ -33,6 +33,9 @@ LANGUAGES = {
     "zh_CN": "简体中文",
 }
 DEFAULT = "en"  # the language the code is written in: every msgid is English
+# the language menu's label, in every language at once: whoever cannot read the page can still
+# find the menu (so it is no msgid, and every page shows its Chinese)
+MENU_LABEL = "Language · Langue · Idioma · 语言"
 
 _current: ContextVar[str | None] = ContextVar("dcgan_language", default=None)
 _resolver: list[Callable[[], str | None]] = []  # at most one: the UI's "this session's language"

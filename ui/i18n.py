@@ -18,10 +18,15 @@ PICK = "lang_pick"  # the sidebar selector's own key
 URL_CODE = {"pt_BR": "pt-BR", "zh_CN": "zh"}  # how a link spells a code (?lang=pt-BR)
 # Han characters and CJK punctuation in "Source Sans", Streamlit's font family, from a subset
 # of Noto Sans CJK SC served by the app (static/; `make i18n` writes it): the browser takes
-# these glyphs from it, in the page and in every plotly chart, with no system CJK font
-CJK_CSS = """<style>@font-face{font-family:"Source Sans";font-weight:100 900;
+# these glyphs from it, in the page and in every plotly chart, with no system CJK font. Every
+# language needs it: the menu names Chinese on every page
+# The face claims every weight and both styles: a face that left the italic style out drew
+# the health hints' italic figures as boxes (Chromium picks a face by weight and style before
+# it looks at the characters); CJK bold is drawn at the regular weight.
+_FACE = """@font-face{{font-family:"Source Sans";font-weight:100 900;font-style:{style};
 src:url("app/static/noto-sans-sc-subset.woff2") format("woff2");
-unicode-range:U+3000-303F,U+4E00-9FFF,U+FF00-FFEF;}</style>"""
+unicode-range:U+3000-303F,U+4E00-9FFF,U+FF00-FFEF;}}"""
+CJK_CSS = "<style>" + _FACE.format(style="normal") + _FACE.format(style="italic") + "</style>"
 
 
 def _session_language() -> str | None:
@@ -63,11 +68,10 @@ def selector() -> None:
     lang = st.session_state.get(KEY, i18n.DEFAULT)
     st.session_state[PICK] = lang
     st.selectbox(
-        "Language · Langue · Idioma · 语言",
+        i18n.MENU_LABEL,
         list(LANGUAGES),
         format_func=LANGUAGES.get,
         key=PICK,
         on_change=_picked,
     )
-    if lang == "zh_CN":
-        st.html(CJK_CSS)
+    st.html(CJK_CSS)

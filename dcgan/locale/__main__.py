@@ -30,7 +30,7 @@ from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from dcgan.i18n import DEFAULT, DOMAIN, LANGUAGES, LOCALE_DIR, font_path
+from dcgan.i18n import DEFAULT, DOMAIN, LANGUAGES, LOCALE_DIR, MENU_LABEL, font_path
 
 ROOT = LOCALE_DIR.parents[1]
 # where user-facing strings live: the app, its pages and helpers, the Space and the engine
@@ -156,6 +156,7 @@ def font(lang: str = "zh_CN") -> Path | None:
     text = "".join(
         "".join(m.string) if isinstance(m.string, tuple) else (m.string or "") for m in read(lang)
     )
+    text += MENU_LABEL + "".join(LANGUAGES.values())  # on every page, in every language
     # the catalog's characters, plus CJK punctuation and full-width forms a message may gain
     chars = (
         set(text)
