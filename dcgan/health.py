@@ -134,66 +134,60 @@ def d_collapse(loss_D: np.ndarray, D_G_z: np.ndarray, loss: str = "bce") -> Hint
     return None
 
 
-def g_climbing(loss_G: np.ndarray) -> Hint | None:
-    """G's per-example loss clearly higher at the end than at the start of the run's last half
-    (the last half, so the normal climb of the first steps, while D learns, is not flagged)."""
-    n = len(loss_G)
+def _late_rise(
+    series: np.ndarray, min_rise: float, ratio: float, title: str, message: str, evidence: str
+) -> Hint | None:
+    """A warning when `series` ends the run's last half clearly higher than it began it: by
+    `min_rise` and by `ratio` times (the last half, so the normal climb of the first steps,
+    while D learns, is not flagged). The texts are N_ msgids; evidence names early, late, w."""
+    n = len(series)
     if n < 2 * MIN_STEPS:
         return None
     w = int(min(1000, n // 2))
-    recent = loss_G[-w:]
     q = max(5, w // 4)
-    early, late = float(np.mean(recent[:q])), float(np.mean(recent[-q:]))
-    if late - early > G_CLIMB_MIN_RISE and late > G_CLIMB_RATIO * max(early, 1e-6):
+    early, late = float(np.mean(series[-w:][:q])), float(np.mean(series[-q:]))
+    if late - early > min_rise and late > ratio * max(early, 1e-6):
         return Hint(
             "warning",
-            msg(N_("G's loss keeps climbing")),
-            msg(
-                N_(
-                    "The discriminator is pulling away from the generator. If the samples stop "
-                    "improving, lower D's learning rate or β1, or restart from the last "
-                    "checkpoint."
-                )
-            ),
-            msg(
-                N_("loss_G per example rose from {early} to {late} over the last {w} steps"),
-                early=Num(early, 2),
-                late=Num(late, 2),
-                w=w,
-            ),
+            msg(title),
+            msg(message),
+            msg(evidence, early=Num(early, 2), late=Num(late, 2), w=w),
         )
     return None
+
+
+def g_climbing(loss_G: np.ndarray) -> Hint | None:
+    """G's per-example loss clearly higher at the end than at the start of the run's last half."""
+    return _late_rise(
+        loss_G,
+        G_CLIMB_MIN_RISE,
+        G_CLIMB_RATIO,
+        N_("G's loss keeps climbing"),
+        N_(
+            "The discriminator is pulling away from the generator. If the samples stop "
+            "improving, lower D's learning rate or β1, or restart from the last "
+            "checkpoint."
+        ),
+        N_("loss_G per example rose from {early} to {late} over the last {w} steps"),
+    )
 
 
 def critic_widening(loss_D: np.ndarray) -> Hint | None:
     """WGAN-GP: the critic's distance estimate, -loss_D, clearly larger at the end of the run's
     last half than at its start: G is falling behind (the estimate should shrink)."""
-    n = len(loss_D)
-    if n < 2 * MIN_STEPS:
-        return None
-    w = int(min(1000, n // 2))
-    q = max(5, w // 4)
-    early, late = float(-np.mean(loss_D[-w:][:q])), float(-np.mean(loss_D[-q:]))
-    if late - early > W_WIDEN_MIN and late > W_WIDEN_RATIO * max(early, 1e-6):
-        return Hint(
-            "warning",
-            msg(N_("The critic's distance estimate is growing")),
-            msg(
-                N_(
-                    "In WGAN-GP, −loss_D estimates how far G's images are from the real ones; "
-                    "it should shrink as G improves. Growing, it says G is falling behind: "
-                    "lower the learning rate (the paper's is 1e-4 with β1 0 and β2 0.9) or "
-                    "restart from the last checkpoint."
-                )
-            ),
-            msg(
-                N_("−loss_D per example rose from {early} to {late} over the last {w} steps"),
-                early=Num(early, 2),
-                late=Num(late, 2),
-                w=w,
-            ),
-        )
-    return None
+    return _late_rise(
+        -loss_D,
+        W_WIDEN_MIN,
+        W_WIDEN_RATIO,
+        N_("The critic's distance estimate is growing"),
+        N_(
+            "In WGAN-GP, −loss_D estimates how far G's images are from the real ones; "
+            "it should shrink as G improves. Growing, it says G is falling behind: "
+            "lower the learning rate (the paper's is 1e-4 with β1 0 and β2 0.9) or "
+            "restart from the last checkpoint."
+        ),
+        N_("−loss_D per example rose from {early} to {late} over the last {w} steps"),
+    )
 
 
 def grid_tiles(grid: np.ndarray, tile: int, pad: int = 2) -> np.ndarray:
