@@ -237,9 +237,9 @@ SOURCES: dict[str, Source] = {
     for s in (
         Source(
             "shapes",
-            N_("Built-in shapes"),
-            True,
-            N_(
+            label=N_("Built-in shapes"),
+            offline=True,
+            description=N_(
                 "Coloured circles, squares and triangles drawn here, with known attributes; "
                 "no download, so it works anywhere."
             ),
@@ -249,9 +249,9 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             "pokemon",
-            "Pokemon (d2l)",  # a name every language keeps
-            False,
-            N_(
+            label="Pokemon (d2l)",  # a name every language keeps
+            offline=False,
+            description=N_(
                 "The chapter's sprites, downloaded once from d2l.ai (about 70 MB) with a sha1 "
                 "check. Offline, set DCGAN_POKEMON_URL to a local copy "
                 "(file:///path/to/pokemon.zip)."
@@ -260,9 +260,9 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             "anime-faces",
-            N_("Anime faces"),
-            True,
-            N_(
+            label=N_("Anime faces"),
+            offline=True,
+            description=N_(
                 "Faces from Kaggle, which needs a login, so never downloaded: set "
                 "DCGAN_ANIME_FACES to its zip or folder, or put anime_faces_64.zip in the shared "
                 "or data folder."
@@ -271,9 +271,9 @@ SOURCES: dict[str, Source] = {
         ),
         Source(
             "fashion-mnist",
-            "Fashion-MNIST",  # a name every language keeps
-            False,
-            N_(
+            label="Fashion-MNIST",  # a name every language keeps
+            offline=False,
+            description=N_(
                 "Ten classes of 28x28 clothing photos, downloaded once by torchvision. Offline, "
                 "set DCGAN_FASHION_MNIST_DIR to a folder holding its four .gz files."
             ),
