@@ -5,13 +5,15 @@
     python -m bench.ablation [--json]             # each speed-up switched off in turn
     python -m bench.precision_quality [--json]    # bf16 vs fp32 after a fixed step count
 
-This module holds what they share: where the reference loop and the benchmark data live,
-a description of the machine and its load, timing a call, printing a result (summary or
-JSON), and running a measurement in a fresh process.
+This module holds what they share: their command line (a table of options, then --json),
+where the reference loop and the benchmark data live, a description of the machine and its
+load, timing a call, printing a result (summary or JSON), and running a measurement in a
+fresh process.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import platform
@@ -27,6 +29,16 @@ ROOT = Path(__file__).resolve().parents[1]
 
 class BenchError(RuntimeError):
     """A benchmark could not run; the message says what is missing and how to fix it."""
+
+
+def parser(module: str, doc: str | None, options: dict[str, dict]) -> argparse.ArgumentParser:
+    """A benchmark's command line, `python -m <module>`: `options` maps each flag to
+    add_argument's keywords, and --json (print the result as JSON) follows them."""
+    p = argparse.ArgumentParser(prog=f"python -m {module}", description=doc)
+    for flag, kwargs in options.items():
+        p.add_argument(flag, **kwargs)
+    p.add_argument("--json", action="store_true")
+    return p
 
 
 def reference_script() -> Path:

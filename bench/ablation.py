@@ -24,7 +24,8 @@ from pathlib import Path
 
 import torch
 
-from bench import benchmark_data, load_avg, load_span, machine, median, python, report, run_json
+from bench import benchmark_data, load_avg, load_span, machine, median, parser, report, run_json
+from bench.engine_run import command as engine_command
 
 # name -> engine_run switches; "shipped" is the engine as the CLI and the app run it
 VARIANTS = {
@@ -73,9 +74,7 @@ def train_ablation(a: argparse.Namespace, data: str) -> list[dict]:
     runs: dict[str, list[float]] = {n: [] for n in names}
     cpu_runs: dict[str, list[float]] = {n: [] for n in names}
     precision: dict[str, str] = {}
-    base = [python(), "-m", "bench.engine_run", "--data", data, "--device", a.device]
-    base += ["--batch-size", str(a.batch_size), "--steps", str(a.steps)]
-    base += ["--warmup", str(a.warmup)]
+    base = engine_command(a, data)
     if a.threads:
         base += ["--threads", str(a.threads)]
     for r in range(a.rounds):
@@ -203,23 +202,25 @@ def summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--device": dict(default="cpu"),
+    "--batch-size": dict(type=int, default=64),
+    "--steps": dict(type=int, default=20, help="timed steps per run"),
+    "--warmup": dict(type=int, default=5),
+    "--rounds": dict(type=int, default=3),
+    "--threads": dict(type=int, help="torch threads; 1 + CPU time measures work on a busy machine"),
+    "--only": dict(nargs="*", help=f"variants to run (of {list(VARIANTS)})"),
+    "--data": dict(help="ImageFolder zip or folder (default: pokemon.zip in ../shared)"),
+    "--data-batches": dict(type=int, default=20, help="batches timed per data path"),
+    "--no-data": dict(action="store_true", help="skip the data-path table"),
+    "--timeout": dict(type=float, default=1800),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the training ablation (and the data-path table) and print a summary or JSON."""
-    p = argparse.ArgumentParser(prog="python -m bench.ablation", description=__doc__)
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--steps", type=int, default=20, help="timed steps per run")
-    p.add_argument("--warmup", type=int, default=5)
-    p.add_argument("--rounds", type=int, default=3)
-    p.add_argument(
-        "--threads", type=int, help="torch threads; 1 + CPU time measures work on a busy machine"
-    )
-    p.add_argument("--only", nargs="*", help=f"variants to run (of {list(VARIANTS)})")
-    p.add_argument("--data", help="ImageFolder zip or folder (default: pokemon.zip in ../shared)")
-    p.add_argument("--data-batches", type=int, default=20, help="batches timed per data path")
-    p.add_argument("--no-data", action="store_true", help="skip the data-path table")
-    p.add_argument("--timeout", type=float, default=1800)
-    p.add_argument("--json", action="store_true")
+    p = parser("bench.ablation", __doc__, OPTIONS)
     a = p.parse_args(argv)
     unknown = set(a.only or []) - set(VARIANTS)
     if unknown:

@@ -32,7 +32,7 @@ from pathlib import Path
 
 import torch
 
-from bench import load_avg, load_span, machine, report
+from bench import load_avg, load_span, machine, parser, report
 
 
 def default_dataset() -> str:
@@ -141,18 +141,22 @@ def summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--dataset": dict(help="default: anime-faces when available, else shapes"),
+    "--at": dict(type=float, nargs="+", default=[60, 180], help="seconds after Start"),
+    "--n": dict(type=int, default=512, help="images per set for the SWD"),
+    "--out": dict(help="write the sample grid at each moment here"),
+    "--precision": dict(default="auto", choices=["auto", "fp32", "bf16"]),
+    "--threads": dict(type=int, help="the job's threads (default: all cores but one)"),
+    "--isa": dict(help="cap oneDNN, e.g. AVX2 to stand in for a laptop without bf16"),
+    "--set": dict(nargs="*", help="config overrides, e.g. train.ema_decay=0"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the classroom timeline and print a summary, or JSON with --json."""
-    p = argparse.ArgumentParser(prog="python -m bench.classroom", description=__doc__)
-    p.add_argument("--dataset", help="default: anime-faces when available, else shapes")
-    p.add_argument("--at", type=float, nargs="+", default=[60, 180], help="seconds after Start")
-    p.add_argument("--n", type=int, default=512, help="images per set for the SWD")
-    p.add_argument("--out", help="write the sample grid at each moment here")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    p.add_argument("--threads", type=int, help="the job's threads (default: all cores but one)")
-    p.add_argument("--isa", help="cap oneDNN, e.g. AVX2 to stand in for a laptop without bf16")
-    p.add_argument("--set", nargs="*", help="config overrides, e.g. train.ema_decay=0")
-    p.add_argument("--json", action="store_true")
+    p = parser("bench.classroom", __doc__, OPTIONS)
     a = p.parse_args(argv)
     if a.n < 2 or min(a.at) <= 0:
         p.error("--n must be at least 2 and every --at positive")

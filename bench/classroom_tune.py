@@ -25,7 +25,7 @@ from pathlib import Path
 
 import torch
 
-from bench import load_avg, machine
+from bench import load_avg, machine, parser
 from dcgan.config import parse_sets
 
 
@@ -122,19 +122,23 @@ def summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--dataset": dict(default="shapes"),
+    "--set": dict(nargs="*", default=[], help="config overrides, key=value"),
+    "--at": dict(type=float, nargs="+", default=[30, 60, 180], help="seconds"),
+    "--at-cpu": dict(type=float, nargs="+", help="CPU seconds instead of wall"),
+    "--at-steps": dict(type=int, nargs="+", help="steps instead of seconds"),
+    "--threads": dict(type=int, default=1),
+    "--n": dict(type=int, default=512, help="images per set for the SWD"),
+    "--out": dict(help="folder for the grids and a JSON of the figures"),
+    "--tag": dict(default="run", help="file name prefix in --out"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Parse, run, print."""
-    p = argparse.ArgumentParser(prog="python -m bench.classroom_tune", description=__doc__)
-    p.add_argument("--dataset", default="shapes")
-    p.add_argument("--set", nargs="*", default=[], help="config overrides, key=value")
-    p.add_argument("--at", type=float, nargs="+", default=[30, 60, 180], help="seconds")
-    p.add_argument("--at-cpu", type=float, nargs="+", help="CPU seconds instead of wall")
-    p.add_argument("--at-steps", type=int, nargs="+", help="steps instead of seconds")
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--n", type=int, default=512, help="images per set for the SWD")
-    p.add_argument("--out", help="folder for the grids and a JSON of the figures")
-    p.add_argument("--tag", default="run", help="file name prefix in --out")
-    p.add_argument("--json", action="store_true")
+    p = parser("bench.classroom_tune", __doc__, OPTIONS)
     a = p.parse_args(argv)
     r = run(a)
     print(json.dumps(r) if a.json else summary(r), flush=True)

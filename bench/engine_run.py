@@ -16,7 +16,7 @@ import time
 
 import torch
 
-from bench import BenchError, benchmark_data, load_avg
+from bench import BenchError, benchmark_data, load_avg, python
 
 
 def build_trainer(a: argparse.Namespace):
@@ -85,6 +85,14 @@ def measure(a: argparse.Namespace) -> dict:
         "final_loss_D": h["loss_D"][-1],
         "final_loss_G": h["loss_G"][-1],
     }
+
+
+def command(a: argparse.Namespace, data: str) -> list[str]:
+    """This program on `data` with a benchmark's device, batch size, timed steps and warm-up;
+    the caller appends the switches it varies (the defaults are what ships)."""
+    cmd = [python(), "-m", "bench.engine_run", "--data", data, "--device", a.device]
+    cmd += ["--batch-size", str(a.batch_size), "--steps", str(a.steps)]
+    return cmd + ["--warmup", str(a.warmup)]
 
 
 def parser() -> argparse.ArgumentParser:

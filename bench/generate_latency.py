@@ -29,7 +29,7 @@ from contextlib import nullcontext
 import torch
 from torch import nn
 
-from bench import ROOT, load_avg, load_span, machine, median_ms, report
+from bench import ROOT, load_avg, load_span, machine, median_ms, parser, report
 
 SHIPPED = ROOT / "checkpoints" / "anime-faces.safetensors"
 LOADED_FORMAT = torch.channels_last  # what dcgan.checkpoint.load_generator gives on the CPU
@@ -209,14 +209,18 @@ def summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--threads": dict(type=int, default=2, help="torch threads (a free Space has 2)"),
+    "--repeats": dict(type=int, default=30, help="timed calls per figure"),
+    "--warmup": dict(type=int, default=3, help="untimed calls first"),
+    "--ablation": dict(action="store_true", help="time each inference trick too"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print the three medians (and the d2l generator's), or JSON with --json."""
-    p = argparse.ArgumentParser(prog="python -m bench.generate_latency", description=__doc__)
-    p.add_argument("--threads", type=int, default=2, help="torch threads (a free Space has 2)")
-    p.add_argument("--repeats", type=int, default=30, help="timed calls per figure")
-    p.add_argument("--warmup", type=int, default=3, help="untimed calls first")
-    p.add_argument("--ablation", action="store_true", help="time each inference trick too")
-    p.add_argument("--json", action="store_true")
+    p = parser("bench.generate_latency", __doc__, OPTIONS)
     a = p.parse_args(argv)
     if a.threads < 1 or a.repeats < 1 or a.warmup < 0:
         p.error("--threads and --repeats must be at least 1, --warmup at least 0")

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from bench import machine, report
+from bench import machine, parser, report
 
 
 def train_once(a: argparse.Namespace, precision: str, seed: int, data):
@@ -120,19 +120,23 @@ def summary(r: dict) -> str:
     )
 
 
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--preset": dict(default="classroom-cpu"),
+    "--dataset": dict(default="shapes"),
+    "--image-size": dict(type=int, help="default: the preset's"),
+    "--steps": dict(type=int, default=400),
+    "--seeds": dict(type=int, default=3),
+    "--n": dict(type=int, default=512, help="images per set for the SWD"),
+    "--last": dict(type=int, default=50, help="steps averaged for the D gap"),
+    "--batch-size": dict(type=int, help="default: the preset's"),
+    "--threads": dict(type=int, help="torch threads (default: torch's choice)"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run both precisions from each seed and print a summary or JSON."""
-    p = argparse.ArgumentParser(prog="python -m bench.precision_quality", description=__doc__)
-    p.add_argument("--preset", default="classroom-cpu")
-    p.add_argument("--dataset", default="shapes")
-    p.add_argument("--image-size", type=int, help="default: the preset's")
-    p.add_argument("--steps", type=int, default=400)
-    p.add_argument("--seeds", type=int, default=3)
-    p.add_argument("--n", type=int, default=512, help="images per set for the SWD")
-    p.add_argument("--last", type=int, default=50, help="steps averaged for the D gap")
-    p.add_argument("--batch-size", type=int, help="default: the preset's")
-    p.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
-    p.add_argument("--json", action="store_true")
+    p = parser("bench.precision_quality", __doc__, OPTIONS)
     a = p.parse_args(argv)
     if a.threads:
         torch.set_num_threads(a.threads)

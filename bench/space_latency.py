@@ -46,6 +46,7 @@ import threading
 import time
 from pathlib import Path
 
+from bench import parser
 from loadtest.net import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -228,20 +229,24 @@ def gpu_call_bench(a: argparse.Namespace) -> dict:
     }
 
 
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--checkpoints": dict(type=Path, default=ROOT / "checkpoints"),
+    "--model": dict(help="generator name (default: the Space's default)"),
+    "--repeats": dict(type=int, default=20),
+    "--clients": dict(type=int, default=8),
+    "--train": dict(action="store_true", help="measure the Train tab instead"),
+    "--seconds": dict(type=int, default=60, help="--train: the run's length (5-60)"),
+    "--no-spare": dict(action="store_true", help="--train: no waiting process"),
+    "--n": dict(type=int, default=2048, help="--train: images per set for the SWD"),
+    "--zerogpu": dict(action="store_true", help="--train under the ZeroGPU fake"),
+    "--gpu-call": dict(action="store_true", help="CPU sampling vs a GPU call"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Launch the Space locally and time every endpoint."""
-    p = argparse.ArgumentParser(prog="python -m bench.space_latency", description=__doc__)
-    p.add_argument("--checkpoints", type=Path, default=ROOT / "checkpoints")
-    p.add_argument("--model", help="generator name (default: the Space's default)")
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--clients", type=int, default=8)
-    p.add_argument("--json", action="store_true")
-    p.add_argument("--train", action="store_true", help="measure the Train tab instead")
-    p.add_argument("--seconds", type=int, default=60, help="--train: the run's length (5-60)")
-    p.add_argument("--no-spare", action="store_true", help="--train: no waiting process")
-    p.add_argument("--n", type=int, default=2048, help="--train: images per set for the SWD")
-    p.add_argument("--zerogpu", action="store_true", help="--train under the ZeroGPU fake")
-    p.add_argument("--gpu-call", action="store_true", help="CPU sampling vs a GPU call")
+    p = parser("bench.space_latency", __doc__, OPTIONS)
     a = p.parse_args(argv)
     if a.gpu_call:
         r = gpu_call_bench(a)

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import BenchError, load_avg, load_span, machine, median, report
+from bench import BenchError, load_avg, load_span, machine, median, parser, report
 from loadtest.common import cpu_seconds, job_pid
 
 TARGET_S = 5.0
@@ -185,23 +185,26 @@ def summary(r: dict) -> str:
     )
 
 
-def main(argv: list[str] | None = None) -> int:
-    """Time several starts and print the medians, or JSON with --json."""
-    p = argparse.ArgumentParser(prog="python -m bench.start_time", description=__doc__)
-    p.add_argument("--repeats", type=int, default=5, help="timed starts after one warm-up")
-    p.add_argument("--preset", default="classroom-cpu")
-    p.add_argument("--dataset", default="shapes")
-    p.add_argument("--precision", choices=["auto", "fp32", "bf16"])
-    p.add_argument("--timeout", type=float, default=120, help="seconds to wait for a step")
-    p.add_argument(
-        "--split", type=int, default=1, help="fresh interpreters timing each stage's CPU (0: none)"
-    )
-    p.add_argument(
-        "--spare",
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--repeats": dict(type=int, default=5, help="timed starts after one warm-up"),
+    "--preset": dict(default="classroom-cpu"),
+    "--dataset": dict(default="shapes"),
+    "--precision": dict(choices=["auto", "fp32", "bf16"]),
+    "--timeout": dict(type=float, default=120, help="seconds to wait for a step"),
+    "--split": dict(
+        type=int, default=1, help="fresh interpreters timing each stage's CPU (0: none)"
+    ),
+    "--spare": dict(
         action="store_true",
         help="start each run in a waiting spare job process, as the Train page does",
-    )
-    p.add_argument("--json", action="store_true")
+    ),
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Time several starts and print the medians, or JSON with --json."""
+    p = parser("bench.start_time", __doc__, OPTIONS)
     a = p.parse_args(argv)
     if not 1 <= a.repeats <= 50:
         p.error("--repeats must be 1-50")

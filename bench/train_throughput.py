@@ -22,11 +22,13 @@ from bench import (
     load_span,
     machine,
     median,
+    parser,
     python,
     reference_script,
     report,
     run_json,
 )
+from bench.engine_run import command as engine_command
 
 
 def reference_cmd(a: argparse.Namespace, data: str) -> list[str]:
@@ -50,10 +52,7 @@ def reference_cmd(a: argparse.Namespace, data: str) -> list[str]:
 
 def engine_cmd(a: argparse.Namespace, data: str) -> list[str]:
     """The engine's measurement, as the CLI trains (the shipped defaults)."""
-    cmd = [python(), "-m", "bench.engine_run", "--data", data, "--device", a.device]
-    cmd += ["--batch-size", str(a.batch_size), "--steps", str(a.steps)]
-    cmd += ["--warmup", str(a.warmup), "--precision", a.precision]
-    return cmd
+    return engine_command(a, data) + ["--precision", a.precision]
 
 
 def run(a: argparse.Namespace) -> dict:
@@ -119,19 +118,23 @@ def summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--device": dict(default="cpu", help="cpu or cuda"),
+    "--batch-size": dict(type=int, default=64),
+    "--steps": dict(type=int, default=30, help="timed steps per run"),
+    "--warmup": dict(type=int, default=5, help="untimed steps first"),
+    "--rounds": dict(type=int, default=3, help="reference/engine pairs, interleaved"),
+    "--precision": dict(default="auto", choices=["auto", "fp32", "bf16"]),
+    "--data": dict(help="ImageFolder zip or folder (default: pokemon.zip in ../shared)"),
+    "--engine-only": dict(action="store_true", help="skip the reference loop"),
+    "--timeout": dict(type=float, default=1800, help="seconds allowed per run"),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the comparison and print a summary, or JSON with --json."""
-    p = argparse.ArgumentParser(prog="python -m bench.train_throughput", description=__doc__)
-    p.add_argument("--device", default="cpu", help="cpu or cuda")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--steps", type=int, default=30, help="timed steps per run")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps first")
-    p.add_argument("--rounds", type=int, default=3, help="reference/engine pairs, interleaved")
-    p.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16"])
-    p.add_argument("--data", help="ImageFolder zip or folder (default: pokemon.zip in ../shared)")
-    p.add_argument("--engine-only", action="store_true", help="skip the reference loop")
-    p.add_argument("--timeout", type=float, default=1800, help="seconds allowed per run")
-    p.add_argument("--json", action="store_true")
+    p = parser("bench.train_throughput", __doc__, OPTIONS)
     a = p.parse_args(argv)
     if min(a.steps, a.rounds, a.batch_size) < 1 or a.warmup < 0:
         p.error("--steps, --rounds and --batch-size must be at least 1, --warmup at least 0")

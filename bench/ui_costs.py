@@ -16,7 +16,6 @@ alone in this process (Streamlit in bare mode, the server's imports loaded):
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import gc
 import io
@@ -25,7 +24,7 @@ import logging
 import sys
 import time
 
-from bench import load_avg, load_span, machine, median_ms
+from bench import load_avg, load_span, machine, median_ms, parser
 
 
 def cpu_ms(fn, repeats: int) -> float:
@@ -81,11 +80,15 @@ def run(repeats: int) -> dict:
         }
 
 
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--repeats": dict(type=int, default=20),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Print each cost, or JSON with --json."""
-    p = argparse.ArgumentParser(prog="python -m bench.ui_costs", description=__doc__)
-    p.add_argument("--repeats", type=int, default=20)
-    p.add_argument("--json", action="store_true")
+    p = parser("bench.ui_costs", __doc__, OPTIONS)
     a = p.parse_args(argv)
     before = load_avg()
     r = run(max(1, a.repeats))

@@ -27,7 +27,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from bench import ROOT, BenchError, load_avg, load_span, machine, python, report
+from bench import ROOT, BenchError, load_avg, load_span, machine, parser, python, report
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
 from loadtest.common import cpu_seconds, free_port, log_problems, run_progress, server
 
@@ -272,16 +272,20 @@ def summary(r: dict) -> str:
     return "\n".join(lines)
 
 
+# flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
+OPTIONS = {
+    "--seconds": dict(type=float, default=40, help="length of each phase"),
+    "--rounds": dict(type=int, default=2, help="watched + quiet pairs after a quiet one"),
+    "--threads": dict(type=int, default=1, help="OMP_NUM_THREADS for the CLI and server"),
+    "--steps": dict(type=int, default=1_000_000, help="the CLI's --steps (it is stopped)"),
+    "--warmup": dict(type=float, default=5, help="seconds trained before measuring"),
+    "--start-timeout": dict(type=float, default=300),
+}
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the phases and print a summary, or JSON with --json; exit 1 when the target is missed."""
-    p = argparse.ArgumentParser(prog="python -m bench.ui_overhead", description=__doc__)
-    p.add_argument("--seconds", type=float, default=40, help="length of each phase")
-    p.add_argument("--rounds", type=int, default=2, help="watched + quiet pairs after a quiet one")
-    p.add_argument("--threads", type=int, default=1, help="OMP_NUM_THREADS for the CLI and server")
-    p.add_argument("--steps", type=int, default=1_000_000, help="the CLI's --steps (it is stopped)")
-    p.add_argument("--warmup", type=float, default=5, help="seconds trained before measuring")
-    p.add_argument("--start-timeout", type=float, default=300)
-    p.add_argument("--json", action="store_true")
+    p = parser("bench.ui_overhead", __doc__, OPTIONS)
     a = p.parse_args(argv)
     if not 1 <= a.rounds <= 5 or a.seconds < 3:
         p.error("--rounds must be 1-5 and --seconds at least 3")
