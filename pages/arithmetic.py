@@ -8,6 +8,7 @@ from dcgan import explore
 from dcgan.i18n import N_, _, number, percent
 from ui import lab, links
 from ui.nav import page_setup
+from ui.page_parts import signed_percent
 
 EXAMPLES = (
     "red square - red + blue",
@@ -18,11 +19,6 @@ EXAMPLES = (
 # the classifier's attributes (dcgan.attributes' keys) as its accuracy line names them; x and y
 # are the position's axes, symbols in every language
 ATTRIBUTE_LABELS = {"shape": N_("shape"), "colour": N_("colour"), "size": N_("size")}
-
-
-def signed_percent(value: float) -> str:
-    """+5 % / -3 % in the locale's way; the sign leads, so st.metric colours the delta."""
-    return ("+" if value >= 0 else "-") + percent(abs(value))
 
 
 page_setup()

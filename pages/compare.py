@@ -10,22 +10,20 @@ from pathlib import Path
 import streamlit as st
 
 from dcgan import compare, runs
-from dcgan.i18n import _, ngettext, number
-from ui import jobs, nav
+from dcgan.i18n import N_, _, ngettext, number
+from ui import jobs
+from ui.page_parts import grid_page_head
 
-nav.page_setup()
-ss = st.session_state
-st.html("<style>img {image-rendering: pixelated;}</style>")
-
-st.title(_("Compare runs"))
-st.caption(
-    _(
+grid_page_head(
+    N_("Compare runs"),
+    N_(
         "Pick two or more runs from this server's runs folder: runs started on the Train page, "
         "runs of `python -m dcgan.train --out` under it, and the arms of experiments. "
         "What to look for: where the curves part, which run's samples take shape first at the "
         "same step, and which ends closest to the real images (lowest SWD)."
-    )
+    ),
 )
+ss = st.session_state
 
 root = jobs.runs_dir()
 found = runs.list_runs(root, nested=True)

@@ -17,7 +17,8 @@ from dcgan.config import ConfigError
 from dcgan.data import FASHION_CLASSES, source_label
 from dcgan.i18n import N_, _, number
 from dcgan.runs import JobBusyError
-from ui import jobs, nav
+from ui import jobs
+from ui.page_parts import grid_page_head
 
 # an experiment's and an arm's states (ExperimentStatus, JobStatus) as the page words them
 STATUS = {
@@ -38,19 +39,16 @@ def status_label(status) -> str:
     return _(STATUS[status]) if status in STATUS else str(status)
 
 
-nav.page_setup()
-ss = st.session_state
-st.html("<style>img {image-rendering: pixelated;}</style>")
-
-st.title(_("Experiments"))
-st.caption(
-    _(
+grid_page_head(
+    N_("Experiments"),
+    N_(
         "Each experiment asks one question of the chapter or the paper. Its arms differ in one "
         "setting and share everything else (the classroom-cpu model at 32 px, the seed, the "
         "data), and run one after another on the server's one training slot. While an arm "
         "trains, the Train page shows it live and its Stop ends the experiment."
-    )
+    ),
 )
+ss = st.session_state
 
 name = st.selectbox(
     _("Experiment"),

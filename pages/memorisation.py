@@ -12,14 +12,10 @@ from dcgan.images import upscale
 from dcgan.lab_plots import nn_distance_figure
 from ui import lab
 from ui.nav import page_setup
+from ui.page_parts import signed_percent
 
 # the two spaces' names (dcgan.memorisation's keys), as the headings show them
 SPACE_LABELS = {mem.PIXEL: N_("pixel"), mem.FEATURES: N_("D features")}
-
-
-def signed_percent(value: float) -> str:
-    """+5 % / -3 % in the locale's way; the sign leads, so st.metric colours the delta."""
-    return ("+" if value >= 0 else "-") + percent(abs(value))
 
 
 page_setup()
