@@ -58,6 +58,20 @@ data = st.radio(
 )  # fmt: skip
 mixture = data != "gaussian"
 MIX_LRS = (1e-4, 2e-4, 5e-4, 1e-3, 2e-3)
+# the Epochs and learning-rate sliders of each kind of data (a mixture or not), each kind with
+# its own keys: the mixture's two MLPs learn at other rates than the Gaussian's linear G
+SLIDERS = {
+    False: {
+        "epochs": dict(value=20, key="gb_epochs"),
+        "lr_D": dict(options=(0.005, 0.01, 0.02, 0.05, 0.1), value=0.05, key="gb_lrd"),
+        "lr_G": dict(options=(0.001, 0.002, 0.005, 0.01, 0.05), value=0.005, key="gb_lrg"),
+    },
+    True: {
+        "epochs": dict(value=30, key="gb_mepochs"),
+        "lr_D": dict(options=MIX_LRS, value=1e-3, key="gb_mlrd"),
+        "lr_G": dict(options=MIX_LRS, value=1e-3, key="gb_mlrg"),
+    },
+}
 
 
 def set_lrs(lr_D: float, lr_G: float) -> None:
@@ -82,30 +96,10 @@ if mixture:
     b[0].button(_("Healthy setting"), on_click=set_lrs, args=(1e-3, 1e-3), width="stretch")
     b[1].button(_("Collapse setting"), on_click=set_lrs, args=(1e-4, 1e-3), width="stretch")
 c = st.columns(5)
-if mixture:
-    epochs = c[0].slider(_("Epochs"), 1, 60, 30, key="gb_mepochs", bind="query-params")
-    lr_D = c[1].select_slider(
-        _("D's learning rate"), MIX_LRS, 1e-3, key="gb_mlrd", bind="query-params"
-    )
-    lr_G = c[2].select_slider(
-        _("G's learning rate"), MIX_LRS, 1e-3, key="gb_mlrg", bind="query-params"
-    )
-else:
-    epochs = c[0].slider(_("Epochs"), 1, 60, 20, key="gb_epochs", bind="query-params")
-    lr_D = c[1].select_slider(
-        _("D's learning rate"),
-        (0.005, 0.01, 0.02, 0.05, 0.1),
-        0.05,
-        key="gb_lrd",
-        bind="query-params",
-    )
-    lr_G = c[2].select_slider(
-        _("G's learning rate"),
-        (0.001, 0.002, 0.005, 0.01, 0.05),
-        0.005,
-        key="gb_lrg",
-        bind="query-params",
-    )
+sliders = SLIDERS[mixture]
+epochs = c[0].slider(_("Epochs"), 1, 60, **sliders["epochs"], bind="query-params")
+lr_D = c[1].select_slider(_("D's learning rate"), **sliders["lr_D"], bind="query-params")
+lr_G = c[2].select_slider(_("G's learning rate"), **sliders["lr_G"], bind="query-params")
 seed = c[3].number_input(_("Seed"), 0, 10_000, 0, key="gb_seed", bind="query-params")
 c[4].write("")
 go = c[4].button(_("Train"), type="primary", width="stretch")
