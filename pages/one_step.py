@@ -78,6 +78,11 @@ def num(value: float, spec: str) -> str:
     return ("+" if text.startswith("+") else "") + number(float(text), digits)
 
 
+def either(first: bool, if_first: str, otherwise: str, **values) -> str:
+    """One of two translated sentences that take the same values, picked by `first`."""
+    return (if_first if first else otherwise).format(**values)
+
+
 def start(model: dict) -> dict:
     """The session's own copy of a model and its optimisers, stepped in place by the button."""
     t = model["cfg"].train
@@ -183,41 +188,43 @@ st.caption(_("Black: the forward pass. Red, dashed: the gradients of this step, 
 
 (a0, a1), (b0, b1, b2) = r.D_x, r.D_G_z
 d_before, g_before = r.d_update.loss - r.penalty, r.g_update.loss
-moved = dict(
+d_verdict = either(
+    r.d_loss_after < d_before,
+    _(
+        "D's update moved D(x) by {dx} and D(G(z)) by {dgz}; its loss on this batch went from "
+        "{before} to {after}: D got better at telling them apart."
+    ),
+    _(
+        "D's update moved D(x) by {dx} and D(G(z)) by {dgz}; its loss on this batch went from "
+        "{before} to {after}. It rose: Adam follows its running average of past gradients, not "
+        "this batch's alone, so one step can cost this batch."
+    ),
     dx=num(a1 - a0, "+.4f"),
     dgz=num(b1 - b0, "+.4f"),
     before=num(d_before, ".4f"),
     after=num(r.d_loss_after, ".4f"),
 )
-if r.d_loss_after < d_before:
-    d_verdict = _(
-        "D's update moved D(x) by {dx} and D(G(z)) by {dgz}; its loss on this batch went from "
-        "{before} to {after}: D got better at telling them apart."
-    ).format(**moved)
-else:
-    d_verdict = _(
-        "D's update moved D(x) by {dx} and D(G(z)) by {dgz}; its loss on this batch went from "
-        "{before} to {after}. It rose: Adam follows its running average of past gradients, not "
-        "this batch's alone, so one step can cost this batch."
-    ).format(**moved)
-g_moved = dict(before=num(g_before, ".4f"), after=num(r.g_loss_after, ".4f"))
-if r.g_loss_after < g_before:
-    g_verdict = _(
+g_verdict = either(
+    r.g_loss_after < g_before,
+    _(
         "loss_G went from {before} to {after}, the fakes now look more real to the D that just "
         "learned."
-    ).format(**g_moved)
-else:
-    g_verdict = _(
+    ),
+    _(
         "loss_G went from {before} to {after}, G's step did not help on this batch (Adam's "
         "momentum again)."
-    ).format(**g_moved)
-terms = dict(real=num(r.d_terms[0], ".4f"), fake=num(r.d_terms[1], ".4f"))
-if r.penalty:
-    d_terms = _(
-        "D's loss terms: {real} on the real batch, {fake} on the fakes, gradient penalty {penalty}."
-    ).format(**terms, penalty=num(r.penalty, ".4f"))
-else:
-    d_terms = _("D's loss terms: {real} on the real batch, {fake} on the fakes.").format(**terms)
+    ),
+    before=num(g_before, ".4f"),
+    after=num(r.g_loss_after, ".4f"),
+)
+d_terms = either(
+    bool(r.penalty),
+    _("D's loss terms: {real} on the real batch, {fake} on the fakes, gradient penalty {penalty}."),
+    _("D's loss terms: {real} on the real batch, {fake} on the fakes."),
+    real=num(r.d_terms[0], ".4f"),
+    fake=num(r.d_terms[1], ".4f"),
+    penalty=num(r.penalty, ".4f"),
+)
 table = [
     ["", _("before D's update"), _("after D's update"), _("after G's update")],
     [
@@ -277,17 +284,18 @@ st.caption(
 )
 
 st.subheader(_("What if we forget detach?"))
-cos = dict(cos=num(r.forgot_detach_cos, "+.2f"))
-if r.forgot_detach_cos < 0:
-    harm = _(
+harm = either(
+    r.forgot_detach_cos < 0,
+    _(
         "Its cosine with G's own gradient is **{cos}**: it points against G's goal, because D's "
         "loss rewards fakes that look fake."
-    ).format(**cos)
-else:
-    harm = _(
+    ),
+    _(
         "Its cosine with G's own gradient is **{cos}**: it points along G's goal, because D's "
         "loss rewards fakes that look fake."
-    ).format(**cos)
+    ),
+    cos=num(r.forgot_detach_cos, "+.2f"),
+)
 st.markdown(
     _(
         "Without `.detach()`, D's loss would also reach G: measured on this step, a gradient of "
