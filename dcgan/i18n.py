@@ -155,6 +155,13 @@ def percent(value: float, digits: int = 0) -> str:
     return format_percent(value, format=pattern, locale=loc)
 
 
+def listing(items) -> str:
+    """Items as the current language lists them in a sentence ('a, b, and c', 'a、b和c')."""
+    from babel.lists import format_list
+
+    return format_list([str(i) for i in items], locale=babel_locale())
+
+
 @lru_cache(maxsize=8)
 def font_path(lang: str) -> str | None:
     """A font file that draws `lang`'s script, for text in PNG and GIF exports: Noto Sans CJK
@@ -168,3 +175,22 @@ def font_path(lang: str) -> str | None:
         return None
     path = Path(mplfonts.__file__).parent / "fonts" / "NotoSansCJKsc-Regular.otf"
     return str(path) if path.exists() else None
+
+
+# The subset of Noto Sans CJK SC that browsers draw Chinese with (`make i18n` cuts it to the
+# characters the catalogs use): the app serves it from static/, the Space beside its app.py
+FONT_SUBSET = Path(__file__).resolve().parents[1] / "static" / "noto-sans-sc-subset.woff2"
+# Han characters, CJK punctuation and full-width forms: the only ones the subset draws
+CJK_RANGE = "U+3000-303F,U+4E00-9FFF,U+FF00-FFEF"
+
+
+def cjk_font_css(family: str, url: str) -> str:
+    """@font-face rules that add FONT_SUBSET (at `url`) to a UI's font `family` for CJK
+    characters only, so every page and chart draws Chinese with no system CJK font. They claim
+    every weight and both styles: Chromium picks a face by weight and style before it looks at
+    the characters, and a face without the italic style left italic Chinese as boxes."""
+    return "".join(
+        f'@font-face{{font-family:"{family}";font-weight:100 900;font-style:{style};'
+        f'src:url("{url}") format("woff2");unicode-range:{CJK_RANGE};}}'
+        for style in ("normal", "italic")
+    )

@@ -302,7 +302,7 @@ else:
                 mode_plots.class_counts_figure(last, SHAPE_KINDS, coverage.COLOURS, step),
                 key="gb_class_counts",
             )
-            missing = ", ".join(last.missing()) or _("none")
+            missing = i18n.listing(last.missing()) or _("none")
             st.caption(
                 _(
                     "Run {run}, step {step}: {covered} of {total} classes covered in {n} "

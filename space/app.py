@@ -47,7 +47,7 @@ from events import (  # noqa: E402
     show_teaching,
     sweep_tick,
 )
-from lang import T, finish, speaks  # noqa: E402
+from lang import T, finish, font_css, speaks  # noqa: E402
 from training import SPARE, stop_training, train  # noqa: E402
 from uploads import upload_images  # noqa: E402
 from zerogpu import TRAIN_SECONDS, ZERO_GPU, cpu_quota  # noqa: E402
@@ -146,7 +146,14 @@ with gr.Blocks(title="DCGAN Playground", delete_cache=DELETE_CACHE) as demo:
                     T("What G draws from 64 fixed noise vectors"), 420, elem_id="live-grid"
                 )
                 loss_plot = gr.LinePlot(
-                    x="step", y="loss", color="network", label=T("Losses"), height=420
+                    x="step",
+                    y="loss",
+                    color="network",
+                    x_title=T("step"),
+                    y_title=T("loss"),
+                    color_title=T("network"),
+                    label=T("Losses"),
+                    height=420,
                 )
             download = gr.DownloadButton(
                 T("Download your generator (.safetensors)"), visible=False, elem_id="download"
@@ -302,7 +309,7 @@ with gr.Blocks(title="DCGAN Playground", delete_cache=DELETE_CACHE) as demo:
 
 demo.queue(default_concurrency_limit=CONCURRENCY, max_size=QUEUE_SIZE)
 # everything a browser needs to show the layout in its language; launch() takes it
-LAUNCH = dict(i18n=finish(), css=CSS, max_file_size=upload.UPLOAD_MAX_BYTES)
+LAUNCH = dict(i18n=finish(), css=CSS + font_css(), max_file_size=upload.UPLOAD_MAX_BYTES)
 if SPARE:
     live.warm()
 

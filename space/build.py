@@ -41,6 +41,8 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+# dcgan.i18n.FONT_SUBSET: the built app looks for it in static/ beside its dcgan/
+FONT_SUBSET = ROOT / "static" / "noto-sans-sc-subset.woff2"
 # the built Space: the layout, its modules, the README (front matter) and the pins; not this
 # file, the ZeroGPU fake or the builder check, which are the repo's tools
 SPACE_FILES = (
@@ -194,6 +196,9 @@ def build(
     shutil.copytree(
         ROOT / "dcgan", out / "dcgan", ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
     )
+    # the Chinese font subset, where dcgan.i18n.FONT_SUBSET looks for it (beside dcgan/)
+    (out / "static").mkdir(exist_ok=True)
+    shutil.copyfile(FONT_SUBSET, out / "static" / FONT_SUBSET.name)
     extras = [checkpoints / "README.md"] if (checkpoints / "README.md").exists() else []
     for pattern in CARD_PICTURES:  # wherever the card keeps them, but not the training runs
         extras += [p for p in sorted(checkpoints.rglob(pattern)) if "runs" not in p.parts]

@@ -34,7 +34,7 @@ from files import png_file, sweep_pngs
 from dcgan import explain, explore, latent, live, plots, pretrained
 from dcgan.checkpoint import load_generator, read_metadata
 from dcgan.data import source_label
-from dcgan.i18n import N_, _, number
+from dcgan.i18n import N_, _, listing, number
 from dcgan.images import grid_image
 from dcgan.models import trace_shapes
 
@@ -118,6 +118,16 @@ def render(G, z: torch.Tensor) -> torch.Tensor:
 # ------------------------------------------------------------------ event functions
 
 
+def fact_value(text: str) -> str:
+    """A generator file's metadata value as the reader writes it: numbers in their locale
+    (safetensors metadata holds strings, so "752.0" is a number too)."""
+    try:
+        x = float(text)
+    except (TypeError, ValueError):
+        return str(text)
+    return number(int(x)) if x.is_integer() else number(x, 1)
+
+
 def model_info(name, request: gr.Request = None):
     """Markdown about the picked generator, from its safetensors metadata."""
     G, cfg = generator(name, request)
@@ -138,7 +148,7 @@ def model_info(name, request: gr.Request = None):
     if "dataset" in meta:  # the name the Streamlit pages show too
         meta = {**meta, "dataset": source_label(meta["dataset"])}
     facts = [
-        f"{_(FACTS[k])}: {meta[k]}"
+        _("{name}: {value}").format(name=_(FACTS[k]), value=fact_value(meta[k]))
         for k in ("dataset", "preset", "step", "wall_seconds", "device")
         if k in meta
     ]
@@ -148,7 +158,7 @@ def model_info(name, request: gr.Request = None):
                 _("Trained with {facts} in the Train tab.")
                 if name == YOURS
                 else _("Trained with {facts}. See the model card.")
-            ).format(facts=", ".join(facts))
+            ).format(facts=listing(facts))
         )
     return "\n\n".join(lines)
 

@@ -20,6 +20,12 @@ from dcgan import i18n
 BROWSER_LOCALES = {"en": "en", "fr": "fr", "pt-BR": "pt_BR", "pt": "pt_BR", "zh-CN": "zh_CN"}
 BROWSER_LOCALES["zh"] = "zh_CN"
 I18N = gr.I18n()  # filled by finish() once the layout has named every string it shows
+# the family font_css() declares for Chinese. It is a family of its own, listed after the
+# theme's: Gradio declares Source Sans Pro at weights 400 and 600, and Chromium picks those
+# exact faces before a CJK face added to the same family, drawing boxes
+CJK_FAMILY = "DCGAN CJK"
+if i18n.FONT_SUBSET.exists():  # served as it is, from where the build put it
+    gr.set_static_paths([i18n.FONT_SUBSET])
 _used: dict[str, tuple[str, dict]] = {}  # key -> (msgid, format values)
 
 
@@ -39,6 +45,17 @@ def finish() -> gr.I18n:
                 key: i18n._(msg).format(**values) for key, (msg, values) in _used.items()
             }
     return I18N
+
+
+def font_css() -> str:
+    """CSS that draws Chinese with the font subset the Space ships, so a visitor whose machine
+    has no CJK font still reads it (nothing is fetched from another host)."""
+    if not i18n.FONT_SUBSET.exists():
+        return ""
+    face = i18n.cjk_font_css(CJK_FAMILY, f"gradio_api/file={i18n.FONT_SUBSET}")
+    # the theme's font stack (Gradio's default) with CJK_FAMILY after its first font
+    stack = f"'Source Sans Pro', '{CJK_FAMILY}', ui-sans-serif, system-ui, sans-serif"
+    return face + f":root, .dark {{ --font: {stack} !important; }}"
 
 
 def language(request: gr.Request | None) -> str:

@@ -51,6 +51,9 @@ def test_messages_and_numbers_follow_the_language_and_the_cli_stays_english():
         assert i18n.current() == "fr"
     with i18n.use("pt-BR"):
         assert i18n.number(1234.5, 1) == "1.234,5"
+        assert i18n.listing(["D", "G", "EMA"]) == "D, G e EMA"
+    with i18n.use("zh"):
+        assert i18n.listing(["D", "G"]) == "D和G"  # no Latin comma in a Chinese sentence
     assert i18n.number(1234.5, 1) == "1,234.5"
 
 

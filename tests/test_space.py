@@ -81,7 +81,7 @@ def space(checkpoints, tmp_path_factory):
         server_name="127.0.0.1",
         server_port=port,
         quiet=True,
-        i18n=app.LAUNCH["i18n"],
+        **app.LAUNCH,  # the languages, the CSS (with the Chinese font) and the upload limit
     )
     url = f"http://127.0.0.1:{port}/"
     yield app, url
@@ -484,6 +484,7 @@ def test_built_space_runs_from_its_own_folder(checkpoints, tmp_path):
     spaces_pin = next(p for p in pins if p.startswith("spaces=="))
     assert spaces_pin in dev  # the Space runs the `spaces` the tests ran against
     assert not (out / "data").exists()  # no dataset unless asked for
+    assert (out / "static" / "noto-sans-sc-subset.woff2").stat().st_size > 100_000  # Chinese
     assert sorted(p.name for p in out.glob("*.py")) == [
         "app.py", "checks.py", "events.py", "files.py", "lang.py", "training.py", "uploads.py",
         "zerogpu.py",

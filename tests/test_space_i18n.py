@@ -20,7 +20,16 @@ BROWSERS = {
     "pt-BR,pt;q=0.9": ("pt_BR", "pt-BR"),
     "zh-CN,zh;q=0.9": ("zh_CN", "zh-CN"),
 }
-TEXT_PROPS = ("label", "value", "info", "placeholder", "headers")
+TEXT_PROPS = (
+    "label",
+    "value",
+    "info",
+    "placeholder",
+    "headers",
+    "x_title",
+    "y_title",
+    "color_title",
+)
 
 
 def layout_texts(demo, tag: str) -> list[str]:
@@ -65,6 +74,21 @@ def test_every_language_of_the_app_has_its_browser_tags():
     from space.lang import BROWSER_LOCALES
 
     assert set(BROWSER_LOCALES.values()) == set(LANGUAGES)
+
+
+def test_the_space_serves_the_font_its_css_draws_chinese_with(space):  # noqa: F811
+    """A visitor with no CJK font still reads Chinese: the page's CSS adds the shipped subset
+    to the theme's font for Han characters, and the Space serves that file itself."""
+    import re
+    import urllib.request
+
+    _app, url = space
+    with urllib.request.urlopen(url + "config") as r:
+        css = json.load(r)["css"]
+    assert "unicode-range:U+3000-303F,U+4E00-9FFF" in css
+    font_url = re.search(r'src:url\("([^"]+)"\)', css).group(1)
+    with urllib.request.urlopen(url + font_url) as r:
+        assert r.read(4) == b"wOF2"
 
 
 @pytest.mark.parametrize("accept", list(BROWSERS))

@@ -16,17 +16,11 @@ from dcgan.i18n import LANGUAGES
 KEY = "lang"  # session state: the code (a LANGUAGES key) this session speaks
 PICK = "lang_pick"  # the sidebar selector's own key
 URL_CODE = {"pt_BR": "pt-BR", "zh_CN": "zh"}  # how a link spells a code (?lang=pt-BR)
-# Han characters and CJK punctuation in "Source Sans", Streamlit's font family, from a subset
-# of Noto Sans CJK SC served by the app (static/; `make i18n` writes it): the browser takes
-# these glyphs from it, in the page and in every plotly chart, with no system CJK font. Every
-# language needs it: the menu names Chinese on every page
-# The face claims every weight and both styles: a face that left the italic style out drew
-# the health hints' italic figures as boxes (Chromium picks a face by weight and style before
-# it looks at the characters); CJK bold is drawn at the regular weight.
-_FACE = """@font-face{{font-family:"Source Sans";font-weight:100 900;font-style:{style};
-src:url("app/static/noto-sans-sc-subset.woff2") format("woff2");
-unicode-range:U+3000-303F,U+4E00-9FFF,U+FF00-FFEF;}}"""
-CJK_CSS = "<style>" + _FACE.format(style="normal") + _FACE.format(style="italic") + "</style>"
+# Chinese in "Source Sans", Streamlit's font family, from the font subset the app serves at
+# app/static/: every language needs it, since the menu names Chinese on every page
+CJK_CSS = (
+    "<style>" + i18n.cjk_font_css("Source Sans", f"app/static/{i18n.FONT_SUBSET.name}") + "</style>"
+)
 
 
 def _session_language() -> str | None:

@@ -30,7 +30,15 @@ from babel.messages.extract import extract_from_dir, extract_from_file
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po, write_po
 
-from dcgan.i18n import DEFAULT, DOMAIN, LANGUAGES, LOCALE_DIR, MENU_LABEL, font_path
+from dcgan.i18n import (
+    DEFAULT,
+    DOMAIN,
+    FONT_SUBSET,
+    LANGUAGES,
+    LOCALE_DIR,
+    MENU_LABEL,
+    font_path,
+)
 
 ROOT = LOCALE_DIR.parents[1]
 # where user-facing strings live: the app, its pages and helpers, the Space and the engine
@@ -39,7 +47,6 @@ SOURCES = ("app.py", "pages", "ui", "space", "dcgan")
 KEYWORDS = {"_": None, "N_": None, "T": None, "ngettext": (1, 2)}
 SKIP = ("dcgan/locale", "space/zerogpu_fake.py", "space/builder_check.py", "space/build.py")
 TEMPLATE = LOCALE_DIR / f"{DOMAIN}.pot"
-FONT_SUBSET = ROOT / "static" / "noto-sans-sc-subset.woff2"  # served at app/static/ (ui/i18n.py)
 STAMP = datetime(2026, 12, 4, tzinfo=UTC)
 
 
