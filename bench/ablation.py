@@ -26,6 +26,7 @@ import torch
 
 from bench import benchmark_data, load_avg, load_span, machine, median, parser, report, run_json
 from bench.engine_run import command as engine_command
+from bench.engine_run import passed_options
 
 # name -> engine_run switches; "shipped" is the engine as the CLI and the app run it
 VARIANTS = {
@@ -204,10 +205,7 @@ def summary(r: dict) -> str:
 
 # flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
 OPTIONS = {
-    "--device": dict(default="cpu"),
-    "--batch-size": dict(type=int, default=64),
-    "--steps": dict(type=int, default=20, help="timed steps per run"),
-    "--warmup": dict(type=int, default=5),
+    **passed_options(steps=20),  # --device, --batch-size, --steps, --warmup for engine_run
     "--rounds": dict(type=int, default=3),
     "--threads": dict(type=int, help="torch threads; 1 + CPU time measures work on a busy machine"),
     "--only": dict(nargs="*", help=f"variants to run (of {list(VARIANTS)})"),

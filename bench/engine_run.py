@@ -87,6 +87,17 @@ def measure(a: argparse.Namespace) -> dict:
     }
 
 
+def passed_options(steps: int = 30) -> dict[str, dict]:
+    """The switches a benchmark that drives this program takes and passes on through
+    command() (flag -> add_argument's keywords), with its own default of timed steps."""
+    return {
+        "--device": dict(default="cpu", help="cpu or cuda"),
+        "--batch-size": dict(type=int, default=64),
+        "--steps": dict(type=int, default=steps, help="timed steps per run"),
+        "--warmup": dict(type=int, default=5, help="untimed steps first"),
+    }
+
+
 def command(a: argparse.Namespace, data: str) -> list[str]:
     """This program on `data` with a benchmark's device, batch size, timed steps and warm-up;
     the caller appends the switches it varies (the defaults are what ships)."""
@@ -96,13 +107,11 @@ def command(a: argparse.Namespace, data: str) -> list[str]:
 
 
 def parser() -> argparse.ArgumentParser:
-    """The switches shared by the benchmarks that drive this one."""
+    """This program's switches: the ones a driving benchmark passes on, then the engine's."""
     p = argparse.ArgumentParser(prog="python -m bench.engine_run", description=__doc__)
     p.add_argument("--data", help="ImageFolder zip/folder or a named source (default: pokemon)")
-    p.add_argument("--device", default="cpu")
-    p.add_argument("--batch-size", type=int, default=64)
-    p.add_argument("--steps", type=int, default=30, help="timed steps")
-    p.add_argument("--warmup", type=int, default=5, help="untimed steps first")
+    for flag, kwargs in passed_options().items():
+        p.add_argument(flag, **kwargs)
     p.add_argument("--preset", default="d2l")
     p.add_argument("--image-size", type=int, default=64)
     p.add_argument("--ngf", type=int)

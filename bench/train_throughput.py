@@ -29,6 +29,7 @@ from bench import (
     run_json,
 )
 from bench.engine_run import command as engine_command
+from bench.engine_run import passed_options
 
 
 def reference_cmd(a: argparse.Namespace, data: str) -> list[str]:
@@ -120,10 +121,7 @@ def summary(r: dict) -> str:
 
 # flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
 OPTIONS = {
-    "--device": dict(default="cpu", help="cpu or cuda"),
-    "--batch-size": dict(type=int, default=64),
-    "--steps": dict(type=int, default=30, help="timed steps per run"),
-    "--warmup": dict(type=int, default=5, help="untimed steps first"),
+    **passed_options(),  # --device, --batch-size, --steps, --warmup, as engine_run takes them
     "--rounds": dict(type=int, default=3, help="reference/engine pairs, interleaved"),
     "--precision": dict(default="auto", choices=["auto", "fp32", "bf16"]),
     "--data": dict(help="ImageFolder zip or folder (default: pokemon.zip in ../shared)"),

@@ -143,10 +143,13 @@ def number(value: float, digits: int | None = None) -> str:
     return format_decimal(value, format=fmt, locale=babel_locale())
 
 
-def percent(value: float, digits: int = 0) -> str:
-    """A fraction (0.25) as the current language writes a percentage ('25%', '25 %')."""
+def percent(value: float, digits: int = 0, signed: bool = False) -> str:
+    """A fraction (0.25) as the current language writes a percentage ('25%', '25 %'); signed,
+    a change leads with its sign ('+5 %', '-3 %'), so st.metric colours it as a delta."""
     from babel.numbers import format_percent
 
+    if signed:
+        return ("+" if value >= 0 else "-") + percent(abs(value), digits)
     loc = babel_locale()
     # the language's own pattern (French puts a space before %), with `digits` decimals
     pattern = loc.percent_formats[None].pattern
@@ -155,11 +158,12 @@ def percent(value: float, digits: int = 0) -> str:
     return format_percent(value, format=pattern, locale=loc)
 
 
-def listing(items) -> str:
-    """Items as the current language lists them in a sentence ('a, b, and c', 'a、b和c')."""
+def listing(items, style: str = "standard") -> str:
+    """Items as the current language lists them in a sentence: 'a, b, and c' ('a、b和c'), or
+    with style "or" the alternatives 'a, b, or c' ('a、b或c')."""
     from babel.lists import format_list
 
-    return format_list([str(i) for i in items], locale=babel_locale())
+    return format_list([str(i) for i in items], style=style, locale=babel_locale())
 
 
 @lru_cache(maxsize=8)

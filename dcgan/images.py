@@ -152,5 +152,5 @@ def captioned_gif(frames: list[np.ndarray], captions: list[str], ms_per_frame: i
     h = max(b.shape[0] for b in banded)
     w = max(b.shape[1] for b in banded)
     pad = [((0, h - b.shape[0]), (0, w - b.shape[1]), (0, 0)) for b in banded]
-    frames = [np.pad(b, p, constant_values=255) for b, p in zip(banded, pad, strict=True)]
-    return gif_bytes(frames, ms_per_frame)
+    padded = [np.pad(b, p, constant_values=255) for b, p in zip(banded, pad, strict=True)]
+    return gif_bytes(padded, ms_per_frame)

@@ -63,10 +63,10 @@ UPLOAD_LABEL = N_("Your images (zip)")
 
 
 def sources(upload: bool = False) -> dict[str, str]:
-    """Datasets a live run may use here, name -> label (English: a catalog msgid, which a UI
-    translates where it shows it): the registry's entries whose in_space()
-    holds (the built-in shapes; Fashion-MNIST when its files are on this machine), then the
-    visitor's own upload when asked."""
+    """Datasets a live run may use here, name -> label (an English msgid, which a UI translates
+    where it shows it): the registry's entries whose in_space() holds (the built-in shapes;
+    Fashion-MNIST when its files are on this machine), then the visitor's own upload when
+    asked."""
     found = {s.name: s.label for s in SOURCES.values() if s.in_space()}
     return {**found, UPLOAD: UPLOAD_LABEL} if upload else found
 

@@ -8,7 +8,6 @@ from dcgan import explore
 from dcgan.i18n import N_, _, number, percent
 from ui import lab, links
 from ui.nav import page_setup
-from ui.page_parts import signed_percent
 
 EXAMPLES = (
     "red square - red + blue",
@@ -96,7 +95,7 @@ m[0].metric(
     _("A − B + C drew a {target}").format(target=target),
     percent(score.fraction),
     delta=_("{diff} vs random z").format(
-        diff=signed_percent(score.fraction - score.random_fraction)
+        diff=percent(score.fraction - score.random_fraction, signed=True)
     ),
 )
 m[1].metric(

@@ -12,7 +12,6 @@ from dcgan.images import upscale
 from dcgan.lab_plots import nn_distance_figure
 from ui import lab
 from ui.nav import page_setup
-from ui.page_parts import signed_percent
 
 # the two spaces' names (dcgan.memorisation's keys), as the headings show them
 SPACE_LABELS = {mem.PIXEL: N_("pixel"), mem.FEATURES: N_("D features")}
@@ -146,7 +145,7 @@ for col, r in zip(cols, spaces, strict=True):
         _("Within held-out's 5th pct"),
         percent(r.frac_close),
         delta=_("{diff} vs held-out ({rate})").format(
-            diff=signed_percent(r.frac_close - r.heldout_close), rate=percent(r.heldout_close)
+            diff=percent(r.frac_close - r.heldout_close, signed=True), rate=percent(r.heldout_close)
         ),
         delta_color="inverse",
         help=_(

@@ -13,10 +13,10 @@ import streamlit as st
 
 from dcgan.i18n import _
 from ui import nav, train_checkpoints, train_controls, train_live, train_settings
+from ui.page_parts import pixelated
 
 nav.page_setup()
-# the grids are small PNGs the job wrote once; the browser scales them up without blurring
-st.html("<style>img {image-rendering: pixelated;}</style>")
+pixelated()
 
 train_settings.init_settings()
 train_settings.sidebar()

@@ -11,7 +11,7 @@ from pathlib import Path
 import gradio as gr
 from gradio.utils import get_upload_folder
 
-from dcgan.i18n import _
+from dcgan.i18n import _, listing
 
 MAX_SEED = 2**31 - 1  # JavaScript-safe, and what torch.manual_seed takes everywhere
 MAX_SAMPLES = 64  # an 8x8 grid, the chapter's figure; bench/space_latency.py times it
@@ -68,7 +68,7 @@ def choice(value, name: str, options) -> str:
     if not isinstance(value, str) or value not in options:
         raise gr.Error(
             _("{name} must be one of {options}, not {value}.").format(
-                name=_(name), options=", ".join(map(str, options)), value=_show(value)
+                name=_(name), options=listing(options, "or"), value=_show(value)
             )
         )
     return value
