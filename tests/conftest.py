@@ -57,6 +57,24 @@ def _torch_threads_per_worker():
     yield
 
 
+@pytest.fixture(scope="session")
+def live_app(tmp_path_factory):
+    """One real `streamlit run app.py` for the tests that drive a server (the "servers" group
+    below runs them one after another on one worker): each start costs seconds of CPU that the
+    other worker's tests wait for. A test may kill and restart it; any job left is stopped at
+    the end."""
+    from dcgan.runs.handle import stop_all
+    from tests.helpers import Server
+
+    srv = Server(tmp_path_factory.mktemp("app-server"))
+    srv.start()
+    try:
+        yield srv
+    finally:
+        srv.stop()
+        stop_all(srv.runs)
+
+
 @pytest.fixture
 def shared_data() -> Path:
     """The real datasets; tests that need them skip with a reason when absent."""

@@ -1,11 +1,15 @@
 """What several test files share: the tiny training config, tiny generator exports for the
 Space, a resumed run beside an uninterrupted one, the CLI's one-step training arguments, the
-chapter's generator shapes, and a fresh Streamlit server with extra pages listed. Import them as
+chapter's generator shapes, a fresh Streamlit server with extra pages listed for AppTest, and a
+real `streamlit run app.py` with the browser's "page has settled" wait. Import them as
 `from tests.helpers import small_cfg` (conftest.py puts the repo root on sys.path); ports and
 bounded waits come from loadtest.net, which bench/ and loadtest/ use too."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -16,6 +20,7 @@ from dcgan import checkpoint as ckpt
 from dcgan.config import Config, ModelConfig, preset
 from dcgan.models import build as build_models
 from dcgan.trainer import Trainer
+from loadtest.net import free_port, wait_http
 
 APP = str(Path(__file__).resolve().parents[1] / "app.py")
 # `python -m` arguments for one classroom-cpu step: the quickest real run of the training CLI
@@ -108,3 +113,72 @@ def open_page(name: str, timeout: float):
         at.switch_page(f"pages/{name}.py").run()
     assert not at.exception, [e.value for e in at.exception]
     return at
+
+
+class Server:
+    """A real `streamlit run app.py` on a free port with its own runs folder; killable, and
+    started again on a fresh port (the run folder stays)."""
+
+    def __init__(self, tmp: Path):
+        self.tmp = tmp
+        self.runs = tmp / "runs"
+        self.proc: subprocess.Popen | None = None
+        self.url = ""
+
+    def start(self) -> str:
+        """Start the server and wait for its health check; returns its URL."""
+        port = free_port()
+        env = {
+            **os.environ,
+            "DCGAN_RUNS_DIR": str(self.runs),
+            # One intra-op thread for the job: on a busy 2-core runner, Chromium drawing charts
+            # beside two spinning OpenMP threads made training 20x slower.
+            "OMP_NUM_THREADS": "1",
+        }
+        log = open(self.tmp / "streamlit.log", "a")  # noqa: SIM115 - closed when it stops
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "streamlit", "run", APP, "--server.headless", "true"]
+            + ["--server.port", str(port), "--server.address", "127.0.0.1"],
+            cwd=Path(APP).parent,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+        self.url = f"http://127.0.0.1:{port}"
+        wait_http(f"{self.url}/_stcore/health", self.proc, 90, self.tmp / "streamlit.log")
+        return self.url
+
+    def kill(self) -> None:
+        """SIGKILL, as a crash or an OOM killer would: no cleanup runs."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait(30)
+
+    def stop(self) -> None:
+        """A clean shutdown."""
+        if self.proc is not None and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+
+# Streamlit has run the script (stApp's script state; a fragment's rerun counts too) and drawn
+# every chart and image it sent: what a teacher sees once the page has loaded
+SETTLED = """() => {
+    const app = document.querySelector('[data-testid="stApp"]');
+    if (!app || app.dataset.testScriptState !== 'notRunning') return false;
+    const charts = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'));
+    const images = Array.from(document.querySelectorAll('[data-testid="stMain"] img'));
+    return charts.every((c) => c.querySelector('.js-plotly-plot .main-svg'))
+        && images.every((i) => i.complete);
+}"""
+
+
+def settle(page, timeout: float = 60) -> None:
+    """Wait for the page's title, then for Streamlit to finish running the script and for its
+    charts and images to be drawn; a timeout names the condition that never held."""
+    page.wait_for_selector("h1", timeout=timeout * 1000)
+    page.wait_for_function(SETTLED, timeout=timeout * 1000)

@@ -1,7 +1,8 @@
 """End to end in a real browser: `streamlit run app.py`, headless Chromium, a training run on
 the built-in shapes driven as a teacher would (Start, watch, Pause, Resume, a second tab, a
-reload, the server killed and started again while the job trains on, Stop), and a screenshot of
-every page in artifacts/screenshots/.
+reload, the server killed and started again while the job trains on, Stop), then every page
+drawn with no exception and no request to another host, and a screenshot of each in
+artifacts/screenshots/.
 
 Skips with a reason when Chromium or Playwright's Python package is absent. `.ci/run` installs
 Debian's chromium; Playwright drives it through executable_path, so no browser download.
@@ -9,21 +10,21 @@ Debian's chromium; Playwright drives it through executable_path, so no browser d
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
-from loadtest.net import free_port, wait_for, wait_http
+from loadtest.net import wait_for
+from tests.helpers import settle
 from ui import nav
 
 ROOT = Path(__file__).resolve().parents[1]
 SHOTS = ROOT / "artifacts" / "screenshots"
 PAGES = tuple(Path(p.path).stem for p in nav.CHAPTER_PAGES)  # the chapter's pages, as listed
+LOCAL = ("127.0.0.1", "localhost")
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
@@ -31,67 +32,13 @@ if not Path(CHROMIUM).exists():
     pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)", allow_module_level=True)
 
 
-class Server:
-    """A real `streamlit run app.py` on a free port with its own runs folder; killable."""
-
-    def __init__(self, tmp: Path):
-        self.tmp = tmp
-        self.runs = tmp / "runs"
-        self.proc: subprocess.Popen | None = None
-        self.url = ""
-
-    def start(self) -> str:
-        """Start the server and wait for its health check; returns its URL."""
-        port = free_port()
-        env = {
-            **os.environ,
-            "DCGAN_RUNS_DIR": str(self.runs),
-            # One intra-op thread for the job: on a busy 2-core runner, Chromium drawing charts
-            # beside two spinning OpenMP threads made training 20x slower.
-            "OMP_NUM_THREADS": "1",
-        }
-        log = open(self.tmp / "streamlit.log", "a")  # noqa: SIM115 - closed when it stops
-        self.proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-            + ["--server.port", str(port), "--server.address", "127.0.0.1"],
-            cwd=ROOT,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-        )
-        log.close()
-        self.url = f"http://127.0.0.1:{port}"
-        wait_http(f"{self.url}/_stcore/health", self.proc, 90, self.tmp / "streamlit.log")
-        return self.url
-
-    def kill(self) -> None:
-        """SIGKILL, as a crash or an OOM killer would: no cleanup runs."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.kill()
-            self.proc.wait(30)
-
-    def stop(self) -> None:
-        """A clean shutdown."""
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(15)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-
-
 @pytest.fixture(scope="module")
-def server(tmp_path_factory):
-    """The app's server; any job it left training is stopped at the end."""
+def server(live_app):
+    """The app's shared server (conftest.live_app), with no job left training."""
     from dcgan.runs.handle import stop_all
 
-    srv = Server(tmp_path_factory.mktemp("e2e"))
-    srv.start()
-    try:
-        yield srv
-    finally:
-        srv.stop()
-        stop_all(srv.runs)
+    yield live_app
+    stop_all(live_app.runs)
 
 
 @pytest.fixture(scope="module")
@@ -103,26 +50,9 @@ def browser():
         b.close()
 
 
-# Streamlit has run the script (stApp's script state; a fragment's rerun counts too) and drawn
-# every chart and image it sent: what a teacher sees once the page has loaded
-SETTLED = """() => {
-    const app = document.querySelector('[data-testid="stApp"]');
-    if (!app || app.dataset.testScriptState !== 'notRunning') return false;
-    const charts = Array.from(document.querySelectorAll('[data-testid="stPlotlyChart"]'));
-    const images = Array.from(document.querySelectorAll('[data-testid="stMain"] img'));
-    return charts.every((c) => c.querySelector('.js-plotly-plot .main-svg'))
-        && images.every((i) => i.complete);
-}"""
 # every chart has been laid out at its container's current width
 CHARTS_FIT = """() => Array.from(document.querySelectorAll('.js-plotly-plot')).every(
     (el) => el._fullLayout && Math.abs(el._fullLayout.width - el.clientWidth) <= 2)"""
-
-
-def settle(page, timeout: float = 60) -> None:
-    """Wait for the page's title, then for Streamlit to finish running the script and for its
-    charts and images to be drawn; a timeout names the condition that never held."""
-    page.wait_for_selector("h1", timeout=timeout * 1000)
-    page.wait_for_function(SETTLED, timeout=timeout * 1000)
 
 
 def chart_points(page, title: str) -> float:
@@ -185,7 +115,7 @@ def status_text(page) -> str:
     return m.first.inner_text() if m.count() else ""
 
 
-def job_status(srv: Server) -> dict:
+def job_status(srv) -> dict:
     """The job's own status.json, read as any reader would."""
     from dcgan.runs.handle import current_run
 
@@ -193,10 +123,30 @@ def job_status(srv: Server) -> dict:
     return h.status() if h is not None else {}
 
 
+def watch_hosts(page, outside: list[str]) -> None:
+    """Note every request the page makes to a host other than this machine: offline, in class,
+    such a request fails or hangs (before: each page's Material icon became the tab's favicon,
+    fetched from fonts.gstatic.com)."""
+
+    def seen(request):
+        if urlsplit(request.url).hostname not in LOCAL:
+            outside.append(request.url)
+
+    page.on("request", seen)
+
+
+def local_icons(page) -> bool:
+    """The tab's icons are the app's own files."""
+    icons = page.evaluate("[...document.querySelectorAll('link[rel*=icon]')].map(l => l.href)")
+    return bool(icons) and all(urlsplit(u).hostname in LOCAL for u in icons)
+
+
 def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
     SHOTS.mkdir(parents=True, exist_ok=True)
+    outside: list[str] = []
     page = browser.new_page(viewport={"width": 1400, "height": 900})
     page.set_default_timeout(60_000)
+    watch_hosts(page, outside)
 
     # Start on the default settings: classroom-cpu on the built-in shapes
     page.goto(f"{server.url}/train")
@@ -220,19 +170,19 @@ def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
     assert pid != server.proc.pid, "the job is a process of its own"
     screenshot(page, SHOTS / "train.png")
 
-    # Pause and Resume from the page (that a pause holds the step exactly is tests/test_job.py's)
+    # Pause from the page (that a pause holds the step exactly is tests/test_job.py's); the
+    # paused job's charts are what a second tab and a reload show
     page.get_by_role("button", name="Pause", exact=True).first.click()
     wait_until(lambda: status_text(page) == "paused", 30, "Pause shown")
     held = job_status(server)["step"]
-    page.get_by_role("button", name="Resume", exact=True).first.click()
-    wait_until(lambda: status_text(page) == "running", 30, "Resume shown")
-    wait_until(lambda: job_status(server)["step"] > held + 5, 60, "training again after Resume")
 
     # a second session sees the same job, and its Start is refused
     other = browser.new_page(viewport={"width": 1400, "height": 900})
+    watch_hosts(other, outside)
     other.goto(f"{server.url}/train")
     settle(other)
     wait_until(lambda: chart_points(other, "Losses") > 0, 30, "the shared job in a new tab")
+    assert status_text(other) == "paused"
     other.get_by_role("button", name="Start", exact=True).first.click()
     other.get_by_text("Start refused").wait_for(timeout=30_000)
     other.close()  # closing a tab neither stops the job nor orphans it
@@ -240,6 +190,9 @@ def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
     page.reload()  # a reload reattaches to the running job
     settle(page)
     wait_until(lambda: chart_points(page, "Losses") > 0, 30, "the job after a reload")
+    page.get_by_role("button", name="Resume", exact=True).first.click()
+    wait_until(lambda: status_text(page) == "running", 30, "Resume shown")
+    wait_until(lambda: job_status(server)["step"] > held + 5, 60, "training again after Resume")
 
     # the server dies hard; the job trains on; a new server shows it live again
     server.kill()
@@ -256,7 +209,8 @@ def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
     wait_until(lambda: status_text(page) == "stopped", 60, "Stop from the new server")
     wait_until(lambda: not _alive(pid), 30, "the job's process to end")
 
-    # every page renders without an exception; Latent space uses the stopped job's weights
+    # every page renders without an exception, offline; Latent space uses the stopped job's
+    # weights
     for name in PAGES:
         if name == "train":
             continue
@@ -264,6 +218,11 @@ def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
         # link): each epoch is a chart sent and drawn live, and two show the same drawing
         page.goto(f"{server.url}/{name}" + ("?gb_epochs=2" if name == "gan_basics" else ""))
         settle(page)
+        if name == "home":  # the sidebar's page icons draw from the font Streamlit bundles
+            page.wait_for_function(
+                "document.querySelectorAll("
+                "'[data-testid=stSidebar] [data-testid=stIconMaterial]').length >= 7"
+            )
         if name == "data":  # the first 20 shapes, drawn on first use
             page.locator('[data-testid="stImage"] img').first.wait_for(timeout=60_000)
         if name == "gan_basics":  # train the 2-D GAN live, as a visitor would
@@ -271,10 +230,12 @@ def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
             wait_until(lambda: chart_points(page, "Losses per example") > 0, 90, "the 2-D GAN")
             settle(page)
         assert page.locator('[data-testid="stException"]').count() == 0, name
+        assert local_icons(page), f"{name}: the tab's icon is fetched from elsewhere"
         mark(f"page {name} rendered")
         screenshot(page, SHOTS / f"{name}.png")
 
     page.close()
+    assert outside == [], "pages asked hosts other than this machine"
     for name in PAGES:
         assert (SHOTS / f"{name}.png").stat().st_size > 10_000, f"{name}.png looks empty"
 

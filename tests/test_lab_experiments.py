@@ -387,18 +387,17 @@ def test_compare_page_asks_for_two_runs(app_server):
 
 @pytest.mark.browser
 @pytest.mark.slow
-def test_a_teacher_runs_the_shortest_experiment_in_chromium(tmp_path):
+def test_a_teacher_runs_the_shortest_experiment_in_chromium(live_app):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     chromium = os.environ.get("DCGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
     if not Path(chromium).exists():
         pytest.skip(f"no Chromium at {chromium} (apt-get install chromium)")
-    from test_e2e_browser import CHROMIUM_ARGS, Server, settle
-
+    from loadtest.browser import CHROMIUM_ARGS
+    from tests.helpers import settle
     from ui import nav
 
     assert "pages/experiments.py" in {p[0] for p in nav.PAGES}, "register the page in PAGES"
-    srv = Server(tmp_path)
-    srv.start()
+    srv = live_app
     try:
         with sync_api.sync_playwright() as p:
             b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
@@ -429,5 +428,4 @@ def test_a_teacher_runs_the_shortest_experiment_in_chromium(tmp_path):
             page.screenshot(path=str(shots / "experiments.png"), full_page=True)
             b.close()
     finally:
-        srv.stop()
         handle.stop_all(srv.runs)

@@ -1,5 +1,6 @@
 """The load tests and the watching benches still run, tiny: 4 Space requests, 2 Streamlit
-sessions watching, 3 exploring, one start of a job, one browser phase.
+sessions watching, 3 exploring (both on the suite's running app), one start of a job, one
+browser phase.
 
 They assert what the commands do (they ran, measured, reported, and nothing broke), never how
 fast: the speed targets are judged by the full commands (docs/RELIABILITY.md, bench/README.md),
@@ -43,8 +44,15 @@ def judged(tmp_path, *args) -> tuple[subprocess.CompletedProcess, dict]:
     return r, rep
 
 
-def test_streamlit_sessions_smoke(tmp_path):
-    r, rep = judged(tmp_path, "loadtest.streamlit_sessions", "--sessions", "2", "--seconds", "5")
+def on_app(live_app) -> tuple[str, ...]:
+    """The arguments that point a load test at the suite's running app (conftest.live_app)
+    instead of a server of its own: one start fewer, and its data cache is the suite's."""
+    return ("--url", live_app.url, "--runs-dir", str(live_app.runs))
+
+
+def test_streamlit_sessions_smoke(tmp_path, live_app):
+    args = ("--sessions", "2", "--seconds", "5", "--server-pid", str(live_app.proc.pid))
+    r, rep = judged(tmp_path, "loadtest.streamlit_sessions", *args, *on_app(live_app))
     assert [p["viewers"] for p in rep["phases"]] == [0, 2, 0]
     crowd = rep["phases"][1]
     assert crowd["connected"] == 2 and crowd["saw_updates"] == 2 and crowd["errors"] == []
@@ -56,8 +64,9 @@ def test_streamlit_sessions_smoke(tmp_path):
         assert figure in r.stdout
 
 
-def test_explorers_smoke(tmp_path):
-    r, rep = judged(tmp_path, "loadtest.explorers", "--students", "3", "--seconds", "6")
+def test_explorers_smoke(tmp_path, live_app):
+    args = ("--students", "3", "--seconds", "6", "--server-pid", str(live_app.proc.pid))
+    r, rep = judged(tmp_path, "loadtest.explorers", *args, *on_app(live_app))
     assert set(rep["warm_up_s"]) == {"latent", "gan_basics", "arithmetic"}  # each page opened
     p = rep["phases"][0]
     assert p["connected"] == 3 and p["errors"] == [] and p["moves"] >= 3
