@@ -58,12 +58,10 @@ def _torch_threads_per_worker():
 
 
 @pytest.fixture(scope="session")
-def live_app(tmp_path_factory):
+def _app_server(tmp_path_factory):
     """One real `streamlit run app.py` for the tests that drive a server (the "servers" group
     below runs them one after another on one worker): each start costs seconds of CPU that the
-    other worker's tests wait for. A test may kill and restart it; any job left is stopped at
-    the end."""
-    from dcgan.runs.handle import stop_all
+    other worker's tests wait for."""
     from tests.helpers import Server
 
     srv = Server(tmp_path_factory.mktemp("app-server"))
@@ -72,7 +70,16 @@ def live_app(tmp_path_factory):
         yield srv
     finally:
         srv.stop()
-        stop_all(srv.runs)
+
+
+@pytest.fixture
+def live_app(_app_server):
+    """The shared app server (a test may kill and restart it); whatever job a test left
+    training in its runs folder is stopped after it, so the next test finds the folder free."""
+    from dcgan.runs.handle import stop_all
+
+    yield _app_server
+    stop_all(_app_server.runs)
 
 
 @pytest.fixture

@@ -33,15 +33,6 @@ if not Path(CHROMIUM).exists():
 
 
 @pytest.fixture(scope="module")
-def server(live_app):
-    """The app's shared server (conftest.live_app), with no job left training."""
-    from dcgan.runs.handle import stop_all
-
-    yield live_app
-    stop_all(live_app.runs)
-
-
-@pytest.fixture(scope="module")
 def browser():
     """Debian's Chromium driven by Playwright."""
     with sync_api.sync_playwright() as p:
@@ -141,7 +132,8 @@ def local_icons(page) -> bool:
     return bool(icons) and all(urlsplit(u).hostname in LOCAL for u in icons)
 
 
-def test_a_teacher_drives_a_run_that_survives_the_server(server, browser):
+def test_a_teacher_drives_a_run_that_survives_the_server(live_app, browser):
+    server = live_app  # the suite's app server (conftest), killed and started again below
     SHOTS.mkdir(parents=True, exist_ok=True)
     outside: list[str] = []
     page = browser.new_page(viewport={"width": 1400, "height": 900})

@@ -389,43 +389,39 @@ def test_compare_page_asks_for_two_runs(app_server):
 @pytest.mark.slow
 def test_a_teacher_runs_the_shortest_experiment_in_chromium(live_app):
     sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
-    chromium = os.environ.get("DCGAN_CHROMIUM") or shutil.which("chromium") or "/usr/bin/chromium"
-    if not Path(chromium).exists():
-        pytest.skip(f"no Chromium at {chromium} (apt-get install chromium)")
-    from loadtest.browser import CHROMIUM_ARGS
+    from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
     from tests.helpers import settle
     from ui import nav
 
+    if not Path(CHROMIUM).exists():
+        pytest.skip(f"no Chromium at {CHROMIUM} (apt-get install chromium)")
     assert "pages/experiments.py" in {p[0] for p in nav.PAGES}, "register the page in PAGES"
     srv = live_app
-    try:
-        with sync_api.sync_playwright() as p:
-            b = p.chromium.launch(executable_path=chromium, args=CHROMIUM_ARGS)
-            page = b.new_page(viewport={"width": 1400, "height": 1000})
-            page.set_default_timeout(60_000)
-            page.goto(f"{srv.url}/experiments")
-            settle(page)
-            assert page.get_by_text("Total time: about").count() == 1
-            steps = page.get_by_label("Steps per arm", exact=True)
-            steps.fill("2")  # a probe at step 1 and at the end: every chart has its points
-            steps.press("Enter")
-            settle(page)
-            page.get_by_role("button", name="Start", exact=True).click()
-            page.get_by_text("Started").first.wait_for(timeout=60_000)
-            exp_dir = wait_for(lambda: ex.list_experiments(srv.runs), 30, "the folder")[0]
-            wait_for(
-                lambda: (ex.read_experiment(exp_dir) or {}).get("status") == "finished",
-                300,
-                "both arms to finish",
-                poll=0.5,
-            )
-            page.get_by_text("Status: finished").wait_for(timeout=60_000)
-            page.get_by_text("Status: finished").scroll_into_view_if_needed()
-            page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
-            assert page.locator('[data-testid="stImage"]').count() >= 2
-            shots = ROOT / "artifacts" / "screenshots"
-            shots.mkdir(parents=True, exist_ok=True)
-            page.screenshot(path=str(shots / "experiments.png"), full_page=True)
-            b.close()
-    finally:
-        handle.stop_all(srv.runs)
+    with sync_api.sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = b.new_page(viewport={"width": 1400, "height": 1000})
+        page.set_default_timeout(60_000)
+        page.goto(f"{srv.url}/experiments")
+        settle(page)
+        assert page.get_by_text("Total time: about").count() == 1
+        steps = page.get_by_label("Steps per arm", exact=True)
+        steps.fill("2")  # a probe at step 1 and at the end: every chart has its points
+        steps.press("Enter")
+        settle(page)
+        page.get_by_role("button", name="Start", exact=True).click()
+        page.get_by_text("Started").first.wait_for(timeout=60_000)
+        exp_dir = wait_for(lambda: ex.list_experiments(srv.runs), 30, "the folder")[0]
+        wait_for(
+            lambda: (ex.read_experiment(exp_dir) or {}).get("status") == "finished",
+            300,
+            "both arms to finish",
+            poll=0.5,
+        )
+        page.get_by_text("Status: finished").wait_for(timeout=60_000)
+        page.get_by_text("Status: finished").scroll_into_view_if_needed()
+        page.locator(".js-plotly-plot").first.wait_for(timeout=60_000)
+        assert page.locator('[data-testid="stImage"]').count() >= 2
+        shots = ROOT / "artifacts" / "screenshots"
+        shots.mkdir(parents=True, exist_ok=True)
+        page.screenshot(path=str(shots / "experiments.png"), full_page=True)
+        b.close()

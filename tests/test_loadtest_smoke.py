@@ -46,13 +46,15 @@ def judged(tmp_path, *args) -> tuple[subprocess.CompletedProcess, dict]:
 
 def on_app(live_app) -> tuple[str, ...]:
     """The arguments that point a load test at the suite's running app (conftest.live_app)
-    instead of a server of its own: one start fewer, and its data cache is the suite's."""
-    return ("--url", live_app.url, "--runs-dir", str(live_app.runs))
+    instead of a server of its own: one start fewer, and its data cache is the suite's; its
+    pid, so the server's CPU is still measured."""
+    srv = live_app
+    return ("--url", srv.url, "--runs-dir", str(srv.runs), "--server-pid", str(srv.proc.pid))
 
 
 def test_streamlit_sessions_smoke(tmp_path, live_app):
-    args = ("--sessions", "2", "--seconds", "5", "--server-pid", str(live_app.proc.pid))
-    r, rep = judged(tmp_path, "loadtest.streamlit_sessions", *args, *on_app(live_app))
+    args = ("--sessions", "2", "--seconds", "5", *on_app(live_app))
+    r, rep = judged(tmp_path, "loadtest.streamlit_sessions", *args)
     assert [p["viewers"] for p in rep["phases"]] == [0, 2, 0]
     crowd = rep["phases"][1]
     assert crowd["connected"] == 2 and crowd["saw_updates"] == 2 and crowd["errors"] == []
@@ -65,8 +67,8 @@ def test_streamlit_sessions_smoke(tmp_path, live_app):
 
 
 def test_explorers_smoke(tmp_path, live_app):
-    args = ("--students", "3", "--seconds", "6", "--server-pid", str(live_app.proc.pid))
-    r, rep = judged(tmp_path, "loadtest.explorers", *args, *on_app(live_app))
+    args = ("--students", "3", "--seconds", "6", *on_app(live_app))
+    r, rep = judged(tmp_path, "loadtest.explorers", *args)
     assert set(rep["warm_up_s"]) == {"latent", "gan_basics", "arithmetic"}  # each page opened
     p = rep["phases"][0]
     assert p["connected"] == 3 and p["errors"] == [] and p["moves"] >= 3
