@@ -1,13 +1,14 @@
 """Start to first step: from dcgan.runs.handle.start_job to a status.json that says step >= 1.
 
-    python -m bench.start_time [--repeats 5] [--preset classroom-cpu] [--dataset shapes] [--json]
+    python -m bench.start_time [--repeats 5] [--warmup 1] [--preset classroom-cpu]
+                               [--dataset shapes] [--json]
     python -m bench.start_time --spare     # as the Train page starts a job: in a waiting spare
 
 What a teacher waits for after pressing Start, process start included: a fresh interpreter
 (`python -m dcgan.runs.job`), importing torch and the engine, loading the data from a warm cache,
 building the Trainer and its optimisers, the first step and its sample grid. One warm-up start
-(not counted) fills the data cache and the OS's file cache first; every start after it is a
-fresh process in a fresh run folder, stopped once it has taken its first step.
+(not counted; --warmup) fills the data cache and the OS's file cache first; every start after it
+is a fresh process in a fresh run folder, stopped once it has taken its first step.
 
 The job's status.json is read every 10 ms, so each start is split into the stages a reader
 can see: the child's first own status (interpreter, torch and engine imported), the Trainer
@@ -117,7 +118,7 @@ def split(a: argparse.Namespace) -> dict:
 
 
 def run(a: argparse.Namespace) -> dict:
-    """One warm-up start, then a.repeats timed ones; medians of each stage."""
+    """a.warmup starts not counted, then a.repeats timed ones; medians of each stage."""
     from dcgan.config import preset
 
     over = {"data.source": a.dataset, "train.steps": 100_000}
@@ -126,7 +127,8 @@ def run(a: argparse.Namespace) -> dict:
     cfg = preset(a.preset).replace(**over).validate()
     load_before = load_avg()
     with tempfile.TemporaryDirectory(prefix="dcgan-start-") as tmp:
-        one_start(cfg, Path(tmp), a.timeout)  # warm-up: data cache and file cache
+        for _ in range(a.warmup):  # the data cache and the OS's file cache
+            one_start(cfg, Path(tmp), a.timeout)
         starts = []
         for _ in range(a.repeats):
             if a.spare:  # as the Train page does while nothing trains: a spare waits, ready
@@ -143,6 +145,7 @@ def run(a: argparse.Namespace) -> dict:
         "preset": a.preset,
         "dataset": a.dataset,
         "repeats": a.repeats,
+        "warmup": a.warmup,
         "spare": a.spare,
         "median": med,
         "cpu_by_stage": stages_cpu,
@@ -187,7 +190,10 @@ def summary(r: dict) -> str:
 
 # flag -> add_argument's keywords; bench.parser adds the --json every benchmark has
 OPTIONS = {
-    "--repeats": dict(type=int, default=5, help="timed starts after one warm-up"),
+    "--repeats": dict(type=int, default=5, help="timed starts after the warm-up"),
+    "--warmup": dict(
+        type=int, default=1, help="starts not counted, first (0 when the caches are warm)"
+    ),
     "--preset": dict(default="classroom-cpu"),
     "--dataset": dict(default="shapes"),
     "--precision": dict(choices=["auto", "fp32", "bf16"]),
@@ -206,8 +212,8 @@ def main(argv: list[str] | None = None) -> int:
     """Time several starts and print the medians, or JSON with --json."""
     p = parser("bench.start_time", __doc__, OPTIONS)
     a = p.parse_args(argv)
-    if not 1 <= a.repeats <= 50:
-        p.error("--repeats must be 1-50")
+    if not 1 <= a.repeats <= 50 or not 0 <= a.warmup <= 5:
+        p.error("--repeats must be 1-50 and --warmup 0-5")
     return 2 if report(lambda: run(a), summary, a.json) is None else 0
 
 
