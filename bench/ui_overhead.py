@@ -1,15 +1,17 @@
 """What watching costs: the CLI's training throughput with the Train page open in a real browser.
 
     python -m bench.ui_overhead [--seconds 40] [--rounds 2] [--threads 1] [--json]
+    python -m bench.ui_overhead --url http://127.0.0.1:8501 --runs-dir runs [--server-pid PID]
 
 One run of `python -m dcgan.train --preset classroom-cpu --dataset shapes` (the preset and data
 the Train page starts by default) writes its run folder under the runs folder of a
-`streamlit run app.py` server, which therefore shows it live on its Train page. While it
-trains, phases alternate, --seconds each: nobody watching, then the Train page open in headless
-Chromium (Playwright, driving Debian's /usr/bin/chromium: its live view reruns every second,
-its charts draw in the browser), then nobody again (--rounds pairs). The trainer, the server
-and the browser keep nice 0, as on a teacher's laptop; OMP_NUM_THREADS is set to --threads for
-the CLI (and the server), so both phases train with the same thread count.
+`streamlit run app.py` server (started here, or a running one given by --url), which
+therefore shows it live on its Train page. While it trains, phases alternate, --seconds each:
+nobody watching, then the Train page open in headless Chromium (Playwright, driving Debian's
+/usr/bin/chromium: its live view reruns every second, its charts draw in the browser), then
+nobody again (--rounds pairs). The trainer, the server and the browser keep nice 0, as on a
+teacher's laptop; OMP_NUM_THREADS is set to --threads for the CLI (and the server started
+here), so both phases train with the same thread count.
 
 Examples/sec come from the run folder (status.json's step and the job's own clock), so the
 measurement never touches the trainer. The overhead is 1 - (mean with the page open) / (mean
@@ -64,7 +66,7 @@ def browser_cpu(exclude: set[int]) -> dict[int, float]:
 class Phases:
     """Reads the trainer's progress and each party's CPU at the ends of a phase."""
 
-    def __init__(self, run_dir: Path, batch: int, trainer: int, server_pid: int):
+    def __init__(self, run_dir: Path, batch: int, trainer: int, server_pid: int | None):
         self.run_dir, self.batch, self.trainer, self.server = run_dir, batch, trainer, server_pid
 
     def read(self) -> dict:
@@ -128,50 +130,29 @@ def run(a: argparse.Namespace) -> dict:
         raise BenchError("playwright is not installed: pip install -r requirements-dev.txt") from e
     if not Path(CHROMIUM).exists():
         raise BenchError(f"no Chromium at {CHROMIUM}: apt-get install -y chromium")
-    from dcgan import runs
 
     before = load_avg()
-    threads = str(a.threads)
     with tempfile.TemporaryDirectory(prefix="dcgan-ui-overhead-") as tmp:
-        root = Path(tmp) / "runs"
-        run_dir = root / "cli"
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
-        env = {"DCGAN_RUNS_DIR": str(root), "OMP_NUM_THREADS": threads}
-        cmd = [python(), "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-        cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-        log = Path(tmp) / "streamlit.log"
-        cli_cmd = [
-            python(),
-            "-m",
-            "dcgan.train",
-            "--preset",
-            "classroom-cpu",
-            "--dataset",
-            "shapes",
-        ]
-        cli_cmd += ["--steps", str(a.steps), "--out", str(run_dir)]
-        with server(cmd, env, f"{base}/_stcore/health", log) as srv:
-            cli_log = open(Path(tmp) / "cli.log", "w")  # noqa: SIM115 - closed below
-            cli = subprocess.Popen(
-                cli_cmd,
-                cwd=ROOT,
-                env={**os.environ, "OMP_NUM_THREADS": threads},
-                stdout=cli_log,
-                stderr=subprocess.STDOUT,
+        if a.url:  # someone else's server: the CLI's run folder goes (and stays) in its runs
+            root = Path(a.runs_dir)
+            root.mkdir(parents=True, exist_ok=True)
+            run_dir = Path(tempfile.mkdtemp(prefix="ui-overhead-", dir=root))
+            out = train_and_watch(
+                a, sync_playwright, a.url.rstrip("/"), run_dir, a.server_pid, Path(tmp)
             )
-            try:
-                out = _measure(a, sync_playwright, base, run_dir, cli, srv.pid)
-            finally:
-                runs.send_control(run_dir, "stop")
-                try:
-                    cli.wait(60)
-                except subprocess.TimeoutExpired:
-                    cli.kill()
-                    cli.wait(10)
-                cli_log.close()
-            out["cli_log_tail"] = (Path(tmp) / "cli.log").read_text(errors="replace")[-600:]
-        out["server_log_problems"] = log_problems(log)
+            out["server_log_problems"] = []  # its log is its owner's to read
+        else:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            root = Path(tmp) / "runs"
+            run_dir = root / "cli"
+            env = {"DCGAN_RUNS_DIR": str(root), "OMP_NUM_THREADS": str(a.threads)}
+            cmd = [python(), "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
+            cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
+            log = Path(tmp) / "streamlit.log"
+            with server(cmd, env, f"{base}/_stcore/health", log) as srv:
+                out = train_and_watch(a, sync_playwright, base, run_dir, srv.pid, Path(tmp))
+            out["server_log_problems"] = log_problems(log)
     quiet = [p["examples_per_sec"] for p in out["phases"] if not p["watched"]]
     watched = [p["examples_per_sec"] for p in out["phases"] if p["watched"]]
     mq, mw = sum(quiet) / len(quiet), sum(watched) / len(watched)
@@ -179,7 +160,6 @@ def run(a: argparse.Namespace) -> dict:
     cq = sum(v for w, v in per_cpu if not w) / len(quiet)
     cw = sum(v for w, v in per_cpu if w) / len(watched)
     out.update(
-        cli=" ".join(cli_cmd[1:]).replace(str(run_dir), "RUNS/cli"),
         threads=a.threads,
         quiet_examples_per_sec=mq,
         watched_examples_per_sec=mw,
@@ -193,7 +173,36 @@ def run(a: argparse.Namespace) -> dict:
     return out
 
 
-def _measure(a, sync_playwright, base: str, run_dir: Path, cli, server_pid: int) -> dict:
+def train_and_watch(a, sync_playwright, base: str, run_dir: Path, server_pid, tmp: Path) -> dict:
+    """The CLI trains into run_dir while the phases run against the server at base; stopped."""
+    from dcgan import runs
+
+    cli_cmd = [python(), "-m", "dcgan.train", "--preset", "classroom-cpu", "--dataset", "shapes"]
+    cli_cmd += ["--steps", str(a.steps), "--out", str(run_dir)]
+    cli_log = open(tmp / "cli.log", "w")  # noqa: SIM115 - closed below
+    cli = subprocess.Popen(
+        cli_cmd,
+        cwd=ROOT,
+        env={**os.environ, "OMP_NUM_THREADS": str(a.threads)},
+        stdout=cli_log,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        out = _measure(a, sync_playwright, base, run_dir, cli, server_pid)
+    finally:
+        runs.send_control(run_dir, "stop")
+        try:
+            cli.wait(60)
+        except subprocess.TimeoutExpired:
+            cli.kill()
+            cli.wait(10)
+        cli_log.close()
+    out["cli_log_tail"] = (tmp / "cli.log").read_text(errors="replace")[-600:]
+    out["cli"] = " ".join(cli_cmd[1:]).replace(str(run_dir), "RUNS/cli")
+    return out
+
+
+def _measure(a, sync_playwright, base: str, run_dir: Path, cli, server_pid: int | None) -> dict:
     from dcgan import runs
 
     deadline = time.time() + a.start_timeout
@@ -280,6 +289,9 @@ OPTIONS = {
     "--steps": dict(type=int, default=1_000_000, help="the CLI's --steps (it is stopped)"),
     "--warmup": dict(type=float, default=5, help="seconds trained before measuring"),
     "--start-timeout": dict(type=float, default=300),
+    "--url": dict(help="a running app to watch (default: start one on a free port)"),
+    "--runs-dir": dict(help="with --url: that server's DCGAN_RUNS_DIR, where the CLI writes"),
+    "--server-pid": dict(type=int, help="with --url: its pid, to measure its CPU"),
 }
 
 
@@ -289,6 +301,8 @@ def main(argv: list[str] | None = None) -> int:
     a = p.parse_args(argv)
     if not 1 <= a.rounds <= 5 or a.seconds < 3:
         p.error("--rounds must be 1-5 and --seconds at least 3")
+    if a.url and not a.runs_dir:
+        p.error("--url needs --runs-dir: the server shows the CLI's run from its runs folder")
     r = report(lambda: run(a), summary, a.json, (BenchError, subprocess.TimeoutExpired))
     if r is None:
         return 2

@@ -1,6 +1,6 @@
 """The load tests and the watching benches still run, tiny: 4 Space requests, 2 Streamlit
-sessions watching, 3 exploring (both on the suite's running app), one start of a job, one
-browser phase.
+sessions watching, 3 exploring and one browser watching the CLI train (all on the suite's
+running app), one start of a job.
 
 They assert what the commands do (they ran, measured, reported, and nothing broke), never how
 fast: the speed targets are judged by the full commands (docs/RELIABILITY.md, bench/README.md),
@@ -14,6 +14,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from loadtest.common import log_problems
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -90,16 +92,20 @@ def test_start_time_smoke():
 
 
 @pytest.mark.browser
-def test_ui_overhead_smoke():
+def test_ui_overhead_smoke(live_app):
     pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if not (shutil.which("chromium") or Path("/usr/bin/chromium").exists()):
         pytest.skip("no Chromium (apt-get install chromium)")
+    log = live_app.tmp / "streamlit.log"
+    before = log_problems(log)
     # its shortest phases (3 s) and no warm-up: the CLI trains a core's worth through all of it
-    r = run("bench.ui_overhead", "--seconds", "3", "--rounds", "1", "--warmup", "0", "--json")
+    args = ("--seconds", "3", "--rounds", "1", "--warmup", "0", *on_app(live_app))
+    r = run("bench.ui_overhead", *args, "--json")
     assert r.returncode in (0, 1), r.stdout[-3000:] + r.stderr[-3000:]
     rep = json.loads(r.stdout.strip().splitlines()[-1])
     assert [p["watched"] for p in rep["phases"]] == [False, True, False]
     watched = rep["phases"][1]
     assert watched["page_steps"][0] and watched["page_steps"][-1]  # the browser drew the step
-    assert watched["cores"]["browser"] > 0 and rep["server_log_problems"] == []
+    assert watched["cores"]["browser"] > 0 and watched["cores"]["server"] > 0
     assert all(p["steps"] > 0 for p in rep["phases"])
+    assert log_problems(log)[len(before) :] == []  # the server's log, which the bench leaves be
