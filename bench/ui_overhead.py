@@ -31,7 +31,7 @@ from pathlib import Path
 
 from bench import ROOT, BenchError, load_avg, load_span, machine, parser, python, report
 from loadtest.browser import CHROMIUM, CHROMIUM_ARGS
-from loadtest.common import cpu_seconds, free_port, log_problems, run_progress, server
+from loadtest.common import cpu_seconds, log_problems, run_progress, streamlit_app
 
 TARGET = 0.05
 
@@ -141,17 +141,9 @@ def run(a: argparse.Namespace) -> dict:
                 a, sync_playwright, a.url.rstrip("/"), run_dir, a.server_pid, Path(tmp)
             )
             out["server_log_problems"] = []  # its log is its owner's to read
-        else:
-            port = free_port()
-            base = f"http://127.0.0.1:{port}"
-            root = Path(tmp) / "runs"
-            run_dir = root / "cli"
-            env = {"DCGAN_RUNS_DIR": str(root), "OMP_NUM_THREADS": str(a.threads)}
-            cmd = [python(), "-m", "streamlit", "run", "app.py", "--server.headless", "true"]
-            cmd += ["--server.port", str(port), "--server.address", "127.0.0.1"]
-            log = Path(tmp) / "streamlit.log"
-            with server(cmd, env, f"{base}/_stcore/health", log) as srv:
-                out = train_and_watch(a, sync_playwright, base, run_dir, srv.pid, Path(tmp))
+        else:  # the load tests' own server start, its runs under tmp
+            with streamlit_app(Path(tmp), a.threads) as (base, root, srv, log):
+                out = train_and_watch(a, sync_playwright, base, root / "cli", srv.pid, Path(tmp))
             out["server_log_problems"] = log_problems(log)
     quiet = [p["examples_per_sec"] for p in out["phases"] if not p["watched"]]
     watched = [p["examples_per_sec"] for p in out["phases"] if p["watched"]]
